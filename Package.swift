@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+// speechlab: speech modelling in Swift (features, GMM-HMM, LSTM/GRU). See docs/architecture.md.
+import PackageDescription
+
+let package = Package(
+    name: "speechlab",
+    products: [
+        .executable(name: "speechlab", targets: ["speechlab"]),
+        .library(name: "AudioIO", targets: ["AudioIO"]),
+        .library(name: "FeatureExtraction", targets: ["FeatureExtraction"]),
+        .library(name: "SpeechCorpus", targets: ["SpeechCorpus"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries from Debian (scripts/setup installs them).
+        .systemLibrary(name: "CSndfile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSamplerate", pkgConfig: "samplerate", providers: [.apt(["libsamplerate0-dev"])]),
+
+        .target(name: "AudioIO", dependencies: ["CSndfile", "CSamplerate"]),
+        .target(name: "FeatureExtraction", dependencies: ["AudioIO", "CFFTW"]),
+        .target(name: "SpeechCorpus"),
+        .executableTarget(
+            name: "speechlab",
+            dependencies: [
+                "AudioIO", "FeatureExtraction", "SpeechCorpus",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "AudioIOTests", dependencies: ["AudioIO"]),
+        .testTarget(
+            name: "FeatureExtractionTests",
+            dependencies: ["FeatureExtraction", "AudioIO"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "SpeechCorpusTests", dependencies: ["SpeechCorpus"]),
+        .testTarget(name: "SpeechlabCLITests", dependencies: ["speechlab", "FeatureExtraction", "AudioIO"], resources: [.copy("Resources")]),
+    ]
+)

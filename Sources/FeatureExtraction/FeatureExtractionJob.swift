@@ -1,0 +1,234 @@
+import AudioIO
+import Dispatch
+import Foundation
+import Synchronization
+
+/// One utterance to extract: its id, audio file and (for speaker CMVN) speaker.
+public struct FeatureSource: Sendable, Equatable {
+    public var id: String
+    public var audioPath: String
+    public var speaker: String?
+
+    public init(id: String, audioPath: String, speaker: String? = nil) {
+        self.id = id
+        self.audioPath = audioPath
+        self.speaker = speaker
+    }
+}
+
+/// What a finished extraction did.
+public struct FeatureExtractionSummary: Sendable {
+    public var utterances: Int
+    public var failed: [(id: String, reason: String)]
+    public var frames: Int
+    public var audioSeconds: Double
+    public var wallSeconds: Double
+}
+
+/// Features of a whole corpus, written as a feature directory: one float32 `.npy` per utterance
+/// under `feats/`, `feats.scp` (`utt-id feats/utt-id.npy`, relative to the directory),
+/// `utt2num_frames` and `config.json` (the ``FeatureConfig``).
+///
+/// Work is spread over utterances on `jobs` threads, each with its own ``FeatureComputer``.
+/// Every `.npy` is written under a temporary name and renamed when complete; the index files are
+/// written last, only when every utterance succeeded (or `keepGoing` lets failures be skipped),
+/// and any index of an earlier run is removed first, so a failed run never leaves an index
+/// that points at features of another configuration.
+public struct FeatureExtractionJob: Sendable {
+    public var config: FeatureConfig
+    public var audio: AudioReadOptions
+    public var jobs: Int
+    /// Skip utterances that fail (warning about each) instead of failing the run.
+    public var keepGoing: Bool
+
+    public init(config: FeatureConfig, audio: AudioReadOptions = AudioReadOptions(), jobs: Int = ProcessInfo.processInfo.activeProcessorCount, keepGoing: Bool = false) {
+        self.config = config
+        self.audio = audio
+        self.jobs = max(1, jobs)
+        self.keepGoing = keepGoing
+    }
+
+    /// The run failed: lists every utterance that failed and why.
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var failures: [(id: String, reason: String)]
+        public var total: Int
+        public var description: String {
+            let shown = failures.prefix(20).map { "  \($0.id): \($0.reason)" }.joined(separator: "\n")
+            let more = failures.count > 20 ? "\n  ... and \(failures.count - 20) more" : ""
+            return "\(failures.count) of \(total) utterance(s) failed:\n\(shown)\(more)"
+        }
+    }
+
+    /// Features of one utterance (CMVN per utterance and deltas included; speaker CMVN is not,
+    /// as it needs the other utterances).
+    public static func features(of samples: [Float], id: String, computer: FeatureComputer) throws -> FeatureMatrix {
+        let config = computer.config
+        var features = try baseFeatures(of: samples, id: id, computer: computer)
+        if config.cmvn == .utterance {
+            CMVNStatistics(features).apply(to: &features, normalizeVariance: config.normalizeVariance)
+        }
+        return finish(features, config: config)
+    }
+
+    /// The computer's features, refused when there are none or any is not finite.
+    static func baseFeatures(of samples: [Float], id: String, computer: FeatureComputer) throws -> FeatureMatrix {
+        let frame = computer.config.frame
+        let features = computer.compute(samples, utterance: id)
+        if features.frames == 0 {
+            throw FeatureConfigurationError(
+                "audio is shorter than one frame (\(samples.count) samples; a frame is \(frame.windowSize) with --snip-edges=\(frame.snipEdges))")
+        }
+        if let bad = features.firstNonFinite {
+            throw FeatureConfigurationError("features are not finite at frame \(bad.frame), dimension \(bad.dim)")
+        }
+        return features
+    }
+
+    static func finish(_ features: FeatureMatrix, config: FeatureConfig) -> FeatureMatrix {
+        config.deltaOrder > 0 ? DeltaComputer(order: config.deltaOrder, window: config.deltaWindow).apply(features) : features
+    }
+
+    /// Extracts every source into the feature directory `output`.
+    /// - Parameter progress: called after each utterance with (done, total), from worker threads.
+    public func run(_ sources: [FeatureSource], output: String, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> FeatureExtractionSummary {
+        try config.validate()
+        let started = Date()
+        let fm = FileManager.default
+        let featsFolder = (output as NSString).appendingPathComponent("feats")
+        do {
+            try fm.createDirectory(atPath: featsFolder, withIntermediateDirectories: true)
+        } catch {
+            throw NumpyFileError(path: output, reason: "cannot be created: \(error.localizedDescription)")
+        }
+        for index in ["feats.scp", "utt2num_frames", "config.json"] {
+            try? fm.removeItem(atPath: (output as NSString).appendingPathComponent(index))
+        }
+        if config.cmvn == .speaker, let missing = sources.first(where: { $0.speaker == nil }) {
+            throw FeatureConfigurationError("--cmvn speaker needs a speaker for every utterance (utt2spk); '\(missing.id)' has none")
+        }
+
+        let count = sources.count
+        let state = Mutex(JobState(count: count))
+        var audioOptions = self.audio
+        audioOptions.sampleRate = Int(config.frame.sampleFrequency)
+        let audio = audioOptions
+        let config = self.config
+        let deferCMVN = config.cmvn == .speaker
+        let workers = min(jobs, max(count, 1))
+
+        // Pass 1: audio → features (→ raw features for speaker CMVN, kept as temporary files).
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            // validate() passed above, so making a computer cannot fail here.
+            let computer = try! FeatureComputer(config: config)
+            while let i = state.withLock({ $0.takeNext() }) {
+                let source = sources[i]
+                var outcome = UtteranceOutcome()
+                do {
+                    let wave = try AudioFile.read(source.audioPath, options: audio)
+                    outcome.audioSeconds = wave.duration
+                    if deferCMVN {
+                        let raw = try Self.baseFeatures(of: wave.samples, id: source.id, computer: computer)
+                        outcome.statistics = CMVNStatistics(raw)
+                        outcome.frames = raw.frames
+                        try NumpyFile.write(raw, to: Self.rawPath(featsFolder, source.id))
+                    } else {
+                        let features = try Self.features(of: wave.samples, id: source.id, computer: computer)
+                        outcome.frames = features.frames
+                        try NumpyFile.write(features, to: Self.featurePath(featsFolder, source.id))
+                    }
+                } catch {
+                    outcome.error = "\(error)"
+                }
+                let done = state.withLock { $0.record(i, outcome) }
+                progress?(done, count)
+            }
+        }
+        var outcomes = state.withLock { $0.outcomes }
+
+        // Pass 2 (speaker CMVN): pool statistics per speaker, normalize, add deltas.
+        if deferCMVN {
+            var bySpeaker: [String: CMVNStatistics] = [:]
+            for (i, source) in sources.enumerated() {
+                guard let stats = outcomes[i].statistics else { continue }
+                bySpeaker[source.speaker!, default: CMVNStatistics(dimension: stats.dimension)].add(stats)
+            }
+            let pooled = bySpeaker
+            let second = Mutex(outcomes)
+            let next = Atomic(0)
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+              while case let i = next.add(1, ordering: .relaxed).oldValue, i < count {
+                guard second.withLock({ $0[i].error == nil }) else { continue }
+                let source = sources[i]
+                let rawPath = Self.rawPath(featsFolder, source.id)
+                do {
+                    var raw = try NumpyFile.read(rawPath)
+                    pooled[source.speaker!]!.apply(to: &raw, normalizeVariance: config.normalizeVariance)
+                    try NumpyFile.write(Self.finish(raw, config: config), to: Self.featurePath(featsFolder, source.id))
+                } catch {
+                    second.withLock { $0[i].error = "\(error)" }
+                }
+                try? FileManager.default.removeItem(atPath: rawPath)
+              }
+            }
+            outcomes = second.withLock { $0 }
+        }
+
+        let failed = zip(sources, outcomes).compactMap { s, o in o.error.map { (id: s.id, reason: $0) } }
+        if !failed.isEmpty && (!keepGoing || failed.count == count) {
+            throw Failure(failures: failed, total: count)
+        }
+        var scp: [String] = [], lengths: [String] = []
+        for (source, outcome) in zip(sources, outcomes) where outcome.error == nil {
+            scp.append("\(source.id) feats/\(source.id).npy")
+            lengths.append("\(source.id) \(outcome.frames)")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeAtomically(Data(encoder.encode(config)), (output as NSString).appendingPathComponent("config.json"))
+        try writeAtomically(Data(lengths.map { $0 + "\n" }.joined().utf8), (output as NSString).appendingPathComponent("utt2num_frames"))
+        try writeAtomically(Data(scp.map { $0 + "\n" }.joined().utf8), (output as NSString).appendingPathComponent("feats.scp"))
+        return FeatureExtractionSummary(
+            utterances: count, failed: failed,
+            frames: outcomes.reduce(0) { $0 + ($1.error == nil ? $1.frames : 0) },
+            audioSeconds: outcomes.reduce(0) { $0 + ($1.error == nil ? $1.audioSeconds : 0) },
+            wallSeconds: Date().timeIntervalSince(started))
+    }
+
+    static func featurePath(_ folder: String, _ id: String) -> String { (folder as NSString).appendingPathComponent(id + ".npy") }
+    static func rawPath(_ folder: String, _ id: String) -> String { (folder as NSString).appendingPathComponent("." + id + ".raw.npy.tmp") }
+
+    private func writeAtomically(_ data: Data, _ path: String) throws {
+        do {
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw NumpyFileError(path: path, reason: "cannot be written: \(error.localizedDescription)")
+        }
+    }
+}
+
+private struct UtteranceOutcome: Sendable {
+    var frames = 0
+    var audioSeconds = 0.0
+    var statistics: CMVNStatistics?
+    var error: String?
+}
+
+private struct JobState: Sendable {
+    var next = 0
+    var done = 0
+    var outcomes: [UtteranceOutcome]
+
+    init(count: Int) { outcomes = Array(repeating: UtteranceOutcome(), count: count) }
+
+    mutating func takeNext() -> Int? {
+        guard next < outcomes.count else { return nil }
+        defer { next += 1 }
+        return next
+    }
+
+    mutating func record(_ i: Int, _ outcome: UtteranceOutcome) -> Int {
+        outcomes[i] = outcome
+        done += 1
+        return done
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+
+/// A Kaldi-style data directory: `wav.scp` (`utt-id path`), optional `text` (`utt-id WORD ...`)
+/// and optional `utt2spk` (`utt-id speaker-id`).
+///
+/// Reading one never runs a command: `wav.scp` entries that are pipes (`cmd |`), standard input
+/// (`-`) or archive offsets (`file.ark:123`) are refused. Relative audio paths are taken relative
+/// to the current directory, as Kaldi does.
+public struct DataDirectory: Sendable {
+    /// The folder.
+    public var path: String
+    /// Utterances in `wav.scp` order.
+    public var utterances: [Utterance]
+
+    public init(path: String, utterances: [Utterance]) {
+        self.path = path
+        self.utterances = utterances
+    }
+
+    /// Whether `path` looks like a data directory (it holds `wav.scp`).
+    public static func isDataDirectory(_ path: String) -> Bool {
+        FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("wav.scp"))
+    }
+
+    /// Reads the data directory at `path`.
+    ///
+    /// When `text` exists, it must name exactly the utterances of `wav.scp`; when `utt2spk` exists,
+    /// it must name each of them. Errors name the file, the line and the reason.
+    public static func load(_ path: String) throws -> DataDirectory {
+        let folder = path as NSString
+        let scpPath = folder.appendingPathComponent("wav.scp")
+        guard FileManager.default.fileExists(atPath: scpPath) else {
+            throw CorpusError.at(path, "is not a data directory: it has no wav.scp")
+        }
+        let scp = try KaldiTable(path: scpPath, requireValue: true)
+        var utterances: [Utterance] = []
+        utterances.reserveCapacity(scp.entries.count)
+        for entry in scp.entries {
+            try checkAudioPath(entry.value, in: scpPath, line: entry.line)
+            utterances.append(Utterance(id: entry.key, audioPath: entry.value))
+        }
+        if utterances.isEmpty {
+            throw CorpusError.at(scpPath, "lists no utterances")
+        }
+        var index: [String: Int] = [:]
+        for (i, u) in utterances.enumerated() { index[u.id] = i }
+
+        let textPath = folder.appendingPathComponent("text")
+        if FileManager.default.fileExists(atPath: textPath) {
+            let text = try KaldiTable(path: textPath, requireValue: false)
+            for entry in text.entries {
+                guard let i = index[entry.key] else {
+                    throw CorpusError.at(textPath, line: entry.line, "utterance '\(entry.key)' has a transcript but no audio in wav.scp")
+                }
+                utterances[i].words = entry.value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            }
+            if let missing = utterances.first(where: { $0.words == nil }) {
+                let line = scp.entries.first { $0.key == missing.id }!.line
+                let count = utterances.filter { $0.words == nil }.count
+                throw CorpusError.at(scpPath, line: line, "utterance '\(missing.id)' has audio but no transcript in text"
+                    + (count > 1 ? " (and \(count - 1) more)" : ""))
+            }
+        }
+
+        let speakerPath = folder.appendingPathComponent("utt2spk")
+        if FileManager.default.fileExists(atPath: speakerPath) {
+            let table = try KaldiTable(path: speakerPath, requireValue: true)
+            for entry in table.entries {
+                guard let i = index[entry.key] else {
+                    throw CorpusError.at(speakerPath, line: entry.line, "utterance '\(entry.key)' is not in wav.scp")
+                }
+                guard isValidIdentifier(entry.value), !entry.value.contains(" ") else {
+                    throw CorpusError.at(speakerPath, line: entry.line, "'\(entry.value)' is not a valid speaker id")
+                }
+                utterances[i].speaker = entry.value
+            }
+            if let missing = utterances.first(where: { $0.speaker == nil }) {
+                throw CorpusError.at(speakerPath, "utterance '\(missing.id)' has no speaker")
+            }
+        }
+        return DataDirectory(path: path, utterances: utterances)
+    }
+
+    /// Refuses entries that would run a command or read something other than a file.
+    static func checkAudioPath(_ value: String, in file: String, line: Int) throws {
+        if value.hasSuffix("|") || value.hasPrefix("|") {
+            throw CorpusError.at(file, line: line, "pipe entries ('cmd |') are refused: reading a data directory never runs a command")
+        }
+        if value == "-" {
+            throw CorpusError.at(file, line: line, "standard input ('-') is not supported as audio")
+        }
+        if value.contains(" ") || value.contains("\t") {
+            throw CorpusError.at(file, line: line, "audio path '\(value)' has white space (an extended filename or command?); give a plain file path")
+        }
+        if let colon = value.lastIndex(of: ":"), Int(value[value.index(after: colon)...]) != nil {
+            throw CorpusError.at(file, line: line, "archive offsets ('file.ark:123') are not supported as audio")
+        }
+    }
+
+    /// Writes `utterances` as a data directory at `path` (created if needed): `wav.scp`, plus `text`,
+    /// `utt2spk` and `spk2utt` when the utterances have them, sorted by id as Kaldi requires.
+    public static func write(_ utterances: [Utterance], to path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw CorpusError.at(path, "cannot be created: \(error.localizedDescription)")
+        }
+        let sorted = utterances.sorted { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
+        let folder = path as NSString
+        try KaldiTable.write(sorted.map { "\($0.id) \($0.audioPath)" }, to: folder.appendingPathComponent("wav.scp"))
+        if sorted.allSatisfy({ $0.words != nil }) {
+            try KaldiTable.write(sorted.map { ([$0.id] + $0.words!).joined(separator: " ") }, to: folder.appendingPathComponent("text"))
+        }
+        if sorted.allSatisfy({ $0.speaker != nil }) {
+            try KaldiTable.write(sorted.map { "\($0.id) \($0.speaker!)" }, to: folder.appendingPathComponent("utt2spk"))
+            var bySpeaker: [String: [String]] = [:]
+            for u in sorted { bySpeaker[u.speaker!, default: []].append(u.id) }
+            let lines = bySpeaker.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { ([$0] + bySpeaker[$0]!).joined(separator: " ") }
+            try KaldiTable.write(lines, to: folder.appendingPathComponent("spk2utt"))
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import FeatureExtraction
+
+/// Feature options as Kaldi names them, so that a Kaldi `mfcc.conf` translates one to one.
+/// Unset flags keep the preset's value (or the `--config` file's).
+struct FeatureFlags: ParsableArguments {
+    @Option(help: ArgumentHelp("Starting defaults: kaldi (compute-mfcc-feats) or htk (HCopy-like).", valueName: "kaldi|htk"))
+    var preset: FeaturePreset = .kaldi
+
+    @Option(help: ArgumentHelp("Features: mfcc (cepstra) or fbank (log-mel energies).", valueName: "mfcc|fbank"))
+    var type: FeatureType = .mfcc
+
+    @Option(help: ArgumentHelp("Kaldi configuration file (--name=value lines), applied before these flags.", valueName: "file"))
+    var config: String?
+
+    @Flag(help: "Append deltas and delta-deltas (Kaldi's add-deltas, window 2).")
+    var deltas = false
+
+    @Option(help: ArgumentHelp("Mean (and variance) normalization per utterance, per speaker (utt2spk) or none.", valueName: "utterance|speaker|none"))
+    var cmvn: CMVNMode?
+
+    @Option(name: .customLong("norm-vars"), help: ArgumentHelp("Also normalize variances (true|false).", valueName: "bool"))
+    var normVars: Bool?
+
+    @Option(name: .customLong("sample-frequency"), help: ArgumentHelp("Working sample rate in Hz; default: the first file's. Other rates are resampled.", valueName: "Hz"))
+    var sampleFrequency: Double?
+    @Option(name: .customLong("dither"), help: ArgumentHelp("Dither noise standard deviation (0: none; kaldi preset: 1).", valueName: "x"))
+    var dither: Double?
+    @Option(name: .customLong("dither-seed"), help: ArgumentHelp("Seed of the dither noise.", valueName: "n"))
+    var ditherSeed: UInt64?
+    @Option(name: .customLong("preemphasis-coefficient"), help: ArgumentHelp("Pre-emphasis coefficient (default 0.97).", valueName: "x"))
+    var preemphasisCoefficient: Double?
+    @Option(name: .customLong("remove-dc-offset"), help: ArgumentHelp("Subtract each frame's mean (true|false).", valueName: "bool"))
+    var removeDCOffset: Bool?
+    @Option(name: .customLong("window-type"), help: ArgumentHelp("povey, hamming, hanning, rectangular, sine or blackman.", valueName: "name"))
+    var windowType: String?
+    @Option(name: .customLong("blackman-coeff"), help: ArgumentHelp("Blackman window coefficient (default 0.42).", valueName: "x"))
+    var blackmanCoeff: Double?
+    @Option(name: .customLong("frame-length"), help: ArgumentHelp("Frame length in milliseconds (default 25).", valueName: "ms"))
+    var frameLength: Double?
+    @Option(name: .customLong("frame-shift"), help: ArgumentHelp("Frame shift in milliseconds (default 10).", valueName: "ms"))
+    var frameShift: Double?
+    @Option(name: .customLong("round-to-power-of-two"), help: ArgumentHelp("Zero-pad frames to a power of two (true|false).", valueName: "bool"))
+    var roundToPowerOfTwo: Bool?
+    @Option(name: .customLong("snip-edges"), help: ArgumentHelp("true: only frames that fit in the audio; false: frames centred every shift, edges reflected.", valueName: "bool"))
+    var snipEdges: Bool?
+    @Option(name: .customLong("num-mel-bins"), help: ArgumentHelp("Mel filters (kaldi 23, htk 26).", valueName: "n"))
+    var numMelBins: Int?
+    @Option(name: .customLong("low-freq"), help: ArgumentHelp("Lowest filter edge in Hz (kaldi 20).", valueName: "Hz"))
+    var lowFreq: Double?
+    @Option(name: .customLong("high-freq"), help: ArgumentHelp("Highest filter edge in Hz; ≤ 0 counts down from Nyquist (default 0).", valueName: "Hz"))
+    var highFreq: Double?
+    @Option(name: .customLong("num-ceps"), help: ArgumentHelp("Cepstra kept, C0 included (default 13).", valueName: "n"))
+    var numCeps: Int?
+    @Option(name: .customLong("cepstral-lifter"), help: ArgumentHelp("Lifter coefficient Q (default 22; 0: none).", valueName: "Q"))
+    var cepstralLifter: Double?
+    @Option(name: .customLong("use-energy"), help: ArgumentHelp("MFCC: log-energy in place of C0; fbank: extra energy dimension (true|false).", valueName: "bool"))
+    var useEnergy: Bool?
+    @Option(name: .customLong("energy-floor"), help: ArgumentHelp("Floor on the energy (default 0: none).", valueName: "x"))
+    var energyFloor: Double?
+    @Option(name: .customLong("raw-energy"), help: ArgumentHelp("Energy before pre-emphasis and windowing (true|false).", valueName: "bool"))
+    var rawEnergy: Bool?
+    @Option(name: .customLong("htk-compat"), help: ArgumentHelp("Energy/C0 last, C0 scaled by √2, mel floor 1 (true|false).", valueName: "bool"))
+    var htkCompat: Bool?
+    @Option(name: .customLong("use-power"), help: ArgumentHelp("Power spectrum, else magnitude (true|false).", valueName: "bool"))
+    var usePower: Bool?
+    @Option(name: .customLong("use-log-fbank"), help: ArgumentHelp("fbank: log of the mel energies (true|false).", valueName: "bool"))
+    var useLogFbank: Bool?
+
+    /// Flags given on the command line, as Kaldi option names and values.
+    var givenOptions: [(String, String)] {
+        let all: [(String, CustomStringConvertible?)] = [
+            ("sample-frequency", sampleFrequency), ("dither", dither), ("dither-seed", ditherSeed),
+            ("preemphasis-coefficient", preemphasisCoefficient), ("remove-dc-offset", removeDCOffset),
+            ("window-type", windowType), ("blackman-coeff", blackmanCoeff), ("frame-length", frameLength),
+            ("frame-shift", frameShift), ("round-to-power-of-two", roundToPowerOfTwo), ("snip-edges", snipEdges),
+            ("num-mel-bins", numMelBins), ("low-freq", lowFreq), ("high-freq", highFreq), ("num-ceps", numCeps),
+            ("cepstral-lifter", cepstralLifter), ("use-energy", useEnergy), ("energy-floor", energyFloor),
+            ("raw-energy", rawEnergy), ("htk-compat", htkCompat), ("use-power", usePower),
+            ("use-log-fbank", useLogFbank), ("cmvn", cmvn?.rawValue), ("norm-vars", normVars),
+        ]
+        return all.compactMap { name, value in value.map { (name, $0.description) } }
+    }
+
+    /// The configuration: preset defaults, then the `--config` file, then the flags given.
+    /// - Returns: the configuration and whether the sample rate was set explicitly.
+    func resolve() throws -> (config: FeatureConfig, sampleRateGiven: Bool) {
+        var result = FeatureConfig(preset: preset, type: type)
+        var named: Set<String> = []
+        if let config {
+            named = try result.applyKaldiConfig(config)
+        }
+        for (name, value) in givenOptions {
+            try result.apply(option: name, value: value)
+            named.insert(name)
+        }
+        if deltas { result.deltaOrder = 2 }
+        return (result, named.contains("sample-frequency"))
+    }
+}
+
+extension FeaturePreset: ExpressibleByArgument {}
+extension FeatureType: ExpressibleByArgument {}
+extension CMVNMode: ExpressibleByArgument {}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import AudioIO
+import FeatureExtraction
+import Foundation
+import SpeechCorpus
+
+/// `speechlab features`: the feature-extraction tool.
+struct Features: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Extract MFCC or log-mel filterbank features of a corpus.",
+        discussion: """
+            DATA is a Kaldi-style data directory (wav.scp, optional text and utt2spk) or a folder of
+            audio files (utterance id: the path below the folder, '/' as '-', no extension).
+            OUT receives feats/<utt-id>.npy (float32 [frames, dims], readable with numpy.load),
+            feats.scp (utt-id and path relative to OUT), utt2num_frames and config.json.
+            Options are Kaldi's: a Kaldi mfcc.conf works as --config, and each of its lines as a flag.
+            Example: speechlab features --data data/train --out exp/feats/train --deltas --jobs 2
+            """
+    )
+
+    @Option(help: ArgumentHelp("Data directory or folder of audio files.", valueName: "dir"))
+    var data: String
+
+    @Option(help: ArgumentHelp("Folder to write the features into.", valueName: "dir"))
+    var out: String
+
+    @OptionGroup(title: "Feature options")
+    var features: FeatureFlags
+
+    @OptionGroup(title: "Audio input")
+    var audio: AudioFlags
+
+    @Option(help: ArgumentHelp("Parallel workers (default: all cores).", valueName: "n"))
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Skip utterances that fail (each is reported) instead of failing the run.")
+    var keepGoing = false
+
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() throws {
+        let utterances = try Corpus.load(data)
+        var (config, rateGiven) = try features.resolve()
+        if !rateGiven {
+            let first = utterances[0]
+            do {
+                config.frame.sampleFrequency = Double(try AudioFile.info(first.audioPath).sampleRate)
+            } catch {
+                throw CorpusError("\(first.id): \(error) (needed for the working sample rate; give --sample-frequency to set it)")
+            }
+        }
+        try config.validate()
+        let job = FeatureExtractionJob(config: config, audio: audio.readOptions, jobs: jobs, keepGoing: keepGoing)
+        let sources = utterances.map { FeatureSource(id: $0.id, audioPath: $0.audioPath, speaker: $0.speaker) }
+        let progress = quiet ? nil : ProgressReporter(label: "features", total: sources.count)
+        let summary = try job.run(sources, output: out) { done, _ in progress?.update(done) }
+        progress?.finish()
+        for failure in summary.failed {
+            printError("warning: skipped \(failure.id): \(failure.reason)")
+        }
+        let done = summary.utterances - summary.failed.count
+        let speed = summary.audioSeconds / max(summary.wallSeconds, 1e-9)
+        print(String(format: "features: done %d of %d utterances, %d frames of %d dims, %.1f s of audio in %.2f s (%.0f× real time) → %@",
+                     done, summary.utterances, summary.frames, config.dimension, summary.audioSeconds, summary.wallSeconds, speed,
+                     (out as NSString).appendingPathComponent("feats.scp")))
+    }
+}
+
+/// How audio files become mono samples.
+struct AudioFlags: ParsableArguments {
+    @Option(help: ArgumentHelp("Keep this channel (0-based) of multi-channel audio; default: average all.", valueName: "n"))
+    var channel: Int?
+
+    @Flag(help: "Refuse audio at another sample rate instead of resampling it.")
+    var noResample = false
+
+    func validate() throws {
+        if let channel, channel < 0 { throw ValidationError("--channel counts from 0; \(channel) is not a channel") }
+    }
+
+    var readOptions: AudioReadOptions {
+        AudioReadOptions(channel: channel, allowResampling: !noResample)
+    }
+}
