@@ -204,10 +204,22 @@ final class SndfileHandle {
     init(readingFrom path: String) throws {
         self.path = path
         var raw = SF_INFO()
-        guard let file = sf_open(path, Int32(SFM_READ), &raw) else {
+        // Files up to 64 MiB are read whole with one system call and parsed from memory:
+        // libsndfile's own reads take a dozen small reads and seeks per file, which costs
+        // more than the parsing for the short utterances of a speech corpus.
+        let memory = MemoryFile(path: path, limit: 64 << 20)
+        let opened: OpaquePointer?
+        if let memory {
+            var callbacks = MemoryFile.callbacks
+            opened = sf_open_virtual(&callbacks, Int32(SFM_READ), &raw, Unmanaged.passUnretained(memory).toOpaque())
+        } else {
+            opened = sf_open(path, Int32(SFM_READ), &raw)
+        }
+        guard let file = opened else {
             // Diagnose only on failure: the common case costs no extra system calls.
             throw AudioError(path: path, reason: Self.whyUnreadable(path))
         }
+        self.memory = memory
         self.file = file
         self.raw = raw
         if raw.channels < 1 || raw.samplerate < 1 {
@@ -217,6 +229,8 @@ final class SndfileHandle {
         }
     }
 
+    /// Keeps the in-memory bytes alive while libsndfile reads them.
+    private let memory: MemoryFile?
     private let raw: SF_INFO
 
     /// Frames, rate and channels from the header, without the format's name.
@@ -279,4 +293,67 @@ final class SndfileHandle {
     }
 
     deinit { close() }
+}
+
+/// A whole file in memory, read by libsndfile through its virtual I/O callbacks.
+final class MemoryFile {
+    let bytes: UnsafeMutableRawBufferPointer
+    var position = 0
+
+    /// Reads `path` whole with one `read`, or returns nil (the caller falls back to `sf_open`,
+    /// which also reports why a file cannot be read) when it cannot or it is larger than `limit`.
+    init?(path: String, limit: Int) {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, status.st_size > 0, status.st_size <= limit else { return nil }
+        let size = Int(status.st_size)
+        bytes = .allocate(byteCount: size, alignment: 16)
+        var got = 0
+        while got < size {
+            let n = read(fd, bytes.baseAddress! + got, size - got)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            got += n
+        }
+        guard got == size else {
+            bytes.deallocate()
+            return nil
+        }
+    }
+
+    deinit { bytes.deallocate() }
+
+    private static func from(_ pointer: UnsafeMutableRawPointer?) -> MemoryFile {
+        Unmanaged<MemoryFile>.fromOpaque(pointer!).takeUnretainedValue()
+    }
+
+    static let callbacks = SF_VIRTUAL_IO(
+        get_filelen: { sf_count_t(MemoryFile.from($0).bytes.count) },
+        seek: { offset, whence, context in
+            let file = MemoryFile.from(context)
+            let base: Int
+            switch whence {
+            case SEEK_CUR: base = file.position
+            case SEEK_END: base = file.bytes.count
+            default: base = 0
+            }
+            let target = base + Int(offset)
+            guard target >= 0 else { return -1 }
+            file.position = target
+            return sf_count_t(target)
+        },
+        read: { destination, count, context in
+            let file = MemoryFile.from(context)
+            let available = max(0, min(Int(count), file.bytes.count - file.position))
+            if available > 0 {
+                destination!.copyMemory(from: file.bytes.baseAddress! + file.position, byteCount: available)
+                file.position += available
+            }
+            return sf_count_t(available)
+        },
+        write: { _, _, _ in 0 },
+        tell: { sf_count_t(MemoryFile.from($0).position) }
+    )
 }

@@ -83,17 +83,21 @@ public struct DataDirectory: Sendable {
 
     /// Refuses entries that would run a command or read something other than a file.
     static func checkAudioPath(_ value: String, in file: String, line: Int) throws {
-        if value.hasSuffix("|") || value.hasPrefix("|") {
+        let bytes = value.utf8
+        if bytes.last == UInt8(ascii: "|") || bytes.first == UInt8(ascii: "|") {
             throw CorpusError.at(file, line: line, "pipe entries ('cmd |') are refused: reading a data directory never runs a command")
         }
         if value == "-" {
             throw CorpusError.at(file, line: line, "standard input ('-') is not supported as audio")
         }
-        if value.contains(" ") || value.contains("\t") {
+        if bytes.contains(where: { $0 == 0x20 || $0 == 0x09 }) {
             throw CorpusError.at(file, line: line, "audio path '\(value)' has white space (an extended filename or command?); give a plain file path")
         }
-        if let colon = value.lastIndex(of: ":"), Int(value[value.index(after: colon)...]) != nil {
-            throw CorpusError.at(file, line: line, "archive offsets ('file.ark:123') are not supported as audio")
+        if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
+            let offset = bytes[bytes.index(after: colon)...]
+            if !offset.isEmpty && offset.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+                throw CorpusError.at(file, line: line, "archive offsets ('file.ark:123') are not supported as audio")
+            }
         }
     }
 

@@ -23,9 +23,11 @@ struct KaldiTable {
         var lineNumber = 0
         // Byte-level parsing: tables can have millions of lines, and Foundation's trimming is slow.
         func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0d }
+        // Validate the whole file at once; look line by line only to name a bad line.
+        let wholeFileIsText = String(validating: data, as: UTF8.self) != nil
         for rawLine in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
-            guard String(validating: rawLine, as: UTF8.self) != nil else {
+            if !wholeFileIsText && String(validating: rawLine, as: UTF8.self) == nil {
                 throw CorpusError.at(path, line: lineNumber, "is not valid UTF-8 text")
             }
             guard let first = rawLine.firstIndex(where: { !isBlank($0) }) else { continue }
