@@ -269,7 +269,7 @@ final class SndfileHandle {
         let count = sf_command(file, Int32(SFC_GET_LOG_INFO), &buffer, Int32(buffer.count))
         // Most files' logs have no "should be": skip parsing them.
         guard count > 0, strstr(buffer, "(should be") != nil else { return nil }
-        let log = String(cString: buffer)
+        let log = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         for line in log.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, !["RIFF", "RIFX", "FORM", "RF64"].contains(parts[0]),

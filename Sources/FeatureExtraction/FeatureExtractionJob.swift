@@ -103,6 +103,10 @@ public struct FeatureExtractionJob: Sendable {
         for index in ["feats.scp", "utt2num_frames", "config.json"] {
             try? fm.removeItem(atPath: (output as NSString).appendingPathComponent(index))
         }
+        // Temporary files of an interrupted earlier run (never mistaken for features: hidden names).
+        for name in (try? fm.contentsOfDirectory(atPath: featsFolder)) ?? [] where name.hasPrefix(".") && name.contains(".tmp") {
+            try? fm.removeItem(atPath: (featsFolder as NSString).appendingPathComponent(name))
+        }
         if config.cmvn == .speaker, let missing = sources.first(where: { $0.speaker == nil }) {
             throw FeatureConfigurationError("--cmvn speaker needs a speaker for every utterance (utt2spk); '\(missing.id)' has none")
         }

@@ -29,7 +29,7 @@ func temporaryFolder() -> String {
 
     func file(_ name: String, _ bytes: Data) -> String {
         let path = folder + "/" + name
-        FileManager.default.createFile(atPath: path, contents: bytes)
+        _ = FileManager.default.createFile(atPath: path, contents: bytes)
         return path
     }
 

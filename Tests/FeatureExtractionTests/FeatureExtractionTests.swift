@@ -165,6 +165,15 @@ func testConfig(rate: Double = 8000) -> FeatureConfig {
         #expect(leftovers.isEmpty)
     }
 
+    @Test func leftoversOfAnInterruptedRunAreRemoved() throws {
+        let folder = temporaryFolder()
+        let sources = try corpus(in: folder, count: 2)
+        try FileManager.default.createDirectory(atPath: folder + "/feats/feats", withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: folder + "/feats/feats/.u0.npy.tmp-123", contents: Data([1, 2, 3]))
+        _ = try FeatureExtractionJob(config: testConfig()).run(sources, output: folder + "/feats")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/feats/feats").sorted() == ["u0.npy", "u1.npy"])
+    }
+
     @Test func speakerCMVNZeroesEachSpeakersMean() throws {
         let folder = temporaryFolder()
         let sources = try corpus(in: folder)
@@ -189,7 +198,7 @@ func testConfig(rate: Double = 8000) -> FeatureConfig {
     @Test func aBadUtteranceFailsTheRunWithoutAnIndexUnlessKeepGoing() throws {
         let folder = temporaryFolder()
         var sources = try corpus(in: folder, count: 3)
-        FileManager.default.createFile(atPath: folder + "/bad.wav", contents: Data("garbage".utf8))
+        _ = FileManager.default.createFile(atPath: folder + "/bad.wav", contents: Data("garbage".utf8))
         try AudioFile.write([Float](repeating: 0.1, count: 50), sampleRate: 8000, to: folder + "/short.wav")
         sources.append(FeatureSource(id: "bad", audioPath: folder + "/bad.wav"))
         sources.append(FeatureSource(id: "short", audioPath: folder + "/short.wav"))

@@ -12,7 +12,7 @@ func temporaryFolder() -> String {
 func dataDirectory(_ files: [String: String]) -> String {
     let folder = temporaryFolder()
     for (name, text) in files {
-        FileManager.default.createFile(atPath: folder + "/" + name, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: folder + "/" + name, contents: Data(text.utf8))
     }
     return folder
 }
@@ -60,7 +60,7 @@ func dataDirectory(_ files: [String: String]) -> String {
         let dir = dataDirectory(["wav.scp": "a /x/a.wav\nb /x/b.wav\n"])
         var bytes = Data("a ONE\nb ".utf8)
         bytes.append(contentsOf: [0xff, 0xfe, 0x41, 0x0a])
-        FileManager.default.createFile(atPath: dir + "/text", contents: bytes)
+        _ = FileManager.default.createFile(atPath: dir + "/text", contents: bytes)
         let error = try #require(throws: CorpusError.self) { try DataDirectory.load(dir) }
         #expect(error.description.contains("text:2"))
         #expect(error.description.contains("UTF-8"))
@@ -89,7 +89,7 @@ func dataDirectory(_ files: [String: String]) -> String {
         let root = temporaryFolder()
         try FileManager.default.createDirectory(atPath: root + "/spk1", withIntermediateDirectories: true)
         for name in ["spk1/u1.wav", "u2.FLAC", "notes.txt"] {
-            FileManager.default.createFile(atPath: root + "/" + name, contents: Data())
+            _ = FileManager.default.createFile(atPath: root + "/" + name, contents: Data())
         }
         let utterances = try AudioFolder.load(root)
         #expect(utterances.map(\.id) == ["spk1-u1", "u2"])
@@ -101,7 +101,7 @@ func dataDirectory(_ files: [String: String]) -> String {
 @Suite struct FSDDPreparerTests {
     func recordingsFolder(_ names: [String]) -> String {
         let root = temporaryFolder()
-        for name in names { FileManager.default.createFile(atPath: root + "/" + name, contents: Data()) }
+        for name in names { _ = FileManager.default.createFile(atPath: root + "/" + name, contents: Data()) }
         return root
     }
 
