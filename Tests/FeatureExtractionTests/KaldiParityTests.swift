@@ -75,6 +75,7 @@ struct KaldiParityTests {
         try #require(ours.frames == reference.frames && ours.dimension == reference.dimension)
         let error = relativeError(ours, reference)
         #expect(error <= 1e-4, "relative error \(error)")
+        print("parity \(fixture.name): relative error \(error)")
     }
 
     @Test func fixturesCoverBothRatesBothEdgeModesAndBothTypes() {
