@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "AudioIO", targets: ["AudioIO"]),
         .library(name: "FeatureExtraction", targets: ["FeatureExtraction"]),
         .library(name: "SpeechCorpus", targets: ["SpeechCorpus"]),
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "NeuralNet", targets: ["NeuralNet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,6 +25,8 @@ let package = Package(
         .target(name: "AudioIO", dependencies: ["CSndfile", "CSamplerate"]),
         .target(name: "FeatureExtraction", dependencies: ["AudioIO", "CFFTW"]),
         .target(name: "SpeechCorpus"),
+        .target(name: "TensorCore", dependencies: ["CBLAS"]),
+        .target(name: "NeuralNet", dependencies: ["TensorCore"]),
         .executableTarget(
             name: "speechlab",
             dependencies: [
@@ -38,6 +42,8 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "SpeechCorpusTests", dependencies: ["SpeechCorpus"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SpeechlabCLITests", dependencies: ["speechlab", "FeatureExtraction", "AudioIO"], resources: [.copy("Resources")]),
     ]
 )

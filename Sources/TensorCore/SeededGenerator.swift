@@ -1,0 +1,52 @@
+import Foundation
+
+/// A seeded random number generator (xoshiro256**), so that the same seed gives the same
+/// weights, masks and shuffles on every machine.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    @usableFromInline var state: (UInt64, UInt64, UInt64, UInt64)
+
+    /// A generator whose sequence is fixed by `seed`.
+    public init(seed: UInt64) {
+        var mix = seed
+        func splitMix() -> UInt64 {
+            mix &+= 0x9e37_79b9_7f4a_7c15
+            var z = mix
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            return z ^ (z >> 31)
+        }
+        state = (splitMix(), splitMix(), splitMix(), splitMix())
+    }
+
+    @inlinable
+    public mutating func next() -> UInt64 {
+        let result = ((state.1 &* 5) << 7 | (state.1 &* 5) >> 57) &* 9
+        let t = state.1 << 17
+        state.2 ^= state.0
+        state.3 ^= state.1
+        state.1 ^= state.2
+        state.0 ^= state.3
+        state.2 ^= t
+        state.3 = (state.3 << 45) | (state.3 >> 19)
+        return result
+    }
+
+    /// Uniform in [0, 1) with 53 random bits.
+    @inlinable
+    public mutating func nextUnit() -> Double {
+        Double(next() >> 11) * 0x1p-53
+    }
+
+    /// A standard normal sample (Box-Muller).
+    @inlinable
+    public mutating func nextGaussian() -> Double {
+        let u = 1 - nextUnit()  // (0, 1]
+        let v = nextUnit()
+        return (-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * Double.pi * v)
+    }
+
+    /// A generator for another purpose or thread, independent of this one's sequence.
+    public mutating func split() -> SeededGenerator {
+        SeededGenerator(seed: next())
+    }
+}

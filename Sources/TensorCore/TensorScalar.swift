@@ -1,0 +1,77 @@
+import CBLAS
+import Foundation
+
+/// The element types a ``Tensor`` holds: `Float` for models, `Double` for gradient checks.
+///
+/// The requirements are what differs between the two: BLAS's `sgemm`/`dgemm` and the scalar
+/// math functions. Everything else is written once, generically, and specialized by the
+/// compiler (the public API is `@inlinable`).
+public protocol TensorScalar: BinaryFloatingPoint, Sendable, CustomStringConvertible
+where RawSignificand: FixedWidthInteger {
+    /// The safetensors dtype name (`F32`, `F64`).
+    static var safetensorsName: String { get }
+
+    /// `C ← α·op(A)·op(B) + β·C`, row-major, through CBLAS.
+    static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                     alpha: Self, a: UnsafePointer<Self>, lda: Int,
+                     b: UnsafePointer<Self>, ldb: Int,
+                     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+
+    static func exp(_ x: Self) -> Self
+    static func log(_ x: Self) -> Self
+    static func tanh(_ x: Self) -> Self
+}
+
+extension Float: TensorScalar {
+    public static var safetensorsName: String { "F32" }
+
+    @inlinable
+    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                            alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                            b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    @inlinable public static func exp(_ x: Float) -> Float { Foundation.expf(x) }
+    @inlinable public static func log(_ x: Float) -> Float { Foundation.logf(x) }
+    @inlinable public static func tanh(_ x: Float) -> Float { Foundation.tanhf(x) }
+}
+
+extension Double: TensorScalar {
+    public static var safetensorsName: String { "F64" }
+
+    @inlinable
+    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                            alpha: Double, a: UnsafePointer<Double>, lda: Int,
+                            b: UnsafePointer<Double>, ldb: Int,
+                            beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    @inlinable public static func exp(_ x: Double) -> Double { Foundation.exp(x) }
+    @inlinable public static func log(_ x: Double) -> Double { Foundation.log(x) }
+    @inlinable public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+}
+
+extension TensorScalar {
+    /// The logistic function 1 / (1 + e^−x), without overflow for large |x|.
+    @inlinable
+    public static func sigmoid(_ x: Self) -> Self {
+        x >= 0 ? 1 / (1 + exp(-x)) : { let e = exp(x); return e / (1 + e) }()
+    }
+}
+
+/// BLAS threading: OpenBLAS's own thread count (speechlab parallelizes over utterances and
+/// batch shards instead, so it keeps BLAS single-threaded by default).
+public enum BLAS {
+    /// Sets OpenBLAS's thread count.
+    public static func setThreadCount(_ count: Int) {
+        openblas_set_num_threads(Int32(max(1, count)))
+    }
+
+    /// OpenBLAS's thread count.
+    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+}
