@@ -86,10 +86,12 @@ public enum GradMode {
 }
 
 extension Tensor {
-    /// The result of an operation: attaches the backward function when an input needs gradients
-    /// and gradients are on.
+    /// The result of an operation, for defining fused operations outside this module (as
+    /// `torch.autograd.Function`): `backward` maps the gradient of the result (shaped like it)
+    /// to the gradients of `inputs` (one array each, shaped like that input, or nil), and is
+    /// attached when an input needs gradients and gradients are on.
     @inlinable
-    static func result(shape: [Int], values: [Scalar], name: String, inputs: [Tensor],
+    public static func operation(shape: [Int], values: [Scalar], name: String, inputs: [Tensor],
                        backward: @escaping ([Scalar]) -> [[Scalar]?]) -> Tensor {
         let output = Tensor(shape: shape, values: values)
         if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {

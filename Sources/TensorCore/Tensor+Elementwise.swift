@@ -1,31 +1,56 @@
-/// Elementwise operations. Binary operations broadcast over leading dimensions: the smaller
-/// operand's shape must be a suffix of the larger's (`[B, T, H] + [H]`, `[B, H] * [B, H]`,
-/// anything with a scalar), and its gradient is summed over the dimensions it was repeated on.
+/// Elementwise operations. Binary operations broadcast as NumPy and PyTorch do: shapes are
+/// aligned on the right, and each dimension must be equal or 1 in one operand (or missing);
+/// the gradient of a broadcast operand is summed over the positions it was repeated to.
 extension Tensor {
-    /// The shape of a broadcast result, or a precondition failure naming the op and both shapes.
+    /// The broadcast result shape, or a precondition failure naming the op and both shapes.
     @inlinable
     static func broadcastShape(_ a: [Int], _ b: [Int], op: String) -> [Int] {
         if a == b { return a }
-        if a.count >= b.count, Array(a.suffix(b.count)) == b { return a }
-        if b.count > a.count, Array(b.suffix(a.count)) == a { return b }
-        preconditionFailure("\(op): shapes \(a) and \(b) do not broadcast (one must end with the other)")
-    }
-
-    /// Sums a gradient of `count` values down to `target` values by folding repeated blocks.
-    @inlinable
-    static func reduceBroadcast(_ g: [Scalar], to target: Int) -> [Scalar] {
-        if g.count == target { return g }
-        var out = [Scalar](repeating: 0, count: target)
-        g.withUnsafeBufferPointer { g in
-            out.withUnsafeMutableBufferPointer { o in
-                var i = 0
-                while i < g.count {
-                    for j in 0..<target { o[j] += g[i + j] }
-                    i += target
-                }
-            }
+        let rank = Swift.max(a.count, b.count)
+        var out = [Int](repeating: 1, count: rank)
+        for i in 0..<rank {
+            let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+            let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+            precondition(da == db || da == 1 || db == 1, "\(op): shapes \(a) and \(b) do not broadcast")
+            out[i] = da == 1 ? db : da
         }
         return out
+    }
+
+    /// For each position of `outShape`, the offset of the value of a tensor of `shape` that
+    /// broadcasts to it; `nil` when that is the position itself (same shape).
+    @inlinable
+    static func broadcastMap(_ shape: [Int], to outShape: [Int]) -> [Int]? {
+        if shape == outShape { return nil }
+        let n = outShape.reduce(1, *)
+        let count = shape.reduce(1, *)
+        if outShape.count >= shape.count && Array(outShape.suffix(shape.count)) == shape {
+            return (0..<n).map { $0 % Swift.max(count, 1) }
+        }
+        let rank = outShape.count
+        let padded = [Int](repeating: 1, count: rank - shape.count) + shape
+        var strides = [Int](repeating: 0, count: rank)
+        var step = 1
+        for d in (0..<rank).reversed() {
+            strides[d] = padded[d] == 1 ? 0 : step
+            step *= padded[d]
+        }
+        var map = [Int](repeating: 0, count: n)
+        var index = [Int](repeating: 0, count: rank)
+        var offset = 0
+        for i in 0..<n {
+            map[i] = offset
+            var d = rank - 1
+            while d >= 0 {
+                index[d] += 1
+                offset += strides[d]
+                if index[d] < outShape[d] { break }
+                offset -= strides[d] * index[d]
+                index[d] = 0
+                d -= 1
+            }
+        }
+        return map
     }
 
     /// `f(a, b)` elementwise with broadcasting; `da`, `db` give ∂f/∂a and ∂f/∂b at (a, b).
@@ -36,31 +61,38 @@ extension Tensor {
                        db: @escaping (Scalar, Scalar) -> Scalar) -> Tensor {
         let shape = broadcastShape(a.shape, b.shape, op: op)
         let n = shape.reduce(1, *)
-        let na = a.count, nb = b.count
+        let mapA = broadcastMap(a.shape, to: shape), mapB = broadcastMap(b.shape, to: shape)
         var out = [Scalar](repeating: 0, count: n)
         a.values.withUnsafeBufferPointer { x in
             b.values.withUnsafeBufferPointer { y in
                 out.withUnsafeMutableBufferPointer { o in
-                    if na == n && nb == n {
-                        for i in 0..<n { o[i] = f(x[i], y[i]) }
-                    } else {
-                        for i in 0..<n { o[i] = f(x[i % na], y[i % nb]) }
+                    switch (mapA, mapB) {
+                    case (nil, nil): for i in 0..<n { o[i] = f(x[i], y[i]) }
+                    case (nil, let mb?): for i in 0..<n { o[i] = f(x[i], y[mb[i]]) }
+                    case (let ma?, nil): for i in 0..<n { o[i] = f(x[ma[i]], y[i]) }
+                    case (let ma?, let mb?): for i in 0..<n { o[i] = f(x[ma[i]], y[mb[i]]) }
                     }
                 }
             }
         }
         let av = a.values, bv = b.values
-        return result(shape: shape, values: out, name: op, inputs: [a, b]) { g in
+        return operation(shape: shape, values: out, name: op, inputs: [a, b]) { g in
             var ga: [Scalar]? = nil, gb: [Scalar]? = nil
             if a.requiresGrad {
-                var full = [Scalar](repeating: 0, count: n)
-                for i in 0..<n { full[i] = g[i] * da(av[i % na], bv[i % nb]) }
-                ga = reduceBroadcast(full, to: na)
+                var d = [Scalar](repeating: 0, count: av.count)
+                for i in 0..<n {
+                    let ia = mapA?[i] ?? i, ib = mapB?[i] ?? i
+                    d[ia] += g[i] * da(av[ia], bv[ib])
+                }
+                ga = d
             }
             if b.requiresGrad {
-                var full = [Scalar](repeating: 0, count: n)
-                for i in 0..<n { full[i] = g[i] * db(av[i % na], bv[i % nb]) }
-                gb = reduceBroadcast(full, to: nb)
+                var d = [Scalar](repeating: 0, count: bv.count)
+                for i in 0..<n {
+                    let ia = mapA?[i] ?? i, ib = mapB?[i] ?? i
+                    d[ib] += g[i] * db(av[ia], bv[ib])
+                }
+                gb = d
             }
             return [ga, gb]
         }
@@ -76,7 +108,7 @@ extension Tensor {
             }
         }
         let x = values, y = out
-        return Tensor.result(shape: shape, values: out, name: op, inputs: [self]) { g in
+        return Tensor.operation(shape: shape, values: out, name: op, inputs: [self]) { g in
             var gx = [Scalar](repeating: 0, count: g.count)
             for i in 0..<g.count { gx[i] = g[i] * df(x[i], y[i]) }
             return [gx]
@@ -124,13 +156,13 @@ extension Tensor {
     /// or a suffix of it (it is repeated over leading dimensions).
     @inlinable
     public func maskedFill(_ mask: [Bool], shape maskShape: [Int], value: Scalar) -> Tensor {
-        precondition(Tensor.broadcastShape(shape, maskShape, op: "maskedFill") == shape,
+        precondition(shape.count >= maskShape.count && Array(shape.suffix(maskShape.count)) == maskShape,
                      "maskedFill: mask shape \(maskShape) must end this tensor's shape \(shape)")
         precondition(mask.count == maskShape.reduce(1, *), "maskedFill: \(mask.count) mask values for shape \(maskShape)")
         let m = mask.count
         var out = values
         for i in 0..<out.count where mask[i % m] { out[i] = value }
-        return Tensor.result(shape: shape, values: out, name: "maskedFill", inputs: [self]) { g in
+        return Tensor.operation(shape: shape, values: out, name: "maskedFill", inputs: [self]) { g in
             var gx = g
             for i in 0..<gx.count where mask[i % m] { gx[i] = 0 }
             return [gx]

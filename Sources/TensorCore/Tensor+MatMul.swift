@@ -43,7 +43,7 @@ extension Tensor {
         }
         let av = a.values, bv = b.values
         let rows = batched ? m : totalRows
-        return Tensor.result(shape: outShape, values: out, name: "matmul", inputs: [a, b]) { g in
+        return Tensor.operation(shape: outShape, values: out, name: "matmul", inputs: [a, b]) { g in
             var ga: [Scalar]? = nil, gb: [Scalar]? = nil
             g.withUnsafeBufferPointer { g in
                 if a.requiresGrad {

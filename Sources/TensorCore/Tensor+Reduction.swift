@@ -20,7 +20,7 @@ extension Tensor {
     @inlinable
     public func sum() -> Tensor {
         let n = count
-        return Tensor.result(shape: [], values: [values.reduce(0, +)], name: "sum", inputs: [self]) { g in
+        return Tensor.operation(shape: [], values: [values.reduce(0, +)], name: "sum", inputs: [self]) { g in
             [[Scalar](repeating: g[0], count: n)]
         }
     }
@@ -45,7 +45,7 @@ extension Tensor {
             }
         }
         let shapeIn = shape
-        return Tensor.result(shape: reducedShape(a, keepingDimension: keepingDimension), values: out, name: "sum(axis)", inputs: [self]) { g in
+        return Tensor.operation(shape: reducedShape(a, keepingDimension: keepingDimension), values: out, name: "sum(axis)", inputs: [self]) { g in
             var gx = [Scalar](repeating: 0, count: shapeIn.reduce(1, *))
             for o in 0..<outer {
                 for j in 0..<n {
@@ -82,7 +82,7 @@ extension Tensor {
             }
         }
         let total = count
-        return Tensor.result(shape: reducedShape(a, keepingDimension: keepingDimension), values: out, name: "max(axis)", inputs: [self]) { g in
+        return Tensor.operation(shape: reducedShape(a, keepingDimension: keepingDimension), values: out, name: "max(axis)", inputs: [self]) { g in
             var gx = [Scalar](repeating: 0, count: total)
             for o in 0..<outer {
                 for i in 0..<inner { gx[(o * n + arg[o * inner + i]) * inner + i] = g[o * inner + i] }
@@ -110,7 +110,7 @@ extension Tensor {
             }
         }
         let x = values, y = out, total = count
-        return Tensor.result(shape: reducedShape(a, keepingDimension: keepingDimension), values: out, name: "logSumExp", inputs: [self]) { g in
+        return Tensor.operation(shape: reducedShape(a, keepingDimension: keepingDimension), values: out, name: "logSumExp", inputs: [self]) { g in
             var gx = [Scalar](repeating: 0, count: total)
             for o in 0..<outer {
                 for i in 0..<inner where y[o * inner + i].isFinite {
@@ -143,7 +143,7 @@ extension Tensor {
             }
         }
         let y = out
-        return Tensor.result(shape: shape, values: out, name: "softmax", inputs: [self]) { g in
+        return Tensor.operation(shape: shape, values: out, name: "softmax", inputs: [self]) { g in
             // dx = y ⊙ (g − Σ g⊙y)
             var gx = [Scalar](repeating: 0, count: y.count)
             for o in 0..<outer {
@@ -173,7 +173,7 @@ extension Tensor {
             }
         }
         let y = out
-        return Tensor.result(shape: shape, values: out, name: "logSoftmax", inputs: [self]) { g in
+        return Tensor.operation(shape: shape, values: out, name: "logSoftmax", inputs: [self]) { g in
             // dx = g − softmax · Σ g
             var gx = [Scalar](repeating: 0, count: y.count)
             for o in 0..<outer {

@@ -11,7 +11,7 @@ extension Tensor {
         }
         precondition(target.reduce(1, *) == count && target.allSatisfy { $0 >= 0 },
                      "reshaped: shape \(newShape) does not hold the \(count) values of shape \(shape)")
-        return Tensor.result(shape: target, values: values, name: "reshape", inputs: [self]) { g in [g] }
+        return Tensor.operation(shape: target, values: values, name: "reshape", inputs: [self]) { g in [g] }
     }
 
     /// Swaps two dimensions (by default the last two: a matrix transpose).
@@ -50,7 +50,7 @@ extension Tensor {
         }
         let out = map.map { values[$0] }
         let n = count
-        return Tensor.result(shape: newShape, values: out, name: "permute", inputs: [self]) { g in
+        return Tensor.operation(shape: newShape, values: out, name: "permute", inputs: [self]) { g in
             var gx = [Scalar](repeating: 0, count: n)
             for i in 0..<n { gx[map[i]] = g[i] }
             return [gx]
@@ -70,7 +70,7 @@ extension Tensor {
             out.append(contentsOf: values[((o * n + range.lowerBound) * inner)..<((o * n + range.upperBound) * inner)])
         }
         let total = count
-        return Tensor.result(shape: newShape, values: out, name: "slice", inputs: [self]) { g in
+        return Tensor.operation(shape: newShape, values: out, name: "slice", inputs: [self]) { g in
             var gx = [Scalar](repeating: 0, count: total)
             let width = range.count * inner
             for o in 0..<outer {
@@ -100,7 +100,7 @@ extension Tensor {
         for o in 0..<outer {
             for (t, w) in zip(tensors, widths) { out.append(contentsOf: t.values[(o * w)..<((o + 1) * w)]) }
         }
-        return result(shape: newShape, values: out, name: "concatenate", inputs: tensors) { g in
+        return operation(shape: newShape, values: out, name: "concatenate", inputs: tensors) { g in
             var offset = 0
             return zip(tensors, widths).map { t, w in
                 defer { offset += w }
@@ -141,7 +141,7 @@ extension Tensor {
             for j in indices { out.append(contentsOf: values[((o * n + j) * inner)..<((o * n + j + 1) * inner)]) }
         }
         let total = count
-        return Tensor.result(shape: newShape, values: out, name: "indexSelect", inputs: [self]) { g in
+        return Tensor.operation(shape: newShape, values: out, name: "indexSelect", inputs: [self]) { g in
             var gx = [Scalar](repeating: 0, count: total)
             var k = 0
             for o in 0..<outer {
