@@ -12,6 +12,8 @@ let package = Package(
             dependencies: [
                 .product(name: "AudioIO", package: "speechlab"),
                 .product(name: "FeatureExtraction", package: "speechlab"),
+                .product(name: "TensorCore", package: "speechlab"),
+                .product(name: "NeuralNet", package: "speechlab"),
             ]
         ),
     ]

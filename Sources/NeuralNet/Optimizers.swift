@@ -40,6 +40,7 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
         velocity = Array(repeating: nil, count: parameters.count)
     }
 
+    @_specialize(where Scalar == Float)
     public func step() {
         for (k, p) in parameters.enumerated() {
             guard let grad = p.grad?.values else { continue }
@@ -98,6 +99,7 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
         Adam(parameters: parameters, learningRate: learningRate, weightDecay: weightDecay, decoupledWeightDecay: true)
     }
 
+    @_specialize(where Scalar == Float)
     public func step() {
         for (k, p) in parameters.enumerated() {
             guard let grad = p.grad?.values else { continue }
@@ -130,10 +132,13 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
 
 /// Scales all gradients together so that their global L2 norm is at most `maxNorm`
 /// (`torch.nn.utils.clip_grad_norm_`); returns the norm before clipping.
+@inlinable
 @discardableResult
 public func clipGradientNorm<Scalar: TensorScalar>(_ parameters: [Tensor<Scalar>], maxNorm: Scalar) -> Scalar {
     var sum: Scalar = 0
-    for p in parameters { for g in p.grad?.values ?? [] { sum += g * g } }
+    for p in parameters {
+        p.grad?.values.withUnsafeBufferPointer { g in for v in g { sum += v * v } }
+    }
     let norm = sum.squareRoot()
     if norm > maxNorm {
         let scale = maxNorm / (norm + 1e-6)

@@ -62,6 +62,13 @@ struct SequenceLayout {
     }
 }
 
+/// An array of `count` values whose contents are unspecified: for buffers that are entirely
+/// written (by a GEMM with β = 0, say) before they are read, which saves zero-filling megabytes.
+@inlinable
+func uninitializedArray<Scalar: TensorScalar>(_: Scalar.Type, count: Int) -> [Scalar] {
+    [Scalar](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+}
+
 /// Which recurrent cell.
 public enum RecurrentCell: String, Codable, Sendable {
     /// `i, f, g, o` gates; state (h, c).
@@ -83,6 +90,8 @@ public enum RecurrentCell: String, Codable, Sendable {
 ///   final hidden and cell states `[B, H]` as values (the hidden state's gradient flows through
 ///   the output row it equals).
 @inlinable
+@_specialize(exported: true, where Scalar == Float)
+@_specialize(exported: true, where Scalar == Double)
 func recurrentDirection<Scalar: TensorScalar>(
     cell: RecurrentCell, input: Tensor<Scalar>, weightIH: Tensor<Scalar>, weightHH: Tensor<Scalar>,
     biasIH: Tensor<Scalar>, biasHH: Tensor<Scalar>, initialHidden: Tensor<Scalar>?, initialCell: Tensor<Scalar>?,
@@ -95,14 +104,14 @@ func recurrentDirection<Scalar: TensorScalar>(
 
     // Step-major input xs [T·B, I] and the input projection into `gates` [T·B, G].
     let xs = layout.gather(input.values, width: I)
-    var gates = [Scalar](repeating: 0, count: rows * G)
+    var gates = uninitializedArray(Scalar.self, count: rows * G)  // the GEMM writes every value
     // Hidden states before each step: hs[s] is [B, H]; hs[T] is the final state.
     var hs = [Scalar](repeating: 0, count: (T + 1) * B * H)
     if let h0 = initialHidden { for i in 0..<(B * H) { hs[i] = h0.values[i] } }
     // LSTM: cell states cs[s] like hs, and tanh(c) per step. GRU: gh_n (hidden part of n) per step.
     var cs = [Scalar](repeating: 0, count: cell == .lstm ? (T + 1) * B * H : 0)
     if let c0 = initialCell, cell == .lstm { for i in 0..<(B * H) { cs[i] = c0.values[i] } }
-    var saved = [Scalar](repeating: 0, count: rows * H)  // LSTM: tanh(c); GRU: gh_n
+    var saved = uninitializedArray(Scalar.self, count: rows * H)  // LSTM: tanh(c); GRU: gh_n (active rows only)
     var hiddenProjection = [Scalar](repeating: 0, count: cell == .gru ? B * G : 0)
     var outStep = [Scalar](repeating: 0, count: rows * H)  // outputs in step-major order
 
@@ -115,9 +124,10 @@ func recurrentDirection<Scalar: TensorScalar>(
     saved.withUnsafeMutableBufferPointer { saved in
     hiddenProjection.withUnsafeMutableBufferPointer { gh in
     outStep.withUnsafeMutableBufferPointer { out in
+    biasIH.values.withUnsafeBufferPointer { bih in
+    biasHH.values.withUnsafeBufferPointer { bhh in
         Scalar.gemm(transposeA: false, transposeB: true, m: rows, n: G, k: I, alpha: 1, a: xs.baseAddress!, lda: I,
                     b: wih.baseAddress!, ldb: I, beta: 0, c: gates.baseAddress!, ldc: G)
-        let bih = biasIH.values, bhh = biasHH.values
         for r in 0..<rows {
             let g = gates.baseAddress! + r * G
             if cell == .lstm {
@@ -148,34 +158,30 @@ func recurrentDirection<Scalar: TensorScalar>(
                 }
                 let o = out.baseAddress! + (s * B + b) * H, keep = saved.baseAddress! + (s * B + b) * H
                 if cell == .lstm {
+                    // Activations in place, vectorized: σ on i and f, tanh on g, σ on o.
+                    Scalar.sigmoid(g, count: 2 * H)
+                    Scalar.tanh(g + 2 * H, count: H)
+                    Scalar.sigmoid(g + 3 * H, count: H)
                     let cp = cs.baseAddress! + s * B * H + b * H, cn = cs.baseAddress! + (s + 1) * B * H + b * H
-                    for j in 0..<H {
-                        let i = Scalar.sigmoid(g[j]), f = Scalar.sigmoid(g[H + j])
-                        let c̃ = Scalar.tanh(g[2 * H + j]), og = Scalar.sigmoid(g[3 * H + j])
-                        let c = f * cp[j] + i * c̃
-                        let tc = Scalar.tanh(c)
-                        g[j] = i; g[H + j] = f; g[2 * H + j] = c̃; g[3 * H + j] = og
-                        cn[j] = c
-                        keep[j] = tc
-                        hn[j] = og * tc
-                        o[j] = hn[j]
-                    }
+                    for j in 0..<H { cn[j] = g[H + j] * cp[j] + g[j] * g[2 * H + j] }
+                    keep.update(from: cn, count: H)
+                    Scalar.tanh(keep, count: H)
+                    for j in 0..<H { hn[j] = g[3 * H + j] * keep[j] }
                 } else {
                     let h = gh.baseAddress! + b * G
+                    for j in 0..<(2 * H) { g[j] += h[j] + bhh[j] }
+                    Scalar.sigmoid(g, count: 2 * H)
                     for j in 0..<H {
-                        let r = Scalar.sigmoid(g[j] + h[j] + bhh[j])
-                        let z = Scalar.sigmoid(g[H + j] + h[H + j] + bhh[H + j])
-                        let hn̂ = h[2 * H + j] + bhh[2 * H + j]
-                        let n = Scalar.tanh(g[2 * H + j] + r * hn̂)
-                        g[j] = r; g[H + j] = z; g[2 * H + j] = n
-                        keep[j] = hn̂
-                        hn[j] = (1 - z) * n + z * hp[j]
-                        o[j] = hn[j]
+                        keep[j] = h[2 * H + j] + bhh[2 * H + j]
+                        g[2 * H + j] += g[j] * keep[j]
                     }
+                    Scalar.tanh(g + 2 * H, count: H)
+                    for j in 0..<H { hn[j] = (1 - g[H + j]) * g[2 * H + j] + g[H + j] * hp[j] }
                 }
+                o.update(from: hn, count: H)
             }
         }
-    }}}}}}}}}
+    }}}}}}}}}}}
 
     let finalHidden = Array(hs[(T * B * H)...])
     let finalCell = cell == .lstm ? Array(cs[(T * B * H)...]) : []
@@ -186,7 +192,8 @@ func recurrentDirection<Scalar: TensorScalar>(
     let output = Tensor<Scalar>.operation(shape: outputShape, values: layout.scatter(outStep, width: H),
                                        name: "\(cell)", inputs: inputs) { gradOutput in
         let gOut = layout.gather(gradOutput, width: H)  // step-major
-        var dGates = [Scalar](repeating: 0, count: rows * G)   // pre-activation gradients (GRU: input part)
+        // Pre-activation gradients (GRU: input part); finished sequences' rows must read zero.
+        var dGates = layout.isIdentity ? uninitializedArray(Scalar.self, count: rows * G) : [Scalar](repeating: 0, count: rows * G)
         var dHidden = [Scalar](repeating: 0, count: cell == .gru ? rows * G : 0)  // GRU: hidden part
         var dh = [Scalar](repeating: 0, count: B * H), dc = [Scalar](repeating: 0, count: B * H)
         var dhDirect = [Scalar](repeating: 0, count: B * H)
@@ -246,9 +253,9 @@ func recurrentDirection<Scalar: TensorScalar>(
 
         // Weight, bias and input gradients: one GEMM each over all T·B rows.
         let hiddenGrads = cell == .lstm ? dGates : dHidden
-        var dWih = [Scalar](repeating: 0, count: G * I), dWhh = [Scalar](repeating: 0, count: G * H)
+        var dWih = uninitializedArray(Scalar.self, count: G * I), dWhh = uninitializedArray(Scalar.self, count: G * H)
         var dBih = [Scalar](repeating: 0, count: G), dBhh = [Scalar](repeating: 0, count: G)
-        var dxs = [Scalar](repeating: 0, count: rows * I)
+        var dxs = uninitializedArray(Scalar.self, count: input.requiresGrad ? rows * I : 0)
         dGates.withUnsafeBufferPointer { dG in
         hiddenGrads.withUnsafeBufferPointer { dGh in
         xs.withUnsafeBufferPointer { xs in

@@ -104,6 +104,8 @@ extension Tensor {
     /// Computes the gradient of this tensor with respect to every leaf that requires one, and
     /// adds it to that leaf's ``grad``. `gradient` is the gradient of some scalar with respect to
     /// this tensor; it defaults to 1 for a one-element tensor (a loss).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ gradient: [Scalar]? = nil) {
         precondition(requiresGrad, "backward: the tensor does not require gradients")
         let seed = gradient ?? {

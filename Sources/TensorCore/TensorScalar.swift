@@ -75,3 +75,14 @@ public enum BLAS {
     /// OpenBLAS's thread count.
     public static var threadCount: Int { Int(openblas_get_num_threads()) }
 }
+
+/// Memory behaviour of the process's allocator.
+public enum Allocator {
+    /// Keeps freed memory in the heap instead of returning it to the system. Training allocates
+    /// and frees the same large activation and gradient buffers every step; glibc would otherwise
+    /// unmap them and take page faults to map them again (about 10-20% of a step's time).
+    public static func keepFreedMemory() {
+        mallopt(M_MMAP_THRESHOLD, 256 << 20)
+        mallopt(M_TRIM_THRESHOLD, 1 << 30)
+    }
+}

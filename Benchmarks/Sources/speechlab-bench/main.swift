@@ -1,6 +1,7 @@
 import AudioIO
 import FeatureExtraction
 import Foundation
+import NeuralNet
 
 /// CPU time of this process in seconds.
 func cpuSeconds() -> Double {
@@ -38,12 +39,30 @@ func benchFeatures(listPath: String, repeats: Int) throws {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 4, arguments[1] == "features", let repeats = Int(arguments[3]) else {
-    FileHandle.standardError.write(Data("usage: speechlab-bench features LIST REPEATS\n".utf8))
+func usage() -> Never {
+    FileHandle.standardError.write(Data("""
+        usage: speechlab-bench features LIST REPEATS
+               speechlab-bench gemm N THREADS REPEATS
+               speechlab-bench rnn-step lstm|gru HIDDEN THREADS STEPS
+
+        """.utf8))
     exit(2)
 }
 do {
-    try benchFeatures(listPath: arguments[2], repeats: repeats)
+    switch (arguments.count > 1 ? arguments[1] : "", arguments.count) {
+    case ("features", 4):
+        guard let repeats = Int(arguments[3]) else { usage() }
+        try benchFeatures(listPath: arguments[2], repeats: repeats)
+    case ("gemm", 5):
+        guard let n = Int(arguments[2]), let threads = Int(arguments[3]), let repeats = Int(arguments[4]) else { usage() }
+        benchGEMM(size: n, threads: threads, repeats: repeats)
+    case ("rnn-step", 6):
+        guard let cell = RecurrentCell(rawValue: arguments[2]), let hidden = Int(arguments[3]),
+              let threads = Int(arguments[4]), let steps = Int(arguments[5]) else { usage() }
+        try benchRecurrentStep(cell: cell, hidden: hidden, threads: threads, steps: steps)
+    default:
+        usage()
+    }
 } catch {
     FileHandle.standardError.write(Data("speechlab-bench: \(error)\n".utf8))
     exit(1)

@@ -1,0 +1,87 @@
+import Foundation
+import NeuralNet
+import TensorCore
+
+/// Wall-clock seconds.
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+/// `speechlab-bench gemm N THREADS REPEATS`: GFLOP/s of an N×N×N sgemm through the tensor core.
+func benchGEMM(size n: Int, threads: Int, repeats: Int) {
+    BLAS.setThreadCount(threads)
+    var g = SeededGenerator(seed: 1)
+    let a = Tensor<Float>.normal([n, n], generator: &g), b = Tensor<Float>.normal([n, n], generator: &g)
+    _ = a.matmul(b)
+    var times: [Double] = []
+    for _ in 0..<repeats {
+        let start = now()
+        _ = a.matmul(b)
+        times.append(now() - start)
+    }
+    print("{\"gflops\": \(2 * Double(n * n * n) / times.sorted()[times.count / 2] / 1e9)}")
+}
+
+/// A 2-layer recurrent stack with a linear output layer: the benchmark's model.
+final class FrameClassifier: Layer {
+    let stack: RecurrentStack<Float>
+    let head: Linear<Float>
+    var isTraining = true
+
+    init(cell: RecurrentCell, input: Int, hidden: Int, classes: Int, seed: UInt64) {
+        var g = SeededGenerator(seed: seed)
+        stack = RecurrentStack(cell: cell, inputSize: input, hiddenSize: hidden, layerCount: 2, generator: &g)
+        head = Linear(inputSize: hidden, outputSize: classes, generator: &g)
+    }
+
+    var parameters: [(name: String, tensor: Tensor<Float>)] {
+        prefixed("rnn", stack.parameters) + prefixed("output", head.parameters)
+    }
+}
+
+/// `speechlab-bench rnn-step CELL HIDDEN THREADS STEPS`: seconds per training step (forward,
+/// backward, Adam) of a 2-layer LSTM or GRU (input 39, batch 32, 100 frames) with a linear
+/// output layer of 48 classes and frame cross-entropy; median over STEPS after 2 warm-up steps.
+/// With THREADS > 1 the batch is split across threads (data parallel, gradients summed).
+func benchRecurrentStep(cell: RecurrentCell, hidden: Int, threads: Int, steps: Int) throws {
+    BLAS.setThreadCount(1)
+    Allocator.keepFreedMemory()
+    let T = 100, B = 32, I = 39, C = 48
+    let model = FrameClassifier(cell: cell, input: I, hidden: hidden, classes: C, seed: 1)
+    let parallel = DataParallel(master: model, workers: threads) {
+        FrameClassifier(cell: cell, input: I, hidden: hidden, classes: C, seed: 2)
+    }
+    let optimizer = Adam(parameters: model.trainableParameters, learningRate: 1e-3)
+    var g = SeededGenerator(seed: 3)
+    let x = Tensor<Float>.normal([T, B, I], generator: &g)
+    let targets = (0..<(T * B)).map { _ in Int(g.next() % UInt64(C)) }
+    // Shard s: batch columns [s·B/threads, (s+1)·B/threads).
+    let shards: [(x: Tensor<Float>, targets: [Int], share: Float)] = (0..<threads).map { s in
+        let lo = s * B / threads, hi = (s + 1) * B / threads
+        let xs = x.slice(axis: 1, lo..<hi)
+        let ys = (0..<T).flatMap { t in targets[(t * B + lo)..<(t * B + hi)] }
+        return (xs, ys, Float(hi - lo) / Float(B))
+    }
+    let shardData = SendableShards(shards)
+    var times: [Double] = []
+    for step in 0..<(steps + 2) {
+        let start = now()
+        optimizer.zeroGradients()
+        let loss = parallel.accumulateGradients { replica, s in
+            let (xs, ys, share) = shardData.value[s]
+            let logits = replica.head(replica.stack.run(xs).output)
+            return crossEntropy(logits.reshaped([-1, C]), targets: ys) * share
+        }
+        guard loss.isFinite else { throw NonFiniteLossError(step: step, value: Double(loss)) }
+        optimizer.step()
+        if step >= 2 { times.append(now() - start) }
+    }
+    print("{\"seconds\": \(times.sorted()[times.count / 2])}")
+}
+
+final class SendableShards: @unchecked Sendable {
+    let value: [(x: Tensor<Float>, targets: [Int], share: Float)]
+    init(_ value: [(x: Tensor<Float>, targets: [Int], share: Float)]) { self.value = value }
+}
