@@ -206,50 +206,56 @@ func recurrentDirection<Scalar: TensorScalar>(
         weightHH.values.withUnsafeBufferPointer { whh in
         dGates.withUnsafeMutableBufferPointer { dG in
         dHidden.withUnsafeMutableBufferPointer { dGh in
+        dh.withUnsafeMutableBufferPointer { dhAll in
+        dc.withUnsafeMutableBufferPointer { dcAll in
+        dhDirect.withUnsafeMutableBufferPointer { direct in
+        recurrent.withUnsafeMutableBufferPointer { rec in
             for s in (0..<T).reversed() {
                 for b in 0..<B where layout.isActive(step: s, b) {
                     let r = s * B + b
                     let g = gates.baseAddress! + r * G, d = dG.baseAddress! + r * G
                     let keep = saved.baseAddress! + r * H, go = gOut.baseAddress! + r * H
+                    let dh = dhAll.baseAddress! + b * H, dc = dcAll.baseAddress! + b * H, dhz = direct.baseAddress! + b * H
                     if cell == .lstm {
                         let cp = cs.baseAddress! + s * B * H + b * H
                         for j in 0..<H {
                             let i = g[j], f = g[H + j], c̃ = g[2 * H + j], og = g[3 * H + j], tc = keep[j]
-                            let dht = dh[b * H + j] + go[j]
-                            let dct = dc[b * H + j] + dht * og * (1 - tc * tc)
+                            let dht = dh[j] + go[j]
+                            let dct = dc[j] + dht * og * (1 - tc * tc)
                             d[j] = dct * c̃ * i * (1 - i)
                             d[H + j] = dct * cp[j] * f * (1 - f)
                             d[2 * H + j] = dct * i * (1 - c̃ * c̃)
                             d[3 * H + j] = dht * tc * og * (1 - og)
-                            dc[b * H + j] = dct * f
+                            dc[j] = dct * f
                         }
                     } else {
                         let hp = hs.baseAddress! + s * B * H + b * H, dh2 = dGh.baseAddress! + r * G
                         for j in 0..<H {
                             let rg = g[j], z = g[H + j], n = g[2 * H + j], hn̂ = keep[j]
-                            let dht = dh[b * H + j] + go[j]
+                            let dht = dh[j] + go[j]
                             let dnPre = dht * (1 - z) * (1 - n * n)
                             let drPre = dnPre * hn̂ * rg * (1 - rg)
                             let dzPre = dht * (hp[j] - n) * z * (1 - z)
                             d[j] = drPre; d[H + j] = dzPre; d[2 * H + j] = dnPre
                             dh2[j] = drPre; dh2[H + j] = dzPre; dh2[2 * H + j] = dnPre * rg
-                            dhDirect[b * H + j] = dht * z
+                            dhz[j] = dht * z
                         }
                     }
                 }
                 // dh_{s-1} = dGates_s · W_hh for running sequences; finished ones carry dh.
                 let source = cell == .lstm ? dG.baseAddress! + s * B * G : dGh.baseAddress! + s * B * G
-                recurrent.withUnsafeMutableBufferPointer { rec in
-                    Scalar.gemm(transposeA: false, transposeB: false, m: B, n: H, k: G, alpha: 1, a: source, lda: G,
-                                b: whh.baseAddress!, ldb: H, beta: 0, c: rec.baseAddress!, ldc: H)
-                }
+                Scalar.gemm(transposeA: false, transposeB: false, m: B, n: H, k: G, alpha: 1, a: source, lda: G,
+                            b: whh.baseAddress!, ldb: H, beta: 0, c: rec.baseAddress!, ldc: H)
                 for b in 0..<B where layout.isActive(step: s, b) {
-                    for j in 0..<H {
-                        dh[b * H + j] = recurrent[b * H + j] + (cell == .gru ? dhDirect[b * H + j] : 0)
+                    let dh = dhAll.baseAddress! + b * H, r = rec.baseAddress! + b * H, dhz = direct.baseAddress! + b * H
+                    if cell == .gru {
+                        for j in 0..<H { dh[j] = r[j] + dhz[j] }
+                    } else {
+                        dh.update(from: r, count: H)
                     }
                 }
             }
-        }}}}}}}}
+        }}}}}}}}}}}}
 
         // Weight, bias and input gradients: one GEMM each over all T·B rows.
         let hiddenGrads = cell == .lstm ? dGates : dHidden

@@ -98,3 +98,48 @@ func residentBytes() -> Int {
         #expect(lstm.parameters[4].tensor.values != trained)
     }
 }
+
+/// A small frame classifier for data-parallel tests.
+final class TinyTagger: Layer {
+    let gru: GRU<Double>
+    let head: Linear<Double>
+    var isTraining = true
+
+    init(seed: UInt64) {
+        var g = SeededGenerator(seed: seed)
+        gru = GRU(inputSize: 3, hiddenSize: 5, batchFirst: true, generator: &g)
+        head = Linear(inputSize: 5, outputSize: 4, generator: &g)
+    }
+
+    var parameters: [(name: String, tensor: Tensor<Double>)] { prefixed("gru", gru.parameters) + prefixed("head", head.parameters) }
+}
+
+final class Batch: @unchecked Sendable {
+    let x: Tensor<Double>
+    let targets: [[Int]]
+    init(x: Tensor<Double>, targets: [[Int]]) { self.x = x; self.targets = targets }
+}
+
+@Suite struct DataParallelTests {
+    @Test func shardedGradientsEqualWholeBatchGradients() {
+        var g = SeededGenerator(seed: 5)
+        let batch = Batch(x: Tensor<Double>.normal([6, 4, 3], generator: &g),
+                          targets: (0..<6).map { b in (0..<4).map { (b + $0) % 4 } })
+        let whole = TinyTagger(seed: 1)
+        frameCrossEntropy(whole.head(whole.gru(batch.x).output), targets: batch.targets).backward()
+
+        let master = TinyTagger(seed: 1)
+        let parallel = DataParallel(master: master, workers: 2) { TinyTagger(seed: 99) }
+        let loss = parallel.accumulateGradients { replica, shard in
+            let rows = shard * 3..<(shard + 1) * 3
+            let logits = replica.head(replica.gru(batch.x.slice(axis: 0, rows)).output)
+            return frameCrossEntropy(logits, targets: Array(batch.targets[rows])) * 0.5
+        }
+        let expected = frameCrossEntropy(whole.head(whole.gru(batch.x).output), targets: batch.targets).item
+        #expect(abs(loss - expected) < 1e-12)
+        for ((name, a), (_, b)) in zip(whole.parameters, master.parameters) {
+            let d = zip(a.grad!.values, b.grad!.values).map { abs($0 - $1) }.max()!
+            #expect(d < 1e-12, "\(name): \(d)")
+        }
+    }
+}
