@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "SpeechCorpus"),
         .target(name: "TensorCore", dependencies: ["CBLAS"]),
         .target(name: "NeuralNet", dependencies: ["TensorCore"]),
+        .target(name: "GaussianMixture", dependencies: ["TensorCore"]),
+        .target(name: "HiddenMarkov", dependencies: ["TensorCore"]),
         .executableTarget(
             name: "speechlab",
             dependencies: [

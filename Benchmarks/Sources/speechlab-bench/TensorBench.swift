@@ -85,3 +85,18 @@ final class SendableShards: @unchecked Sendable {
     let value: [(x: Tensor<Float>, targets: [Int], share: Float)]
     init(_ value: [(x: Tensor<Float>, targets: [Int], share: Float)]) { self.value = value }
 }
+
+/// `speechlab-bench export-recurrent DIR`: writes a 2-layer bidirectional LSTM and GRU (input 5,
+/// hidden 4) as safetensors with PyTorch's names, with an input and our outputs, so that a
+/// script can load them into `torch.nn.LSTM`/`GRU` and compare.
+func exportRecurrent(to folder: String) throws {
+    var g = SeededGenerator(seed: 21)
+    let x = Tensor<Float>.normal([6, 3, 5], generator: &g)
+    for cell in [RecurrentCell.lstm, .gru] {
+        let stack = RecurrentStack<Float>(cell: cell, inputSize: 5, hiddenSize: 4, layerCount: 2, bidirectional: true, generator: &g)
+        stack.isTraining = false
+        let (y, h, _) = stack.run(x)
+        try Safetensors.write(stack.stateDictionary(), to: "\(folder)/\(cell).safetensors")
+        try Safetensors.write(["input": x, "output": y, "hidden": h], to: "\(folder)/\(cell)-io.safetensors")
+    }
+}

@@ -44,6 +44,7 @@ func usage() -> Never {
         usage: speechlab-bench features LIST REPEATS
                speechlab-bench gemm N THREADS REPEATS
                speechlab-bench rnn-step lstm|gru HIDDEN THREADS STEPS
+               speechlab-bench export-recurrent DIR
 
         """.utf8))
     exit(2)
@@ -60,6 +61,8 @@ do {
         guard let cell = RecurrentCell(rawValue: arguments[2]), let hidden = Int(arguments[3]),
               let threads = Int(arguments[4]), let steps = Int(arguments[5]) else { usage() }
         try benchRecurrentStep(cell: cell, hidden: hidden, threads: threads, steps: steps)
+    case ("export-recurrent", 3):
+        try exportRecurrent(to: arguments[2])
     default:
         usage()
     }

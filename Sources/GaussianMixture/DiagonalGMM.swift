@@ -1,0 +1,69 @@
+import Foundation
+
+/// A mixture of Gaussians with diagonal covariances, one per HMM state (Kaldi's `DiagGmm`).
+/// Parameters are kept in Double; likelihoods are computed in Float by GEMM (see
+/// ``GMMLikelihoods``).
+public struct DiagonalGMM: Codable, Sendable, Equatable {
+    /// Feature dimension D.
+    public let dimension: Int
+    /// Component weights (sum to 1), M values.
+    public var weights: [Double]
+    /// Means, M × D row-major.
+    public var means: [Double]
+    /// Variances, M × D row-major (floored, never zero).
+    public var variances: [Double]
+
+    public init(dimension: Int, weights: [Double], means: [Double], variances: [Double]) {
+        precondition(means.count == weights.count * dimension && variances.count == means.count,
+                     "DiagonalGMM: \(weights.count) weights, \(means.count) means, \(variances.count) variances for dimension \(dimension)")
+        self.dimension = dimension
+        self.weights = weights
+        self.means = means
+        self.variances = variances
+    }
+
+    /// One Gaussian with the given mean and variance.
+    public init(mean: [Double], variance: [Double]) {
+        self.init(dimension: mean.count, weights: [1], means: mean, variances: variance)
+    }
+
+    /// Number of components M.
+    public var componentCount: Int { weights.count }
+
+    /// log N(x; μ_m, σ²_m) + log w_m for component m, in Double (reference for tests).
+    public func componentLogLikelihood(_ m: Int, _ x: [Double]) -> Double {
+        var sum = Foundation.log(weights[m]) - 0.5 * Double(dimension) * Foundation.log(2 * Double.pi)
+        for d in 0..<dimension {
+            let v = variances[m * dimension + d], diff = x[d] - means[m * dimension + d]
+            sum -= 0.5 * (Foundation.log(v) + diff * diff / v)
+        }
+        return sum
+    }
+
+    /// log p(x) = log Σ_m w_m N(x; μ_m, σ²_m), in Double.
+    public func logLikelihood(_ x: [Double]) -> Double {
+        let parts = (0..<componentCount).map { componentLogLikelihood($0, x) }
+        let top = parts.max() ?? -.infinity
+        return top + Foundation.log(parts.reduce(0) { $0 + Foundation.exp($1 - top) })
+    }
+
+    /// Splits the heaviest component in two, means moved by ±`perturbation`·σ, weights halved.
+    public mutating func splitHeaviestComponent(perturbation: Double = 0.2) {
+        guard let heaviest = weights.indices.max(by: { weights[$0] < weights[$1] }) else { return }
+        let range = (heaviest * dimension)..<((heaviest + 1) * dimension)
+        let mean = Array(means[range]), variance = Array(variances[range])
+        weights[heaviest] /= 2
+        weights.append(weights[heaviest])
+        for d in 0..<dimension {
+            let offset = perturbation * variance[d].squareRoot()
+            means[heaviest * dimension + d] = mean[d] + offset
+            means.append(mean[d] - offset)
+        }
+        variances.append(contentsOf: variance)
+    }
+
+    /// Whether every parameter is finite and every variance and weight positive.
+    public var isValid: Bool {
+        weights.allSatisfy { $0 > 0 && $0.isFinite } && means.allSatisfy(\.isFinite) && variances.allSatisfy { $0 > 0 && $0.isFinite }
+    }
+}

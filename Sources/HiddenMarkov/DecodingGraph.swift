@@ -1,0 +1,188 @@
+/// A network of HMM states to search: each state emits through one pdf; arcs carry a log
+/// probability, the transition id they count as (for training) and, when they enter a word,
+/// that word. Built from a grammar over *instances* (a word's chain of unit HMMs, or
+/// silence) and the units' topologies (see ``GraphBuilder``).
+public struct DecodingGraph: Sendable {
+    /// pdf of each state.
+    public let pdf: [Int32]
+    /// Which instance each state belongs to.
+    public let instance: [Int32]
+    /// (unit, state within unit) of each state.
+    public let unit: [Int32]
+    public let unitState: [Int32]
+    /// Arcs of state i are `arcStart[i]..<arcStart[i+1]` in the arc arrays.
+    public let arcStart: [Int32]
+    public let arcTo: [Int32]
+    public let arcLogProbability: [Float]
+    public let arcTransition: [Int32]
+    /// What the arc enters: a word (its index into `words`), a non-word instance
+    /// (``DecodingGraph/entersSilence``), or nothing new (``DecodingGraph/staysInside``).
+    public let arcWord: [Int32]
+    /// Entry arcs at the first frame (to, log probability, word), as arcs from a start state.
+    public let initialTo: [Int32]
+    public let initialLogProbability: [Float]
+    public let initialWord: [Int32]
+    /// Log probability of ending in each state (−∞ where the utterance cannot end), and its transition id.
+    public let finalLogProbability: [Float]
+    public let finalTransition: [Int32]
+    /// Word labels.
+    public let words: [String]
+
+    public var stateCount: Int { pdf.count }
+
+    /// `arcWord` of an arc within an instance.
+    public static let staysInside: Int32 = -1
+    /// `arcWord` of an arc that enters an instance without a word (silence).
+    public static let entersSilence: Int32 = -2
+}
+
+/// An instance of the grammar: a chain of units, labelled with a word or not (silence).
+public struct GraphInstance: Sendable {
+    public var units: [Int]
+    public var word: Int?
+    public init(units: [Int], word: Int?) {
+        self.units = units
+        self.word = word
+    }
+}
+
+/// Builds ``DecodingGraph``s for the grammars speechlab uses.
+public enum GraphBuilder {
+    /// The graph of instances connected by `successors`, entered at `starts`, left from `ends`.
+    /// `wordPenalty` (log domain) is added on every arc that enters a word.
+    public static func build(model: TransitionModel, instances: [GraphInstance], successors: [[Int]], starts: [Int],
+                             ends: Set<Int>, words: [String], wordPenalty: Float = 0) -> DecodingGraph {
+        var pdf: [Int32] = [], instanceOf: [Int32] = [], unitOf: [Int32] = [], unitStateOf: [Int32] = []
+        // First graph state of every (instance, unit position).
+        var firstState: [[Int]] = []
+        for (i, instance) in instances.enumerated() {
+            var firsts: [Int] = []
+            for u in instance.units {
+                firsts.append(pdf.count)
+                for j in 0..<model.topologies[u].stateCount {
+                    pdf.append(Int32(model.pdfOffsets[u] + j))
+                    instanceOf.append(Int32(i))
+                    unitOf.append(Int32(u))
+                    unitStateOf.append(Int32(j))
+                }
+            }
+            firstState.append(firsts)
+        }
+        let n = pdf.count
+        var arcs = [[(to: Int32, logProbability: Float, transition: Int32, word: Int32)]](repeating: [], count: n)
+        var finalLogProbability = [Float](repeating: -.infinity, count: n), finalTransition = [Int32](repeating: -1, count: n)
+        func entry(_ j: Int) -> (to: Int32, penalty: Float, word: Int32) {
+            (Int32(firstState[j][0]), instances[j].word == nil ? 0 : wordPenalty,
+             instances[j].word.map(Int32.init) ?? DecodingGraph.entersSilence)
+        }
+        for (i, instance) in instances.enumerated() {
+            for (position, u) in instance.units.enumerated() {
+                let topology = model.topologies[u]
+                for j in 0..<topology.stateCount {
+                    let from = firstState[i][position] + j
+                    for (k, destination) in topology.destinations[j].enumerated() {
+                        let id = model.transitionID(unit: u, state: j, destination: k)
+                        let lp = model.logProbability(id)
+                        if destination < topology.stateCount {
+                            arcs[from].append((Int32(firstState[i][position] + destination), lp, Int32(id), -1))
+                        } else if position + 1 < instance.units.count {
+                            arcs[from].append((Int32(firstState[i][position + 1]), lp, Int32(id), -1))
+                        } else {
+                            for s in successors[i] {
+                                let e = entry(s)
+                                arcs[from].append((e.to, lp + e.penalty, Int32(id), e.word))
+                            }
+                            if ends.contains(i) {
+                                finalLogProbability[from] = lp
+                                finalTransition[from] = Int32(id)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var arcStart: [Int32] = [0], arcTo: [Int32] = [], arcLP: [Float] = [], arcTransition: [Int32] = [], arcWord: [Int32] = []
+        for list in arcs {
+            for a in list {
+                arcTo.append(a.to)
+                arcLP.append(a.logProbability)
+                arcTransition.append(a.transition)
+                arcWord.append(a.word)
+            }
+            arcStart.append(Int32(arcTo.count))
+        }
+        let initial = starts.map { entry($0) }
+        return DecodingGraph(pdf: pdf, instance: instanceOf, unit: unitOf, unitState: unitStateOf, arcStart: arcStart, arcTo: arcTo,
+                             arcLogProbability: arcLP, arcTransition: arcTransition, arcWord: arcWord,
+                             initialTo: initial.map(\.to), initialLogProbability: initial.map(\.penalty), initialWord: initial.map(\.word),
+                             finalLogProbability: finalLogProbability, finalTransition: finalTransition, words: words)
+    }
+
+    /// Any one word, with optional silence before and after it.
+    public static func isolatedWords(model: TransitionModel, words: [(word: String, units: [Int])], silence: Int?) -> DecodingGraph {
+        var instances = words.enumerated().map { GraphInstance(units: $0.element.units, word: $0.offset) }
+        let wordIndices = Array(instances.indices)
+        var successors = [[Int]](repeating: [], count: instances.count)
+        var starts = wordIndices, ends = Set(wordIndices)
+        if let silence {
+            let before = instances.count, after = instances.count + 1
+            instances += [GraphInstance(units: [silence], word: nil), GraphInstance(units: [silence], word: nil)]
+            successors += [wordIndices, []]
+            for w in wordIndices { successors[w] = [after] }
+            starts.append(before)
+            ends.insert(after)
+        }
+        return build(model: model, instances: instances, successors: successors, starts: starts, ends: ends, words: words.map(\.word))
+    }
+
+    /// Any sequence of words (at least one), optionally separated, preceded and followed by silence.
+    public static func wordLoop(model: TransitionModel, words: [(word: String, units: [Int])], silence: Int?, wordPenalty: Float) -> DecodingGraph {
+        var instances = words.enumerated().map { GraphInstance(units: $0.element.units, word: $0.offset) }
+        let wordIndices = Array(instances.indices)
+        var successors = [[Int]](repeating: wordIndices, count: instances.count)
+        var starts = wordIndices
+        let ends = Set(wordIndices)
+        if let silence {
+            let s = instances.count
+            instances.append(GraphInstance(units: [silence], word: nil))
+            for w in wordIndices { successors[w].append(s) }
+            successors.append(wordIndices)
+            starts.append(s)
+            // Silence may also end the utterance after a word: a final silence instance.
+            let tail = instances.count
+            instances.append(GraphInstance(units: [silence], word: nil))
+            for w in wordIndices { successors[w].append(tail) }
+            successors.append([])
+            return build(model: model, instances: instances, successors: successors, starts: starts, ends: ends.union([tail]),
+                         words: words.map(\.word), wordPenalty: wordPenalty)
+        }
+        return build(model: model, instances: instances, successors: successors, starts: starts, ends: ends,
+                     words: words.map(\.word), wordPenalty: wordPenalty)
+    }
+
+    /// A known transcript, with optional silence at both ends and between words: for training
+    /// and forced alignment.
+    public static func transcript(model: TransitionModel, words: [(word: String, units: [Int])], silence: Int?) -> DecodingGraph {
+        // Instances: w0, w1, ..., then silences s0 (before w0), s1...sn (after each word).
+        var instances = words.enumerated().map { GraphInstance(units: $0.element.units, word: $0.offset) }
+        let n = words.count
+        var successors: [[Int]] = (0..<n).map { $0 + 1 < n ? [$0 + 1] : [] }
+        var starts = [0]
+        var ends: Set<Int> = [n - 1]
+        if let silence {
+            for k in 0...n {
+                let s = instances.count
+                instances.append(GraphInstance(units: [silence], word: nil))
+                if k == 0 {
+                    starts.append(s)
+                    successors.append([0])
+                } else {
+                    successors[k - 1].append(s)
+                    successors.append(k < n ? [k] : [])
+                    if k == n { ends.insert(s) }
+                }
+            }
+        }
+        return build(model: model, instances: instances, successors: successors, starts: starts, ends: ends, words: words.map(\.word))
+    }
+}
