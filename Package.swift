@@ -11,6 +11,10 @@ let package = Package(
         .library(name: "SpeechCorpus", targets: ["SpeechCorpus"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
+        .library(name: "GaussianMixture", targets: ["GaussianMixture"]),
+        .library(name: "HiddenMarkov", targets: ["HiddenMarkov"]),
+        .library(name: "AcousticModels", targets: ["AcousticModels"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,10 +33,12 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["TensorCore"]),
         .target(name: "GaussianMixture", dependencies: ["TensorCore"]),
         .target(name: "HiddenMarkov", dependencies: ["TensorCore"]),
+        .target(name: "Evaluation"),
+        .target(name: "AcousticModels", dependencies: ["GaussianMixture", "HiddenMarkov", "NeuralNet", "TensorCore", "FeatureExtraction", "SpeechCorpus", "AudioIO"]),
         .executableTarget(
             name: "speechlab",
             dependencies: [
-                "AudioIO", "FeatureExtraction", "SpeechCorpus",
+                "AudioIO", "FeatureExtraction", "SpeechCorpus", "AcousticModels", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,6 +51,10 @@ let package = Package(
         ),
         .testTarget(name: "SpeechCorpusTests", dependencies: ["SpeechCorpus"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "GaussianMixtureTests", dependencies: ["GaussianMixture"]),
+        .testTarget(name: "HiddenMarkovTests", dependencies: ["HiddenMarkov"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "AcousticModelsTests", dependencies: ["AcousticModels", "FeatureExtraction", "SpeechCorpus", "AudioIO"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SpeechlabCLITests", dependencies: ["speechlab", "FeatureExtraction", "AudioIO"], resources: [.copy("Resources")]),
     ]

@@ -13,6 +13,6 @@ struct Speechlab: ParsableCommand {
             Data directories are Kaldi's (wav.scp, text, utt2spk); features are NumPy .npy files.
             """,
         version: "0.1.0",
-        subcommands: [Prepare.self, Features.self]
+        subcommands: [Prepare.self, Features.self, Train.self, Align.self, Decode.self, Score.self]
     )
 }

@@ -1,0 +1,315 @@
+import Dispatch
+import FeatureExtraction
+import Foundation
+import GaussianMixture
+import HiddenMarkov
+import Synchronization
+
+/// How a GMM-HMM is trained.
+public struct GMMHMMTrainingOptions: Codable, Sendable, Equatable {
+    /// Emitting states of each word's (or unit's) HMM.
+    public var statesPerUnit = 10
+    /// Per-unit overrides of `statesPerUnit`.
+    public var stateOverrides: [String: Int] = [:]
+    /// Emitting states of the silence HMM.
+    public var silenceStates = 5
+    /// Gaussians per state at the end of training.
+    public var gaussians = 8
+    /// Baum-Welch iterations after the flat start.
+    public var iterations = 25
+    /// Mixtures grow towards `gaussians` until this fraction of the iterations.
+    public var mixingFraction = 0.6
+    /// Hard (Viterbi) instead of soft (Baum-Welch) state assignments.
+    public var viterbiTraining = false
+    /// Forward pruning beam of the E-step (log domain).
+    public var beam: Float = 300
+    public var update = GMMUpdateOptions()
+
+    public init() {}
+
+    /// Target Gaussians per state after `iteration` (1-based).
+    public func gaussianTarget(after iteration: Int) -> Int {
+        let until = max(1, Int((Double(iterations) * mixingFraction).rounded()))
+        if iteration >= until { return gaussians }
+        return min(gaussians, 1 + Int((Double(gaussians - 1) * Double(iteration) / Double(until)).rounded(.up)))
+    }
+}
+
+/// Baum-Welch accumulators of a shard of the data: Gaussian statistics per pdf, expected
+/// transition counts, and the data log-likelihood. A value that adds and saves (Codable), so
+/// that the E-step can run on any shard, core or machine and be merged before the M-step.
+public struct BaumWelchStatistics: Codable, Sendable {
+    public var mixtures: [GaussianStatistics]
+    public var transitions: [Double]
+    public var logLikelihood: Double = 0
+    public var frames = 0
+    public var utterances = 0
+    /// Utterances that could not be used, with the reason.
+    public var skipped: [String: String] = [:]
+
+    public init(model: GMMHMM) {
+        mixtures = model.mixtures.map { GaussianStatistics(dimension: $0.dimension, components: $0.componentCount) }
+        transitions = [Double](repeating: 0, count: model.transitions.transitionCount)
+    }
+
+    public mutating func add(_ other: BaumWelchStatistics) {
+        for i in mixtures.indices { mixtures[i].add(other.mixtures[i]) }
+        for i in transitions.indices { transitions[i] += other.transitions[i] }
+        logLikelihood += other.logLikelihood
+        frames += other.frames
+        utterances += other.utterances
+        skipped.merge(other.skipped) { a, _ in a }
+    }
+}
+
+/// One training utterance: its features and transcript.
+public struct TrainingUtterance: Sendable {
+    public var id: String
+    public var features: FeatureMatrix
+    public var words: [String]
+    public init(id: String, features: FeatureMatrix, words: [String]) {
+        self.id = id
+        self.features = features
+        self.words = words
+    }
+}
+
+/// One line of the training log.
+public struct GMMHMMIterationLog: Codable, Sendable, Equatable {
+    public var iteration: Int
+    public var logLikelihoodPerFrame: Double
+    public var gaussians: Int
+    public var seconds: Double
+    public var utterances: Int
+    public var skipped: Int
+}
+
+/// Trains a ``GMMHMM`` from transcripts alone: flat start (global mean and variance, uniform
+/// segmentation), then embedded Baum-Welch re-estimation with mixture splitting
+/// (Kaldi's `train_mono.sh` recipe, accumulate → sum → estimate).
+public struct GMMHMMTrainer: Sendable {
+    public var options: GMMHMMTrainingOptions
+    public var jobs: Int
+
+    public init(options: GMMHMMTrainingOptions = GMMHMMTrainingOptions(), jobs: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.options = options
+        self.jobs = max(1, jobs)
+    }
+
+    /// The flat-start model for `data`: units from the transcripts (via `lexicon`) and silence,
+    /// every state's single Gaussian at the global mean and variance, then one re-estimation
+    /// from a uniform segmentation of each utterance over its words' states.
+    public func flatStart(_ data: [TrainingUtterance], lexicon: Lexicon, features: FeatureConfig) throws -> GMMHMM {
+        guard let first = data.first else { throw ModelError("no training utterances") }
+        let dimension = first.features.dimension
+        let vocabulary = Set(data.flatMap(\.words)).sorted()
+        guard !vocabulary.isEmpty else { throw ModelError("the training transcripts have no words") }
+        let unitNames = Set(vocabulary.flatMap { lexicon.units(of: $0) }).sorted()
+        if unitNames.contains(silenceUnit) { throw ModelError("a word or unit is named \(silenceUnit), which is reserved for silence") }
+        let units = unitNames + [silenceUnit]
+        let topologies = units.map { name -> HMMTopology in
+            name == silenceUnit ? .silence(states: options.silenceStates)
+                : .leftToRight(states: options.stateOverrides[name] ?? options.statesPerUnit)
+        }
+        var transitions = TransitionModel(units: units, topologies: topologies)
+
+        // Global mean and variance (accumulated in Double).
+        var sum = [Double](repeating: 0, count: dimension), sumSquares = sum
+        var frames = 0
+        for u in data {
+            precondition(u.features.dimension == dimension)
+            for t in 0..<u.features.frames {
+                for d in 0..<dimension {
+                    let v = Double(u.features.values[t * dimension + d])
+                    sum[d] += v
+                    sumSquares[d] += v * v
+                }
+            }
+            frames += u.features.frames
+        }
+        let mean = sum.map { $0 / Double(frames) }
+        let variance = zip(sumSquares, mean).map { max($0 / Double(frames) - $1 * $1, 1e-6) }
+        let global = DiagonalGMM(mean: mean, variance: variance)
+        let model = GMMHMM(transitions: transitions, mixtures: [DiagonalGMM](repeating: global, count: transitions.pdfCount),
+                           lexicon: lexicon, vocabulary: vocabulary, features: features)
+
+        // Uniform segmentation: frames spread evenly over the transcript's word states.
+        var statistics = BaumWelchStatistics(model: model)
+        for u in data {
+            let wordUnits = try model.wordUnits(u.words)
+            var states: [(pdf: Int, unit: Int, state: Int)] = []
+            for (_, unitList) in wordUnits {
+                for unit in unitList {
+                    for j in 0..<topologies[unit].stateCount { states.append((transitions.pdfOffsets[unit] + j, unit, j)) }
+                }
+            }
+            let T = u.features.frames
+            guard !states.isEmpty, states.count <= T else {
+                statistics.skipped[u.id] = "\(T) frames are fewer than the \(states.count) states of its transcript"
+                continue
+            }
+            u.features.values.withUnsafeBufferPointer { x in
+                var previous = -1
+                for t in 0..<T {
+                    let k = t * states.count / T
+                    statistics.mixtures[states[k].pdf].accumulate(component: 0, frame: x.baseAddress! + t * dimension, weight: 1)
+                    if previous >= 0 {
+                        let p = states[previous]
+                        // Self loop (destination index 0) or onward (index 1) in a left-to-right HMM.
+                        statistics.transitions[transitions.transitionID(unit: p.unit, state: p.state, destination: k == previous ? 0 : 1)] += 1
+                    }
+                    previous = k
+                }
+            }
+            statistics.utterances += 1
+            statistics.frames += T
+        }
+        guard statistics.utterances > 0 else {
+            throw ModelError("no utterance is long enough for its transcript's \(options.statesPerUnit)-state word models (try fewer --states)")
+        }
+        transitions.update(counts: statistics.transitions)
+        model.transitions = transitions
+        var mixtures = model.mixtures
+        for s in mixtures.indices where statistics.mixtures[s].totalOccupancy > 0 {
+            mixtures[s].update(from: statistics.mixtures[s], varianceFloor: variance, options: options.update)
+        }
+        model.setMixtures(mixtures)
+        return model
+    }
+
+    /// The E-step over `data`, in parallel over `jobs` workers.
+    public func accumulate(_ model: GMMHMM, _ data: [TrainingUtterance]) -> BaumWelchStatistics {
+        let workers = min(jobs, max(data.count, 1))
+        let partial = Mutex([BaumWelchStatistics]())
+        let next = Atomic(0)
+        let options = self.options
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            var statistics = BaumWelchStatistics(model: model)
+            while case let i = next.add(1, ordering: .relaxed).oldValue, i < data.count {
+                Self.accumulate(model, data[i], options: options, into: &statistics)
+            }
+            partial.withLock { $0.append(statistics) }
+        }
+        var total = BaumWelchStatistics(model: model)
+        for p in partial.withLock({ $0 }) { total.add(p) }
+        return total
+    }
+
+    /// Adds one utterance's expected statistics (soft, or hard with Viterbi training).
+    static func accumulate(_ model: GMMHMM, _ u: TrainingUtterance, options: GMMHMMTrainingOptions, into statistics: inout BaumWelchStatistics) {
+        let T = u.features.frames, D = u.features.dimension, S = model.pdfCount
+        if let bad = u.features.firstNonFinite {
+            statistics.skipped[u.id] = "features are not finite at frame \(bad.frame)"
+            return
+        }
+        guard let wordUnits = try? model.wordUnits(u.words), !wordUnits.isEmpty else {
+            statistics.skipped[u.id] = "its transcript has a word the model does not know, or no word"
+            return
+        }
+        let graph = GraphBuilder.transcript(model: model.transitions, words: wordUnits, silence: model.silence)
+        let (components, mixtureLL, offsets) = model.componentAndMixtureLogLikelihoods(frames: u.features.values, count: T)
+        var posteriors: [(frame: Int32, pdf: Int32, weight: Float)]
+        var transitionCounts: [(transition: Int32, count: Double)]
+        let logLikelihood: Double
+        if options.viterbiTraining {
+            guard let path = Viterbi.search(graph, logLikelihoods: mixtureLL, frames: T, pdfCount: S, options: SearchOptions(beam: options.beam)) else {
+                statistics.skipped[u.id] = "\(T) frames are too few for its transcript's states"
+                return
+            }
+            posteriors = path.states.enumerated().map { (Int32($0.offset), graph.pdf[Int($0.element)], 1) }
+            transitionCounts = []
+            for t in 1..<max(T, 1) {
+                let i = Int(path.states[t - 1]), j = path.states[t]
+                if let arc = (Int(graph.arcStart[i])..<Int(graph.arcStart[i + 1])).first(where: { graph.arcTo[$0] == j }) {
+                    transitionCounts.append((graph.arcTransition[arc], 1))
+                }
+            }
+            if let last = path.states.last, graph.finalTransition[Int(last)] >= 0 { transitionCounts.append((graph.finalTransition[Int(last)], 1)) }
+            logLikelihood = Double(path.score)
+        } else {
+            guard let occupancy = ForwardBackward.occupancy(graph, logLikelihoods: mixtureLL, frames: T, pdfCount: S, beam: options.beam) else {
+                statistics.skipped[u.id] = "\(T) frames are too few for its transcript's states"
+                return
+            }
+            posteriors = occupancy.posteriors
+            transitionCounts = occupancy.transitionCounts
+            logLikelihood = occupancy.logLikelihood
+        }
+        let K = offsets.last!
+        u.features.values.withUnsafeBufferPointer { x in
+            for (t, s, gamma) in posteriors {
+                let t = Int(t), s = Int(s)
+                let frame = x.baseAddress! + t * D
+                let lo = offsets[s], hi = offsets[s + 1]
+                let total = mixtureLL[t * S + s]
+                for k in lo..<hi {
+                    let weight = Double(gamma) * Foundation.exp(Double(components[t * K + k] - total))
+                    if weight > 1e-7 { statistics.mixtures[s].accumulate(component: k - lo, frame: frame, weight: weight) }
+                }
+            }
+        }
+        for (id, c) in transitionCounts { statistics.transitions[Int(id)] += c }
+        statistics.logLikelihood += logLikelihood
+        statistics.frames += T
+        statistics.utterances += 1
+    }
+
+    /// The M-step: new mixtures and transition probabilities from `statistics`.
+    public func update(_ model: GMMHMM, from statistics: BaumWelchStatistics, varianceFloor: [Double]) {
+        var mixtures = model.mixtures
+        for s in mixtures.indices {
+            mixtures[s].update(from: statistics.mixtures[s], varianceFloor: varianceFloor, options: options.update)
+        }
+        model.setMixtures(mixtures)
+        model.transitions.update(counts: statistics.transitions)
+    }
+
+    /// Splits components until every state has `target` (or as many as it can).
+    public func mixUp(_ model: GMMHMM, to target: Int) {
+        var mixtures = model.mixtures
+        for s in mixtures.indices {
+            while mixtures[s].componentCount < target { mixtures[s].splitHeaviestComponent() }
+        }
+        model.setMixtures(mixtures)
+    }
+
+    /// The whole recipe: flat start, then `options.iterations` of E-step, M-step and mixing up.
+    /// `onIteration` sees each iteration's log line and the model after it (to save a checkpoint).
+    public func train(_ data: [TrainingUtterance], lexicon: Lexicon, features: FeatureConfig,
+                      onIteration: (GMMHMMIterationLog, GMMHMM) throws -> Void = { _, _ in }) throws -> (model: GMMHMM, log: [GMMHMMIterationLog]) {
+        let model = try flatStart(data, lexicon: lexicon, features: features)
+        let floor = globalVariance(data)
+        var log: [GMMHMMIterationLog] = []
+        for iteration in 1...max(options.iterations, 1) {
+            let started = Date()
+            let statistics = accumulate(model, data)
+            guard statistics.utterances > 0 else {
+                throw ModelError("iteration \(iteration): no utterance could be aligned (\(statistics.skipped.first.map { "\($0.key): \($0.value)" } ?? ""))")
+            }
+            update(model, from: statistics, varianceFloor: floor)
+            let entry = GMMHMMIterationLog(iteration: iteration, logLikelihoodPerFrame: statistics.logLikelihood / Double(max(statistics.frames, 1)),
+                                           gaussians: model.gaussianCount, seconds: Date().timeIntervalSince(started),
+                                           utterances: statistics.utterances, skipped: statistics.skipped.count)
+            log.append(entry)
+            let target = options.gaussianTarget(after: iteration)
+            if iteration < options.iterations { mixUp(model, to: target) }
+            try onIteration(entry, model)
+        }
+        return (model, log)
+    }
+
+    /// Per-dimension variance of all frames (the variance floor's reference).
+    public func globalVariance(_ data: [TrainingUtterance]) -> [Double] {
+        guard let D = data.first?.features.dimension else { return [] }
+        var sum = [Double](repeating: 0, count: D), squares = sum
+        var n = 0.0
+        for u in data {
+            for (i, v) in u.features.values.enumerated() {
+                sum[i % D] += Double(v)
+                squares[i % D] += Double(v) * Double(v)
+            }
+            n += Double(u.features.frames)
+        }
+        return (0..<D).map { max(squares[$0] / n - (sum[$0] / n) * (sum[$0] / n), 1e-6) }
+    }
+}

@@ -1,0 +1,65 @@
+import FeatureExtraction
+import HiddenMarkov
+
+/// Which word sequences the decoder considers.
+public enum Grammar: String, Codable, Sendable, CaseIterable {
+    /// Optional silence, one word, optional silence.
+    case isolated
+    /// Any sequence of words, with optional silence between them.
+    case loop
+}
+
+/// Decoding and forced alignment with any acoustic model that scores pdfs of a transition
+/// model: the GMM-HMM, or a hybrid network over the same HMMs.
+public struct Recognizer: Sendable {
+    public let transitions: TransitionModel
+    public let lexicon: Lexicon
+    public let vocabulary: [String]
+    public let options: SearchOptions
+    let isolatedGraph: DecodingGraph
+    let loopGraph: DecodingGraph
+
+    public init(transitions: TransitionModel, lexicon: Lexicon, vocabulary: [String], options: SearchOptions = SearchOptions()) throws {
+        self.transitions = transitions
+        self.lexicon = lexicon
+        self.vocabulary = vocabulary
+        self.options = options
+        let silence = transitions.unitIndex(silenceUnit)
+        let words = try vocabulary.map { word -> (word: String, units: [Int]) in
+            let units = try lexicon.units(of: word).map { name -> Int in
+                guard let u = transitions.unitIndex(name) else { throw ModelError("word '\(word)': unit '\(name)' is not in the model") }
+                return u
+            }
+            return (word, units)
+        }
+        isolatedGraph = GraphBuilder.isolatedWords(model: transitions, words: words, silence: silence)
+        loopGraph = GraphBuilder.wordLoop(model: transitions, words: words, silence: silence, wordPenalty: options.wordPenalty)
+    }
+
+    /// The best word sequence for frames scored by `scorer`, or nil when no path fits.
+    public func decode(_ features: FeatureMatrix, scorer: some AcousticScorer, grammar: Grammar) -> ViterbiPath? {
+        let ll = scorer.logLikelihoods(frames: features.values, count: features.frames)
+        return Viterbi.search(grammar == .isolated ? isolatedGraph : loopGraph, logLikelihoods: ll, frames: features.frames,
+                              pdfCount: scorer.pdfCount, options: options)
+    }
+
+    /// The pdf of every frame along the best path for the known `words` (optional silence at
+    /// both ends and between words).
+    public func align(_ features: FeatureMatrix, words: [String], scorer: some AcousticScorer) throws -> [Int32] {
+        let units = try words.map { word -> (word: String, units: [Int]) in
+            let names = lexicon.units(of: word)
+            let ids = try names.map { name -> Int in
+                guard let u = transitions.unitIndex(name) else { throw ModelError("word '\(word)' is not in the model's lexicon or units") }
+                return u
+            }
+            return (word, ids)
+        }
+        guard !units.isEmpty else { throw ModelError("the transcript is empty") }
+        let graph = GraphBuilder.transcript(model: transitions, words: units, silence: transitions.unitIndex(silenceUnit))
+        let ll = scorer.logLikelihoods(frames: features.values, count: features.frames)
+        guard let path = Viterbi.search(graph, logLikelihoods: ll, frames: features.frames, pdfCount: scorer.pdfCount, options: options) else {
+            throw ModelError("\(features.frames) frames are too few for the transcript's states")
+        }
+        return path.states.map { graph.pdf[Int($0)] }
+    }
+}

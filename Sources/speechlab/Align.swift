@@ -1,0 +1,66 @@
+import AcousticModels
+import ArgumentParser
+import Dispatch
+import Foundation
+import Synchronization
+
+/// `speechlab align`: forced alignment of transcripts, the frame targets of neural models.
+struct Align: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Force-align transcripts: the HMM state (pdf) of every frame.",
+        discussion: """
+            Writes DIR/alignments.txt, one line per utterance: 'utt-id pdf pdf ...' (a pdf per
+            frame, Kaldi's ali-to-pdf text form), and DIR/pdfs.txt naming each pdf 'index unit state'.
+            An utterance that cannot be aligned (too short, unknown word) is reported and left out.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Model directory.", valueName: "dir"))
+    var model: String
+    @Option(help: ArgumentHelp("Data directory with text.", valueName: "dir"))
+    var data: String
+    @Option(help: ArgumentHelp("Folder to write the alignments into.", valueName: "dir"))
+    var out: String
+    @Option(help: ArgumentHelp("Parallel workers (default: all cores).", valueName: "n"))
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    func run() throws {
+        let loaded = try LoadedModel.load(model)
+        let recognizer = try Recognizer(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, options: loaded.search)
+        let corpus = try CorpusFeatures.load(data, config: loaded.features, rateGiven: true, jobs: jobs, requireTranscripts: true, quiet: quiet)
+        let count = corpus.utterances.count
+        let results = Mutex([Result<[Int32], Error>?](repeating: nil, count: count))
+        let next = Atomic(0)
+        let scorer = loaded.scorer
+        let items = corpus.utterances.map { ($0.features, $0.utterance.words ?? []) }
+        DispatchQueue.concurrentPerform(iterations: min(jobs, max(count, 1))) { _ in
+            while case let i = next.add(1, ordering: .relaxed).oldValue, i < count {
+                let r = Result { try recognizer.align(items[i].0, words: items[i].1, scorer: scorer) }
+                results.withLock { $0[i] = r }
+            }
+        }
+        var lines: [String] = []
+        var failed = 0
+        for (i, r) in results.withLock({ $0 }).enumerated() {
+            switch r! {
+            case .success(let pdfs): lines.append(([corpus.utterances[i].utterance.id] + pdfs.map { String($0) }).joined(separator: " "))
+            case .failure(let error):
+                failed += 1
+                printError("warning: \(corpus.utterances[i].utterance.id): not aligned: \(error)")
+            }
+        }
+        guard failed < count else { throw ModelError("no utterance of \(data) could be aligned") }
+        do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+            throw ModelError("\(out): cannot be created: \(error.localizedDescription)")
+        }
+        var pdfLines: [String] = []
+        for (u, name) in loaded.transitions.units.enumerated() {
+            for j in 0..<loaded.transitions.topologies[u].stateCount { pdfLines.append("\(loaded.transitions.pdfOffsets[u] + j) \(name) \(j)") }
+        }
+        try writeLines(pdfLines, to: (out as NSString).appendingPathComponent("pdfs.txt"))
+        try writeLines(lines, to: (out as NSString).appendingPathComponent("alignments.txt"))
+        print("align: done \(count - failed) of \(count) utterances → \((out as NSString).appendingPathComponent("alignments.txt"))")
+    }
+}

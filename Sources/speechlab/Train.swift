@@ -1,0 +1,119 @@
+import AcousticModels
+import ArgumentParser
+import FeatureExtraction
+import Foundation
+import SpeechCorpus
+
+/// `speechlab train`: trains acoustic models.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train an acoustic model.",
+        subcommands: [TrainGMMHMM.self]
+    )
+}
+
+/// `speechlab train gmm-hmm`: flat start and Baum-Welch from transcripts alone.
+struct TrainGMMHMM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gmm-hmm",
+        abstract: "Train a GMM-HMM from transcripts alone (flat start, embedded Baum-Welch, mixture splitting).",
+        discussion: """
+            DATA is a data directory with wav.scp and text. Features are computed from the audio with
+            the feature options (default: Kaldi MFCC with deltas and per-utterance CMVN), and stored in
+            the model so that decoding computes the same. Every word is its own unit unless --lexicon
+            maps words to units; a silence model is added, optional between and around words.
+            Writes MODEL/model.json, MODEL/weights.safetensors and MODEL/training.log.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Training data directory.", valueName: "dir"))
+    var train: String
+    @Option(help: ArgumentHelp("Model directory to write.", valueName: "dir"))
+    var out: String
+    @Option(help: ArgumentHelp("Emitting states per word (or unit) HMM.", valueName: "n"))
+    var states: Int = 10
+    @Option(help: ArgumentHelp("Gaussians per state at the end of training.", valueName: "m"))
+    var gaussians: Int = 8
+    @Option(help: ArgumentHelp("Baum-Welch iterations.", valueName: "k"))
+    var iterations: Int = 25
+    @Option(help: ArgumentHelp("Lexicon file: 'WORD unit unit ...' lines.", valueName: "file"))
+    var lexicon: String?
+    @Flag(help: "Viterbi (hard) training instead of Baum-Welch.")
+    var viterbi = false
+    @Flag(help: "Train on the base features without deltas.")
+    var noDeltas = false
+    @Option(help: ArgumentHelp("Parallel workers (default: all cores).", valueName: "n"))
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup(title: "Feature options")
+    var features: FeatureFlags
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    func validate() throws {
+        guard states >= 1, gaussians >= 1, iterations >= 1, jobs >= 1 else {
+            throw ValidationError("--states, --gaussians, --iterations and --jobs must be at least 1")
+        }
+    }
+
+    func run() throws {
+        let started = Date()
+        let lexicon = try lexicon.map(Lexicon.read) ?? Lexicon()
+        var config = try features.resolve().config
+        if !noDeltas { config.deltaOrder = 2 }
+        let data = try CorpusFeatures.load(train, config: config, rateGiven: features.resolve().sampleRateGiven,
+                                           jobs: jobs, requireTranscripts: true, quiet: quiet)
+        var options = GMMHMMTrainingOptions()
+        options.statesPerUnit = states
+        options.gaussians = gaussians
+        options.iterations = iterations
+        options.viterbiTraining = viterbi
+        let trainer = GMMHMMTrainer(options: options, jobs: jobs)
+        let utterances = data.utterances.map { TrainingUtterance(id: $0.utterance.id, features: $0.features, words: $0.utterance.words ?? []) }
+        var log: [GMMHMMIterationLog] = []
+        let (model, _) = try trainer.train(utterances, lexicon: lexicon, features: data.config) { entry, model in
+            log.append(entry)
+            if !quiet {
+                printError(String(format: "train gmm-hmm: iteration %d/%d: log-likelihood per frame %.4f, %d Gaussians, %d utterances%@, %.2f s",
+                                  entry.iteration, iterations, entry.logLikelihoodPerFrame, entry.gaussians, entry.utterances,
+                                  entry.skipped > 0 ? " (\(entry.skipped) skipped)" : "", entry.seconds))
+            }
+            // A checkpoint after every iteration: an interrupted run keeps its last complete model.
+            try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
+        }
+        try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
+        print(String(format: "train gmm-hmm: %d units, %d states, %d Gaussians, log-likelihood per frame %.4f, %.1f s → %@",
+                     model.transitions.units.count, model.pdfCount, model.gaussianCount, log.last?.logLikelihoodPerFrame ?? 0,
+                     Date().timeIntervalSince(started), out))
+    }
+}
+
+/// Utterances of a corpus with their features, computed in memory.
+struct CorpusFeatures {
+    var config: FeatureConfig
+    var utterances: [(utterance: Utterance, features: FeatureMatrix)]
+
+    /// Loads the corpus at `path` and computes its features with `config` (the sample rate is
+    /// the first file's unless given); failed utterances are reported and skipped.
+    static func load(_ path: String, config: FeatureConfig, rateGiven: Bool, jobs: Int, requireTranscripts: Bool, quiet: Bool) throws -> CorpusFeatures {
+        let corpus = try Corpus.load(path)
+        if requireTranscripts, let missing = corpus.first(where: { $0.words == nil }) {
+            throw CorpusError("\(path): utterance '\(missing.id)' has no transcript (a data directory with a text file is needed)")
+        }
+        var config = config
+        if !rateGiven {
+            let first = corpus[0]
+            do { config.frame.sampleFrequency = Double(try AudioIOInfo.sampleRate(first.audioPath)) } catch {
+                throw CorpusError("\(first.id): \(error)")
+            }
+        }
+        let job = FeatureExtractionJob(config: config, jobs: jobs)
+        let progress = quiet ? nil : ProgressReporter(label: "features", total: corpus.count)
+        let (features, failures) = try job.computeInMemory(corpus.map { FeatureSource(id: $0.id, audioPath: $0.audioPath, speaker: $0.speaker) }) { done, _ in
+            progress?.update(done)
+        }
+        progress?.finish()
+        for failure in failures { printError("warning: skipped \(failure.id): \(failure.reason)") }
+        guard failures.count < corpus.count else { throw CorpusError("\(path): no utterance could be read (\(failures[0].reason))") }
+        return CorpusFeatures(config: config, utterances: zip(corpus, features).compactMap { u, f in f.map { (u, $0) } })
+    }
+}
