@@ -1,0 +1,74 @@
+import HiddenMarkov
+import Testing
+
+/// Two one-state words "a" (pdf 0) and "b" (pdf 1), and 3-state silence (pdfs 2-4).
+func toyModel() -> TransitionModel {
+    TransitionModel(units: ["a", "b", "sil"], topologies: [.leftToRight(states: 1), .leftToRight(states: 1), .silence(states: 3)])
+}
+
+/// Log-likelihoods [T, 5] that favour `pdfs[t]` at each frame.
+func likelihoods(_ pdfs: [Int]) -> [Float] {
+    pdfs.flatMap { p in (0..<5).map { $0 == p ? Float(0) : -10 } }
+}
+
+@Suite struct HiddenMarkovTests {
+    @Test func topologiesHaveTheirShapes() {
+        let silence = HMMTopology.silence(states: 5)
+        #expect(silence.destinations == [[0, 1, 2, 3], [1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [4, 5]])
+        #expect(silence.exits.map(\.state) == [4])
+        #expect(HMMTopology.leftToRight(states: 3).destinations == [[0, 1], [1, 2], [2, 3]])
+        let model = toyModel()
+        #expect(model.pdfCount == 5 && model.transitionCount == 2 + 2 + (3 + 2 + 2))
+    }
+
+    @Test func viterbiFindsTheWordsAndTheirFrames() throws {
+        let model = toyModel()
+        let graph = GraphBuilder.wordLoop(model: model, words: [("a", [0]), ("b", [1])], silence: 2, wordPenalty: 0)
+        // silence, a a a, b b, a a, silence silence
+        let path = try #require(Viterbi.search(graph, logLikelihoods: likelihoods([2, 4, 0, 0, 0, 1, 1, 0, 0, 2, 4]), frames: 11, pdfCount: 5))
+        #expect(path.words.map(\.word) == ["a", "b", "a"])
+        #expect(path.words.map(\.start) == [2, 5, 7])
+        #expect(path.words.map(\.end) == [5, 7, 9])
+        let isolated = GraphBuilder.isolatedWords(model: model, words: [("a", [0]), ("b", [1])], silence: 2)
+        #expect(Viterbi.search(isolated, logLikelihoods: likelihoods([1, 1, 1]), frames: 3, pdfCount: 5)?.words.map(\.word) == ["b"])
+    }
+
+    @Test func aTranscriptThatCannotFitHasNoPath() {
+        let model = TransitionModel(units: ["w"], topologies: [.leftToRight(states: 4)])
+        let graph = GraphBuilder.transcript(model: model, words: [("w", [0])], silence: nil)
+        #expect(Viterbi.search(graph, logLikelihoods: [Float](repeating: 0, count: 3 * 4), frames: 3, pdfCount: 4) == nil)
+        #expect(ForwardBackward.occupancy(graph, logLikelihoods: [Float](repeating: 0, count: 3 * 4), frames: 3, pdfCount: 4) == nil)
+    }
+
+    @Test func forwardBackwardPosteriorsSumToOneAndBoundTheBestPath() throws {
+        let model = toyModel()
+        let graph = GraphBuilder.transcript(model: model, words: [("a", [0]), ("b", [1])], silence: 2)
+        var ll = likelihoods([2, 3, 0, 0, 1, 1, 1, 4])
+        for i in ll.indices { ll[i] += Float(i % 3) * 0.3 }  // make posteriors soft
+        let occupancy = try #require(ForwardBackward.occupancy(graph, logLikelihoods: ll, frames: 8, pdfCount: 5, minimumPosterior: 0))
+        for t in 0..<8 {
+            let total = occupancy.posteriors.filter { $0.frame == t }.map(\.weight).reduce(0, +)
+            #expect(abs(total - 1) < 1e-4, "frame \(t): \(total)")
+        }
+        let best = try #require(Viterbi.search(graph, logLikelihoods: ll, frames: 8, pdfCount: 5))
+        #expect(occupancy.logLikelihood >= Double(best.score) - 1e-4)
+        // Each frame after the first leaves one state: 7 transitions plus the final exit.
+        let transitions = occupancy.transitionCounts.map(\.count).reduce(0, +)
+        #expect(abs(transitions - 8) < 1e-3)
+    }
+
+    @Test func transitionUpdateNormalizesAndFloors() {
+        var model = TransitionModel(units: ["w"], topologies: [.leftToRight(states: 1)])
+        model.update(counts: [9, 1])
+        #expect(abs(model.probabilities[0] - 0.9) < 1e-9)
+        model.update(counts: [10, 0])
+        #expect(model.probabilities[1] > 0)
+    }
+}
+
+extension ViterbiPath: Equatable {
+    public static func == (a: ViterbiPath, b: ViterbiPath) -> Bool { a.states == b.states && a.words == b.words }
+}
+extension StateOccupancy: Equatable {
+    public static func == (a: StateOccupancy, b: StateOccupancy) -> Bool { a.logLikelihood == b.logLikelihood }
+}
