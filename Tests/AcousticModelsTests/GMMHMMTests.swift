@@ -1,0 +1,114 @@
+import AcousticModels
+import FeatureExtraction
+import Foundation
+import Testing
+import TensorCore
+
+/// Synthetic utterances: each word is a sequence of 3 "phones" (Gaussian clouds in 4-D around
+/// distinct means, 4-8 frames each), with silence (around zero) at both ends.
+func syntheticCorpus(count: Int, seed: UInt64) -> [TrainingUtterance] {
+    var g = SeededGenerator(seed: seed)
+    let words = ["red": [[3.0, 0, 0, 0], [0, 3, 0, 0], [0, 0, 3, 0]], "blue": [[0, 0, 0, 3], [-3, 0, 0, 0], [0, -3, 0, 0]],
+                 "green": [[0, 0, -3, 0], [3, 3, 0, 0], [0, 0, 0, -3]]]
+    let names = words.keys.sorted()
+    func frames(_ mean: [Double], _ n: Int) -> [Float] {
+        (0..<n).flatMap { _ in mean.map { Float($0 + 0.6 * g.nextGaussian()) } }
+    }
+    return (0..<count).map { i in
+        let sequence = (0..<(1 + i % 2)).map { k in names[(i + k) % names.count] }
+        var values = frames([0, 0, 0, 0], 3 + Int(g.next() % 4))
+        for word in sequence {
+            for phone in words[word]! { values += frames(phone, 4 + Int(g.next() % 5)) }
+            values += frames([0, 0, 0, 0], Int(g.next() % 3))
+        }
+        values += frames([0, 0, 0, 0], 3)
+        return TrainingUtterance(id: "u\(i)", features: FeatureMatrix(frames: values.count / 4, dimension: 4, values: values), words: sequence)
+    }
+}
+
+func syntheticFeatureConfig() -> FeatureConfig {
+    var config = FeatureConfig()
+    config.cepstraCount = 4
+    return config
+}
+
+@Suite struct GMMHMMTests {
+    func options() -> GMMHMMTrainingOptions {
+        var o = GMMHMMTrainingOptions()
+        o.statesPerUnit = 3
+        o.silenceStates = 3
+        o.gaussians = 2
+        o.iterations = 8
+        return o
+    }
+
+    @Test func trainingNeverLowersTheLikelihoodBetweenMixtureSplits() throws {
+        let trainer = GMMHMMTrainer(options: options(), jobs: 2)
+        let (model, log) = try trainer.train(syntheticCorpus(count: 60, seed: 1), lexicon: Lexicon(), features: syntheticFeatureConfig())
+        #expect(log.count == 8)
+        for (a, b) in zip(log, log.dropFirst()) where a.gaussians == b.gaussians {
+            #expect(b.logLikelihoodPerFrame >= a.logLikelihoodPerFrame - 1e-6, "iteration \(b.iteration): \(a.logLikelihoodPerFrame) → \(b.logLikelihoodPerFrame)")
+        }
+        #expect(model.gaussianCount > model.pdfCount)  // mixtures grew
+        #expect(model.mixtures.allSatisfy { $0.isValid })
+    }
+
+    @Test func trainedModelRecognizesHeldOutUtterancesWithBothGrammars() throws {
+        let trainer = GMMHMMTrainer(options: options(), jobs: 2)
+        let (model, _) = try trainer.train(syntheticCorpus(count: 60, seed: 2), lexicon: Lexicon(), features: syntheticFeatureConfig())
+        let recognizer = try Recognizer(transitions: model.transitions, lexicon: model.lexicon, vocabulary: model.vocabulary)
+        let test = syntheticCorpus(count: 20, seed: 3)
+        var correct = 0
+        for u in test {
+            let words = recognizer.decode(u.features, scorer: model, grammar: .loop)?.words.map(\.word)
+            if words == u.words { correct += 1 }
+            if u.words.count == 1 {
+                #expect(recognizer.decode(u.features, scorer: model, grammar: .isolated)?.words.map(\.word) == u.words)
+            }
+            let alignment = try recognizer.align(u.features, words: u.words, scorer: model)
+            #expect(alignment.count == u.features.frames)
+        }
+        #expect(correct == test.count)
+    }
+
+    @Test func modelDirectoriesRoundTripAndBadOnesAreRefused() throws {
+        let (model, log) = try GMMHMMTrainer(options: options(), jobs: 1).train(syntheticCorpus(count: 30, seed: 4), lexicon: Lexicon(), features: syntheticFeatureConfig())
+        let folder = NSTemporaryDirectory() + "speechlab-model-\(UUID().uuidString)"
+        try model.save(to: folder, log: log)
+        let (back, _) = try GMMHMM.load(folder)
+        let frames = syntheticCorpus(count: 1, seed: 5)[0].features
+        #expect(back.logLikelihoods(frames: frames.values, count: frames.frames) == model.logLikelihoods(frames: frames.values, count: frames.frames))
+        #expect(FileManager.default.fileExists(atPath: folder + "/training.log"))
+
+        let weights = folder + "/weights.safetensors"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: weights))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: weights))
+        #expect(throws: ModelError.self) { try GMMHMM.load(folder) }
+        var json = try String(contentsOfFile: folder + "/model.json", encoding: .utf8)
+        json = json.replacingOccurrences(of: "\"kind\" : \"gmm-hmm\"", with: "\"kind\" : \"hybrid\"")
+        try json.write(toFile: folder + "/model.json", atomically: true, encoding: .utf8)
+        let kind = #expect(throws: ModelError.self) { try GMMHMM.load(folder) }
+        #expect(kind?.description.contains("hybrid") == true)
+        json = json.replacingOccurrences(of: "\"formatVersion\" : 1", with: "\"formatVersion\" : 7")
+        try json.write(toFile: folder + "/model.json", atomically: true, encoding: .utf8)
+        let version = #expect(throws: ModelError.self) { try GMMHMM.load(folder) }
+        #expect(version?.description.contains("newer") == true)
+    }
+
+    @Test func unusableUtterancesAreSkippedWithTheirReason() throws {
+        var data = syntheticCorpus(count: 30, seed: 6)
+        data.append(TrainingUtterance(id: "short", features: FeatureMatrix(frames: 2, dimension: 4), words: ["red"]))
+        var nan = data[0].features
+        nan.values[5] = .nan
+        data.append(TrainingUtterance(id: "nan", features: nan, words: data[0].words))
+        let trainer = GMMHMMTrainer(options: options(), jobs: 1)
+        let model = try trainer.flatStart(data.filter { $0.id != "nan" }, lexicon: Lexicon(), features: syntheticFeatureConfig())
+        let statistics = trainer.accumulate(model, data)
+        #expect(statistics.skipped["short"]?.contains("too few") == true)
+        #expect(statistics.skipped["nan"]?.contains("not finite") == true)
+        #expect(statistics.utterances == 30)
+        // Statistics are values that save and merge.
+        let saved = try JSONDecoder().decode(BaumWelchStatistics.self, from: JSONEncoder().encode(statistics))
+        #expect(saved.frames == statistics.frames)
+    }
+}

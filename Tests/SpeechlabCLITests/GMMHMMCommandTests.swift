@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+@Suite struct GMMHMMCommandTests {
+    /// Train, decode, align and score on three digits of the real recordings.
+    @Test func trainDecodeAlignAndScoreRealSpeech() throws {
+        guard let recordings = SharedData.requireFSDD() else { return }
+        let root = temporaryFolder()
+        #expect(try Speechlab.run(["prepare", "fsdd", "--src", recordings, "--out", root + "/all"]).status == 0)
+        // Digits zero, one and two only, to keep the test fast.
+        for set in ["train", "test"] {
+            try FileManager.default.createDirectory(atPath: "\(root)/\(set)", withIntermediateDirectories: true)
+            for file in ["wav.scp", "text", "utt2spk"] {
+                let lines = try String(contentsOfFile: "\(root)/all/\(set)/\(file)", encoding: .utf8).split(separator: "\n")
+                let kept = lines.filter { line in ["_0_", "_1_", "_2_"].contains { line.split(separator: " ")[0].contains($0) } }
+                    .filter { set == "test" || Int($0.split(separator: " ")[0].split(separator: "_")[2])! < 20 }
+                try kept.map { $0 + "\n" }.joined().write(toFile: "\(root)/\(set)/\(file)", atomically: true, encoding: .utf8)
+            }
+        }
+        let train = try Speechlab.run(["train", "gmm-hmm", "--train", root + "/train", "--out", root + "/model",
+                                       "--states", "6", "--gaussians", "2", "--iterations", "6"])
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stderr.contains("iteration 6/6"))
+        let decode = try Speechlab.run(["decode", "--model", root + "/model", "--data", root + "/test", "--out", root + "/hyp", "--quiet"])
+        #expect(decode.status == 0, "\(decode.stderr)")
+        let score = try Speechlab.run(["score", "--ref", root + "/test/text", "--hyp", root + "/hyp", "--json"])
+        let report = try JSONSerialization.jsonObject(with: Data(score.stdout.utf8)) as! [String: Any]
+        let accuracy = report["accuracy"] as! Double
+        #expect(accuracy >= 0.9, "accuracy \(accuracy)")
+        let align = try Speechlab.run(["align", "--model", root + "/model", "--data", root + "/test", "--out", root + "/ali", "--quiet"])
+        #expect(align.status == 0, "\(align.stderr)")
+        let first = try String(contentsOfFile: root + "/ali/alignments.txt", encoding: .utf8).split(separator: "\n")[0].split(separator: " ")
+        #expect(first.count > 10 && first.dropFirst().allSatisfy { Int($0) != nil })
+    }
+
+    @Test func decodingWithAMissingModelNamesIt() throws {
+        let result = try Speechlab.run(["decode", "--model", "/nonexistent/model", "--data", temporaryFolder(), "--out", temporaryFolder() + "/h"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("/nonexistent/model"))
+    }
+
+    @Test func scoreReportsWordErrors() throws {
+        let root = temporaryFolder()
+        try "a one two\nb three\n".write(toFile: root + "/ref", atomically: true, encoding: .utf8)
+        try "a one\nb three\n".write(toFile: root + "/hyp", atomically: true, encoding: .utf8)
+        let result = try Speechlab.run(["score", "--ref", root + "/ref", "--hyp", root + "/hyp"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("%WER 33.33 [ 1 / 3, 0 ins, 1 del, 0 sub ]"))
+    }
+}
