@@ -28,7 +28,7 @@ let package = Package(
 
         .target(name: "AudioIO", dependencies: ["CSndfile", "CSamplerate"]),
         .target(name: "FeatureExtraction", dependencies: ["AudioIO", "CFFTW"]),
-        .target(name: "SpeechCorpus"),
+        .target(name: "SpeechCorpus", dependencies: ["AudioIO"]),
         .target(name: "TensorCore", dependencies: ["CBLAS"]),
         .target(name: "NeuralNet", dependencies: ["TensorCore"]),
         .target(name: "GaussianMixture", dependencies: ["TensorCore"]),

@@ -6,7 +6,7 @@ import SpeechCorpus
 struct Prepare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make Kaldi-style data directories from a corpus.",
-        subcommands: [PrepareFSDD.self]
+        subcommands: [PrepareFSDD.self, PrepareConnectedDigits.self]
     )
 }
 
@@ -47,5 +47,53 @@ struct PrepareFSDD: ParsableCommand {
         let speakers = Set(recordings.compactMap(\.utterance.speaker)).count
         print("prepare fsdd: \(recordings.count) recordings of \(speakers) speakers, split \(split): "
             + "\(train.count) train, \(test.count) test in \(out)")
+    }
+}
+
+/// `speechlab prepare connected-digits`: digit strings joined from FSDD-style recordings.
+struct PrepareConnectedDigits: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "connected-digits",
+        abstract: "A connected-digit corpus made by joining FSDD-style recordings.",
+        discussion: """
+            Random strings of --min-digits to --max-digits digits, each a take of one speaker, joined by
+            0.1-0.5 s of silence with low noise over everything. Training strings use takes 5-49, test
+            strings takes 0-4: no recording is in both. Writes OUT/audio, OUT/train and OUT/test.
+            The same --seed gives the same corpus.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Folder of {digit}_{speaker}_{take}.wav recordings.", valueName: "dir"))
+    var src: String
+    @Option(help: ArgumentHelp("Folder to write into.", valueName: "dir"))
+    var out: String
+    @Option(help: ArgumentHelp("Training strings.", valueName: "n"))
+    var train: Int = 1000
+    @Option(help: ArgumentHelp("Test strings.", valueName: "n"))
+    var test: Int = 200
+    @Option(help: ArgumentHelp("Fewest digits in a string.", valueName: "n"))
+    var minDigits: Int = 1
+    @Option(help: ArgumentHelp("Most digits in a string.", valueName: "n"))
+    var maxDigits: Int = 7
+    @Option(help: ArgumentHelp("Random seed.", valueName: "n"))
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        guard train >= 1, test >= 1, minDigits >= 1, maxDigits >= minDigits else {
+            throw ValidationError("--train and --test must be positive and 1 <= --min-digits <= --max-digits")
+        }
+    }
+
+    func run() throws {
+        var builder = ConnectedDigitsBuilder()
+        builder.trainUtterances = train
+        builder.testUtterances = test
+        builder.minimumDigits = minDigits
+        builder.maximumDigits = maxDigits
+        builder.seed = seed
+        let progress = ProgressReporter(label: "connected-digits", total: train + test)
+        try builder.build(from: try FSDDPreparer.recordings(in: src), to: out) { done, _ in progress.update(done) }
+        progress.finish()
+        print("prepare connected-digits: \(train) train and \(test) test strings of \(minDigits)-\(maxDigits) digits in \(out)")
     }
 }
