@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "speechlab",
             dependencies: [
-                "AudioIO", "FeatureExtraction", "SpeechCorpus", "AcousticModels", "Evaluation",
+                "AudioIO", "FeatureExtraction", "SpeechCorpus", "AcousticModels", "Evaluation", "TensorCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -80,10 +80,11 @@ public final class GMMHMM: AcousticScorer, @unchecked Sendable {
         likelihoods.logLikelihoods(frames, count: count)
     }
 
-    /// Component values `[T, K]` and mixture log-likelihoods `[T, S]` (for the E-step).
-    func componentAndMixtureLogLikelihoods(frames: [Float], count: Int) -> (components: [Float], mixtures: [Float], offsets: [Int]) {
+    /// Component values `[T, K]` and mixture log-likelihoods `[T, S]` of the pdfs `only`
+    /// (for the E-step).
+    func componentAndMixtureLogLikelihoods(frames: [Float], count: Int, only: [Int]) -> (components: [Float], mixtures: [Float], offsets: [Int]) {
         let c = likelihoods.componentLogLikelihoods(frames, count: count)
-        return (c, likelihoods.mixtureLogLikelihoods(components: c, count: count), likelihoods.componentOffsets)
+        return (c, likelihoods.mixtureLogLikelihoods(components: c, count: count, only: only), likelihoods.componentOffsets)
     }
 
     /// Units of each word of the vocabulary, as unit indices.

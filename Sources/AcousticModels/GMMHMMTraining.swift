@@ -183,10 +183,19 @@ public struct GMMHMMTrainer: Sendable {
         let partial = Mutex([BaumWelchStatistics]())
         let next = Atomic(0)
         let options = self.options
+        // One graph per distinct transcript (with this iteration's transition probabilities):
+        // an isolated-word corpus has as many graphs as words.
+        var graphs: [[String]: DecodingGraph] = [:]
+        for u in data where graphs[u.words] == nil {
+            if let units = try? model.wordUnits(u.words), !units.isEmpty {
+                graphs[u.words] = GraphBuilder.transcript(model: model.transitions, words: units, silence: model.silence)
+            }
+        }
+        let cache = graphs
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var statistics = BaumWelchStatistics(model: model)
             while case let i = next.add(1, ordering: .relaxed).oldValue, i < data.count {
-                Self.accumulate(model, data[i], options: options, into: &statistics)
+                Self.accumulate(model, data[i], graph: cache[data[i].words], options: options, into: &statistics)
             }
             partial.withLock { $0.append(statistics) }
         }
@@ -195,19 +204,21 @@ public struct GMMHMMTrainer: Sendable {
         return total
     }
 
-    /// Adds one utterance's expected statistics (soft, or hard with Viterbi training).
-    static func accumulate(_ model: GMMHMM, _ u: TrainingUtterance, options: GMMHMMTrainingOptions, into statistics: inout BaumWelchStatistics) {
+    /// Adds one utterance's expected statistics (soft, or hard with Viterbi training), given
+    /// the graph of its transcript (nil when the transcript cannot be modelled).
+    static func accumulate(_ model: GMMHMM, _ u: TrainingUtterance, graph: DecodingGraph?, options: GMMHMMTrainingOptions,
+                           into statistics: inout BaumWelchStatistics) {
         let T = u.features.frames, D = u.features.dimension, S = model.pdfCount
         if let bad = u.features.firstNonFinite {
             statistics.skipped[u.id] = "features are not finite at frame \(bad.frame)"
             return
         }
-        guard let wordUnits = try? model.wordUnits(u.words), !wordUnits.isEmpty else {
+        guard let graph else {
             statistics.skipped[u.id] = "its transcript has a word the model does not know, or no word"
             return
         }
-        let graph = GraphBuilder.transcript(model: model.transitions, words: wordUnits, silence: model.silence)
-        let (components, mixtureLL, offsets) = model.componentAndMixtureLogLikelihoods(frames: u.features.values, count: T)
+        let pdfs = Array(Set(graph.pdf.map(Int.init)))
+        let (components, mixtureLL, offsets) = model.componentAndMixtureLogLikelihoods(frames: u.features.values, count: T, only: pdfs)
         var posteriors: [(frame: Int32, pdf: Int32, weight: Float)]
         var transitionCounts: [(transition: Int32, count: Double)]
         let logLikelihood: Double

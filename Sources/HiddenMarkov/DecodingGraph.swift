@@ -1,3 +1,5 @@
+import Foundation
+
 /// A network of HMM states to search: each state emits through one pdf; arcs carry a log
 /// probability, the transition id they count as (for training) and, when they enter a word,
 /// that word. Built from a grammar over *instances* (a word's chain of unit HMMs, or
@@ -27,6 +29,31 @@ public struct DecodingGraph: Sendable {
     public let finalTransition: [Int32]
     /// Word labels.
     public let words: [String]
+    /// `arcLogProbability` and `finalLogProbability` as probabilities (for scaled forward-backward).
+    public let arcProbability: [Double]
+    public let finalProbability: [Double]
+
+    public init(pdf: [Int32], instance: [Int32], unit: [Int32], unitState: [Int32], arcStart: [Int32], arcTo: [Int32],
+                arcLogProbability: [Float], arcTransition: [Int32], arcWord: [Int32], initialTo: [Int32],
+                initialLogProbability: [Float], initialWord: [Int32], finalLogProbability: [Float], finalTransition: [Int32], words: [String]) {
+        self.pdf = pdf
+        self.instance = instance
+        self.unit = unit
+        self.unitState = unitState
+        self.arcStart = arcStart
+        self.arcTo = arcTo
+        self.arcLogProbability = arcLogProbability
+        self.arcTransition = arcTransition
+        self.arcWord = arcWord
+        self.initialTo = initialTo
+        self.initialLogProbability = initialLogProbability
+        self.initialWord = initialWord
+        self.finalLogProbability = finalLogProbability
+        self.finalTransition = finalTransition
+        self.words = words
+        arcProbability = arcLogProbability.map { Foundation.exp(Double($0)) }
+        finalProbability = finalLogProbability.map { Foundation.exp(Double($0)) }
+    }
 
     public var stateCount: Int { pdf.count }
 

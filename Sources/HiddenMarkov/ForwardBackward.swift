@@ -10,70 +10,99 @@ public struct StateOccupancy: Sendable {
     public var transitionCounts: [(transition: Int32, count: Double)]
 }
 
-/// The forward-backward algorithm over a graph, in log space with beam pruning (Baum-Welch's E-step).
+/// The forward-backward algorithm over a graph (Baum-Welch's E-step), scaled: probabilities
+/// in the linear domain, normalized every frame (Rabiner's scaling), so that no arc costs a
+/// logarithm or an exponential; the log-likelihood is the sum of the scales. States whose
+/// forward probability falls more than `beam` (log domain) below the frame's best are pruned,
+/// and the backward pass visits only states the forward pass kept.
 public enum ForwardBackward {
     /// State posteriors and transition counts for `logLikelihoods` (`[T, S]`), or nil when no
-    /// path fits. Forward scores more than `beam` below a frame's best are pruned, and the
-    /// backward pass visits only states the forward pass kept.
+    /// path fits.
     public static func occupancy(_ graph: DecodingGraph, logLikelihoods ll: [Float], frames T: Int, pdfCount S: Int,
                                  beam: Float = 300, minimumPosterior: Float = 1e-5) -> StateOccupancy? {
         let N = graph.stateCount
         guard T > 0, ll.count == T * S else { return nil }
-        var alpha = [Float](repeating: -.infinity, count: T * N)
+        let arcCount = graph.arcTo.count
+        let arcProbability = graph.arcProbability, finalProbability = graph.finalProbability
+        let pruneBelow = Foundation.exp(-Double(beam))
+        // Emission probabilities e[t][i] = exp(ll − m_t), m_t the frame's largest over the graph's pdfs.
+        var emission = [Double](repeating: 0, count: T * N)
+        var offsets = [Double](repeating: 0, count: T)
+        for t in 0..<T {
+            var m = -Float.infinity
+            for i in 0..<N { m = Swift.max(m, ll[t * S + Int(graph.pdf[i])]) }
+            offsets[t] = Double(m)
+            for i in 0..<N { emission[t * N + i] = Foundation.exp(Double(ll[t * S + Int(graph.pdf[i])] - m)) }
+        }
+        var alpha = [Double](repeating: 0, count: T * N), scale = [Double](repeating: 0, count: T)
         for (k, to) in graph.initialTo.enumerated() {
             let j = Int(to)
-            alpha[j] = logAdd(alpha[j], graph.initialLogProbability[k] + ll[Int(graph.pdf[j])])
+            alpha[j] += Foundation.exp(Double(graph.initialLogProbability[k])) * emission[j]
         }
-        for t in 1..<Swift.max(T, 1) {
-            var best = -Float.infinity
-            for i in 0..<N { best = Swift.max(best, alpha[(t - 1) * N + i]) }
-            let threshold = best - beam
-            for i in 0..<N {
-                let a = alpha[(t - 1) * N + i]
-                guard a > threshold else { alpha[(t - 1) * N + i] = -.infinity; continue }
-                for arc in Int(graph.arcStart[i])..<Int(graph.arcStart[i + 1]) {
-                    let j = Int(graph.arcTo[arc])
-                    alpha[t * N + j] = logAdd(alpha[t * N + j], a + graph.arcLogProbability[arc])
+        for t in 0..<T {
+            if t > 0 {
+                let previous = (t - 1) * N, current = t * N
+                var top = 0.0
+                for i in 0..<N { top = Swift.max(top, alpha[previous + i]) }
+                let threshold = top * pruneBelow
+                for i in 0..<N {
+                    let a = alpha[previous + i]
+                    guard a > threshold else { alpha[previous + i] = 0; continue }
+                    for arc in Int(graph.arcStart[i])..<Int(graph.arcStart[i + 1]) {
+                        alpha[current + Int(graph.arcTo[arc])] += a * arcProbability[arc]
+                    }
                 }
+                for j in 0..<N { alpha[current + j] *= emission[current + j] }
             }
-            for j in 0..<N where alpha[t * N + j] > -.infinity { alpha[t * N + j] += ll[t * S + Int(graph.pdf[j])] }
+            var sum = 0.0
+            for j in 0..<N { sum += alpha[t * N + j] }
+            guard sum > 0 else { return nil }
+            scale[t] = sum
+            for j in 0..<N { alpha[t * N + j] /= sum }
         }
-        var total = -Float.infinity
-        for i in 0..<N { total = logAdd(total, alpha[(T - 1) * N + i] + graph.finalLogProbability[i]) }
-        guard total > -.infinity else { return nil }
+        var end = 0.0
+        for i in 0..<N { end += alpha[(T - 1) * N + i] * finalProbability[i] }
+        guard end > 0 else { return nil }
+        var logLikelihood = Foundation.log(end)
+        for t in 0..<T { logLikelihood += Foundation.log(scale[t]) + offsets[t] }
 
-        var beta = [Float](repeating: -.infinity, count: T * N)
-        for i in 0..<N where alpha[(T - 1) * N + i] > -.infinity { beta[(T - 1) * N + i] = graph.finalLogProbability[i] }
-        var counts: [Int32: Double] = [:]
-        for i in 0..<N where graph.finalTransition[i] >= 0 {
-            let p = Foundation.exp(Double(alpha[(T - 1) * N + i] + graph.finalLogProbability[i] - total))
-            if p > 0 { counts[graph.finalTransition[i], default: 0] += p }
+        var beta = [Double](repeating: 0, count: T * N)
+        var arcCounts = [Double](repeating: 0, count: arcCount)
+        var transitionCounts: [Int32: Double] = [:]
+        for i in 0..<N where alpha[(T - 1) * N + i] > 0 {
+            beta[(T - 1) * N + i] = finalProbability[i] / end
+            if graph.finalTransition[i] >= 0 {
+                transitionCounts[graph.finalTransition[i], default: 0] += alpha[(T - 1) * N + i] * finalProbability[i] / end
+            }
         }
         if T >= 2 {
             for t in stride(from: T - 2, through: 0, by: -1) {
-                for i in 0..<N where alpha[t * N + i] > -.infinity {
-                    var b = -Float.infinity
+                let next = (t + 1) * N, inverseScale = 1 / scale[t + 1]
+                for i in 0..<N where alpha[t * N + i] > 0 {
+                    var b = 0.0
+                    let a = alpha[t * N + i]
                     for arc in Int(graph.arcStart[i])..<Int(graph.arcStart[i + 1]) {
                         let j = Int(graph.arcTo[arc])
-                        let nextBeta = beta[(t + 1) * N + j]
-                        guard nextBeta > -.infinity else { continue }
-                        let v = graph.arcLogProbability[arc] + ll[(t + 1) * S + Int(graph.pdf[j])] + nextBeta
-                        b = logAdd(b, v)
-                        let p = Foundation.exp(Double(alpha[t * N + i] + v - total))
-                        if p > 1e-8 { counts[graph.arcTransition[arc], default: 0] += p }
+                        let v = arcProbability[arc] * emission[next + j] * beta[next + j] * inverseScale
+                        b += v
+                        arcCounts[arc] += a * v
                     }
                     beta[t * N + i] = b
                 }
             }
         }
+        for arc in 0..<arcCount where arcCounts[arc] > 1e-10 {
+            transitionCounts[graph.arcTransition[arc], default: 0] += arcCounts[arc]
+        }
         var posteriors: [(Int32, Int32, Float)] = []
+        posteriors.reserveCapacity(T * 2)
         var perPdf = [Float](repeating: 0, count: S)
+        var touched: [Int] = []
         for t in 0..<T {
-            var touched: [Int] = []
+            touched.removeAll(keepingCapacity: true)
             for i in 0..<N {
-                let a = alpha[t * N + i], b = beta[t * N + i]
-                guard a > -.infinity, b > -.infinity else { continue }
-                let p = Foundation.exp(a + b - total)
+                let p = Float(alpha[t * N + i] * beta[t * N + i])
+                guard p > 0 else { continue }
                 let s = Int(graph.pdf[i])
                 if perPdf[s] == 0 { touched.append(s) }
                 perPdf[s] += p
@@ -83,15 +112,7 @@ public enum ForwardBackward {
                 perPdf[s] = 0
             }
         }
-        return StateOccupancy(logLikelihood: Double(total), posteriors: posteriors,
-                              transitionCounts: counts.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 })
-    }
-
-    /// log(e^a + e^b) without overflow.
-    @inline(__always)
-    static func logAdd(_ a: Float, _ b: Float) -> Float {
-        if a == -.infinity { return b }
-        if b == -.infinity { return a }
-        return a > b ? a + Foundation.log1p(Foundation.exp(b - a)) : b + Foundation.log1p(Foundation.exp(a - b))
+        return StateOccupancy(logLikelihood: logLikelihood, posteriors: posteriors,
+                              transitionCounts: transitionCounts.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 })
     }
 }

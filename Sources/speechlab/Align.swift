@@ -27,6 +27,7 @@ struct Align: ParsableCommand {
     var quiet = false
 
     func run() throws {
+        Runtime.configure()
         let loaded = try LoadedModel.load(model)
         let recognizer = try Recognizer(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, options: loaded.search)
         let corpus = try CorpusFeatures.load(data, config: loaded.features, rateGiven: true, jobs: jobs, requireTranscripts: true, quiet: quiet)

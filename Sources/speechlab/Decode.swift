@@ -39,6 +39,7 @@ struct Decode: ParsableCommand {
     var quiet = false
 
     func run() throws {
+        Runtime.configure()
         let started = Date()
         let loaded = try LoadedModel.load(model)
         var search = loaded.search

@@ -56,6 +56,7 @@ struct TrainGMMHMM: ParsableCommand {
     }
 
     func run() throws {
+        Runtime.configure()
         let started = Date()
         let lexicon = try lexicon.map(Lexicon.read) ?? Lexicon()
         var config = try features.resolve().config
