@@ -82,6 +82,8 @@ public struct GMMHMMIterationLog: Codable, Sendable, Equatable {
     public var seconds: Double
     public var utterances: Int
     public var skipped: Int
+    /// The utterances skipped in this iteration and why (the first iteration's, to keep logs small).
+    public var skippedUtterances: [String: String]?
 }
 
 /// Trains a ``GMMHMM`` from transcripts alone: flat start (global mean and variance, uniform
@@ -286,12 +288,18 @@ public struct GMMHMMTrainer: Sendable {
 
     /// The whole recipe: flat start, then `options.iterations` of E-step, M-step and mixing up.
     /// `onIteration` sees each iteration's log line and the model after it (to save a checkpoint).
+    /// With `resume`, training continues from a checkpoint (a model saved after iteration
+    /// `completed`, and the log so far) instead of a flat start.
     public func train(_ data: [TrainingUtterance], lexicon: Lexicon, features: FeatureConfig,
+                      resume: (model: GMMHMM, log: [GMMHMMIterationLog])? = nil,
                       onIteration: (GMMHMMIterationLog, GMMHMM) throws -> Void = { _, _ in }) throws -> (model: GMMHMM, log: [GMMHMMIterationLog]) {
-        let model = try flatStart(data, lexicon: lexicon, features: features)
+        try checkLexicon(data, lexicon: lexicon)
+        let model = try resume?.model ?? flatStart(data, lexicon: lexicon, features: features)
         let floor = globalVariance(data)
-        var log: [GMMHMMIterationLog] = []
-        for iteration in 1...max(options.iterations, 1) {
+        var log = resume?.log ?? []
+        let firstIteration = log.count + 1
+        guard firstIteration <= options.iterations else { return (model, log) }
+        for iteration in firstIteration...max(options.iterations, 1) {
             let started = Date()
             let statistics = accumulate(model, data)
             guard statistics.utterances > 0 else {
@@ -300,13 +308,24 @@ public struct GMMHMMTrainer: Sendable {
             update(model, from: statistics, varianceFloor: floor)
             let entry = GMMHMMIterationLog(iteration: iteration, logLikelihoodPerFrame: statistics.logLikelihood / Double(max(statistics.frames, 1)),
                                            gaussians: model.gaussianCount, seconds: Date().timeIntervalSince(started),
-                                           utterances: statistics.utterances, skipped: statistics.skipped.count)
+                                           utterances: statistics.utterances, skipped: statistics.skipped.count,
+                                           skippedUtterances: iteration == firstIteration && !statistics.skipped.isEmpty ? statistics.skipped : nil)
             log.append(entry)
             let target = options.gaussianTarget(after: iteration)
             if iteration < options.iterations { mixUp(model, to: target) }
             try onIteration(entry, model)
         }
         return (model, log)
+    }
+
+    /// With a lexicon, every transcript word must be in it; the error names the word and utterance.
+    public func checkLexicon(_ data: [TrainingUtterance], lexicon: Lexicon) throws {
+        guard !lexicon.pronunciations.isEmpty else { return }
+        for u in data {
+            if let missing = u.words.first(where: { lexicon.pronunciations[$0] == nil }) {
+                throw ModelError("utterance '\(u.id)': word '\(missing)' is not in the lexicon")
+            }
+        }
     }
 
     /// Per-dimension variance of all frames (the variance floor's reference).

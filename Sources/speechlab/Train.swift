@@ -38,8 +38,12 @@ struct TrainGMMHMM: ParsableCommand {
     var iterations: Int = 25
     @Option(help: ArgumentHelp("Lexicon file: 'WORD unit unit ...' lines.", valueName: "file"))
     var lexicon: String?
+    @Option(name: .customLong("unit-states"), help: ArgumentHelp("Per-unit state count, e.g. --unit-states seven=14 (repeatable).", valueName: "unit=n"))
+    var unitStates: [String] = []
     @Flag(help: "Viterbi (hard) training instead of Baum-Welch.")
     var viterbi = false
+    @Flag(help: "Continue an interrupted training from the last iteration saved in --out.")
+    var resume = false
     @Flag(help: "Train on the base features without deltas.")
     var noDeltas = false
     @Option(help: ArgumentHelp("Parallel workers (default: all cores).", valueName: "n"))
@@ -53,6 +57,19 @@ struct TrainGMMHMM: ParsableCommand {
         guard states >= 1, gaussians >= 1, iterations >= 1, jobs >= 1 else {
             throw ValidationError("--states, --gaussians, --iterations and --jobs must be at least 1")
         }
+        _ = try stateOverrides()
+    }
+
+    func stateOverrides() throws -> [String: Int] {
+        var overrides: [String: Int] = [:]
+        for item in unitStates {
+            let parts = item.split(separator: "=")
+            guard parts.count == 2, let n = Int(parts[1]), n >= 1 else {
+                throw ValidationError("--unit-states takes unit=n with n ≥ 1, not '\(item)'")
+            }
+            overrides[String(parts[0])] = n
+        }
+        return overrides
     }
 
     func run() throws {
@@ -68,11 +85,25 @@ struct TrainGMMHMM: ParsableCommand {
         options.gaussians = gaussians
         options.iterations = iterations
         options.viterbiTraining = viterbi
+        options.stateOverrides = try stateOverrides()
+        var checkpoint: (model: GMMHMM, log: [GMMHMMIterationLog])? = nil
+        if resume {
+            let (model, _) = try GMMHMM.load(out)
+            let logPath = (out as NSString).appendingPathComponent("training.log")
+            let lines = (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n") ?? []
+            let log = try lines.map { try JSONDecoder().decode(GMMHMMIterationLog.self, from: Data($0.utf8)) }
+            guard model.features == data.config else { throw ModelError("\(out): was trained with other feature options; --resume needs the same") }
+            checkpoint = (model, log)
+            printError("train gmm-hmm: resuming after iteration \(log.count) of \(iterations)")
+        }
         let trainer = GMMHMMTrainer(options: options, jobs: jobs)
         let utterances = data.utterances.map { TrainingUtterance(id: $0.utterance.id, features: $0.features, words: $0.utterance.words ?? []) }
-        var log: [GMMHMMIterationLog] = []
-        let (model, _) = try trainer.train(utterances, lexicon: lexicon, features: data.config) { entry, model in
+        var log = checkpoint?.log ?? []
+        let (model, _) = try trainer.train(utterances, lexicon: lexicon, features: data.config, resume: checkpoint) { entry, model in
             log.append(entry)
+            for (id, reason) in (entry.skippedUtterances ?? [:]).sorted(by: { $0.key < $1.key }) {
+                printError("warning: skipped \(id): \(reason)")
+            }
             if !quiet {
                 printError(String(format: "train gmm-hmm: iteration %d/%d: log-likelihood per frame %.4f, %d Gaussians, %d utterances%@, %.2f s",
                                   entry.iteration, iterations, entry.logLikelihoodPerFrame, entry.gaussians, entry.utterances,

@@ -112,3 +112,43 @@ func syntheticFeatureConfig() -> FeatureConfig {
         #expect(saved.frames == statistics.frames)
     }
 }
+
+struct Interrupted: Error {}
+
+@Suite struct GMMHMMResumeTests {
+    @Test func anInterruptedTrainingResumesToTheSameModel() throws {
+        var options = GMMHMMTrainingOptions()
+        options.statesPerUnit = 3
+        options.silenceStates = 3
+        options.gaussians = 2
+        options.iterations = 6
+        let trainer = GMMHMMTrainer(options: options, jobs: 1)
+        let data = syntheticCorpus(count: 40, seed: 7)
+        let (whole, _) = try trainer.train(data, lexicon: Lexicon(), features: syntheticFeatureConfig())
+
+        let folder = NSTemporaryDirectory() + "speechlab-resume-\(UUID().uuidString)"
+        var log: [GMMHMMIterationLog] = []
+        #expect(throws: Interrupted.self) {
+            try trainer.train(data, lexicon: Lexicon(), features: syntheticFeatureConfig()) { entry, model in
+                log.append(entry)
+                try model.save(to: folder, log: log)
+                if entry.iteration == 3 { throw Interrupted() }
+            }
+        }
+        let (checkpoint, _) = try GMMHMM.load(folder)
+        let (resumed, resumedLog) = try trainer.train(data, lexicon: Lexicon(), features: syntheticFeatureConfig(), resume: (checkpoint, log))
+        #expect(resumedLog.map(\.iteration) == [1, 2, 3, 4, 5, 6])
+        let x = data[0].features
+        let a = whole.logLikelihoods(frames: x.values, count: x.frames), b = resumed.logLikelihoods(frames: x.values, count: x.frames)
+        #expect(zip(a, b).allSatisfy { abs($0 - $1) < 1e-3 })
+    }
+
+    @Test func aWordMissingFromTheLexiconIsNamedWithItsUtterance() {
+        let lexicon = Lexicon(pronunciations: ["red": ["r", "e", "d"], "blue": ["b", "l", "u"]])
+        let error = #expect(throws: ModelError.self) {
+            try GMMHMMTrainer().train(syntheticCorpus(count: 10, seed: 8), lexicon: lexicon, features: syntheticFeatureConfig())
+        }
+        #expect(error?.description.contains("green") == true)
+        #expect(error?.description.contains("utterance 'u") == true)
+    }
+}
