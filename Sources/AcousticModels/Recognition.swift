@@ -37,10 +37,17 @@ public struct Recognizer: Sendable {
     }
 
     /// The best word sequence for frames scored by `scorer`, or nil when no path fits.
+    /// When the beam prunes every path that can end in time (a short utterance whose best early
+    /// paths lead nowhere), the search is repeated without a beam.
     public func decode(_ features: FeatureMatrix, scorer: some AcousticScorer, grammar: Grammar) -> ViterbiPath? {
         let ll = scorer.logLikelihoods(frames: features.values, count: features.frames)
-        return Viterbi.search(grammar == .isolated ? isolatedGraph : loopGraph, logLikelihoods: ll, frames: features.frames,
-                              pdfCount: scorer.pdfCount, options: options)
+        let graph = grammar == .isolated ? isolatedGraph : loopGraph
+        if let path = Viterbi.search(graph, logLikelihoods: ll, frames: features.frames, pdfCount: scorer.pdfCount, options: options) {
+            return path
+        }
+        var unpruned = options
+        unpruned.beam = .infinity
+        return Viterbi.search(graph, logLikelihoods: ll, frames: features.frames, pdfCount: scorer.pdfCount, options: unpruned)
     }
 
     /// The pdf of every frame along the best path for the known `words` (optional silence at
@@ -57,7 +64,10 @@ public struct Recognizer: Sendable {
         guard !units.isEmpty else { throw ModelError("the transcript is empty") }
         let graph = GraphBuilder.transcript(model: transitions, words: units, silence: transitions.unitIndex(silenceUnit))
         let ll = scorer.logLikelihoods(frames: features.values, count: features.frames)
-        guard let path = Viterbi.search(graph, logLikelihoods: ll, frames: features.frames, pdfCount: scorer.pdfCount, options: options) else {
+        var unpruned = options
+        unpruned.beam = .infinity
+        guard let path = Viterbi.search(graph, logLikelihoods: ll, frames: features.frames, pdfCount: scorer.pdfCount, options: options)
+            ?? Viterbi.search(graph, logLikelihoods: ll, frames: features.frames, pdfCount: scorer.pdfCount, options: unpruned) else {
             throw ModelError("\(features.frames) frames are too few for the transcript's states")
         }
         return path.states.map { graph.pdf[Int($0)] }

@@ -78,6 +78,13 @@ struct TrainGMMHMM: ParsableCommand {
         let lexicon = try lexicon.map(Lexicon.read) ?? Lexicon()
         var config = try features.resolve().config
         if !noDeltas { config.deltaOrder = 2 }
+        // Default normalization for models: means and variances per speaker when the data says
+        // who speaks (utt2spk), as Kaldi recipes do; unless the options say otherwise.
+        if features.cmvn == nil && features.normVars == nil && features.config == nil,
+           DataDirectory.isDataDirectory(train), FileManager.default.fileExists(atPath: (train as NSString).appendingPathComponent("utt2spk")) {
+            config.cmvn = .speaker
+            config.normalizeVariance = true
+        }
         let data = try CorpusFeatures.load(train, config: config, rateGiven: features.resolve().sampleRateGiven,
                                            jobs: jobs, requireTranscripts: true, quiet: quiet)
         var options = GMMHMMTrainingOptions()
@@ -127,7 +134,11 @@ struct CorpusFeatures {
     /// Loads the corpus at `path` and computes its features with `config` (the sample rate is
     /// the first file's unless given); failed utterances are reported and skipped.
     static func load(_ path: String, config: FeatureConfig, rateGiven: Bool, jobs: Int, requireTranscripts: Bool, quiet: Bool) throws -> CorpusFeatures {
-        let corpus = try Corpus.load(path)
+        var corpus = try Corpus.load(path)
+        if config.cmvn == .speaker, corpus.contains(where: { $0.speaker == nil }) {
+            printError("note: \(path) has no utt2spk for every utterance: those are normalized each on its own (speaker = utterance)")
+            for i in corpus.indices where corpus[i].speaker == nil { corpus[i].speaker = corpus[i].id }
+        }
         if requireTranscripts, let missing = corpus.first(where: { $0.words == nil }) {
             throw CorpusError("\(path): utterance '\(missing.id)' has no transcript (a data directory with a text file is needed)")
         }
