@@ -187,10 +187,12 @@ public struct GMMHMMTrainer: Sendable {
         let options = self.options
         // One graph per distinct transcript (with this iteration's transition probabilities):
         // an isolated-word corpus has as many graphs as words.
-        var graphs: [[String]: DecodingGraph] = [:]
+        // Each graph's pdfs are renumbered, and its own likelihood computer covers only them.
+        var graphs: [[String]: TranscriptGraph] = [:]
         for u in data where graphs[u.words] == nil {
             if let units = try? model.wordUnits(u.words), !units.isEmpty {
-                graphs[u.words] = GraphBuilder.transcript(model: model.transitions, words: units, silence: model.silence)
+                let (graph, pdfs) = GraphBuilder.transcript(model: model.transitions, words: units, silence: model.silence).compactingPDFs()
+                graphs[u.words] = TranscriptGraph(graph: graph, pdfs: pdfs, likelihoods: GMMLikelihoods(pdfs.map { model.mixtures[$0] }))
             }
         }
         let cache = graphs
@@ -208,19 +210,22 @@ public struct GMMHMMTrainer: Sendable {
 
     /// Adds one utterance's expected statistics (soft, or hard with Viterbi training), given
     /// the graph of its transcript (nil when the transcript cannot be modelled).
-    static func accumulate(_ model: GMMHMM, _ u: TrainingUtterance, graph: DecodingGraph?, options: GMMHMMTrainingOptions,
+    static func accumulate(_ model: GMMHMM, _ u: TrainingUtterance, graph transcript: TranscriptGraph?, options: GMMHMMTrainingOptions,
                            into statistics: inout BaumWelchStatistics) {
-        let T = u.features.frames, D = u.features.dimension, S = model.pdfCount
+        let T = u.features.frames, D = u.features.dimension
         if let bad = u.features.firstNonFinite {
             statistics.skipped[u.id] = "features are not finite at frame \(bad.frame)"
             return
         }
-        guard let graph else {
+        guard let transcript else {
             statistics.skipped[u.id] = "its transcript has a word the model does not know, or no word"
             return
         }
-        let pdfs = Array(Set(graph.pdf.map(Int.init)))
-        let (components, mixtureLL, offsets) = model.componentAndMixtureLogLikelihoods(frames: u.features.values, count: T, only: pdfs)
+        // Local pdf numbering: pdf l of the graph is the model's pdf `transcript.pdfs[l]`.
+        let graph = transcript.graph, S = transcript.pdfs.count
+        let components = transcript.likelihoods.componentLogLikelihoods(u.features.values, count: T)
+        let mixtureLL = transcript.likelihoods.mixtureLogLikelihoods(components: components, count: T)
+        let offsets = transcript.likelihoods.componentOffsets
         var posteriors: [(frame: Int32, pdf: Int32, weight: Float)]
         var transitionCounts: [(transition: Int32, count: Double)]
         let logLikelihood: Double
@@ -257,7 +262,7 @@ public struct GMMHMMTrainer: Sendable {
                 let total = mixtureLL[t * S + s]
                 for k in lo..<hi {
                     let weight = Double(gamma) * Foundation.exp(Double(components[t * K + k] - total))
-                    if weight > 1e-7 { statistics.mixtures[s].accumulate(component: k - lo, frame: frame, weight: weight) }
+                    if weight > 1e-7 { statistics.mixtures[transcript.pdfs[s]].accumulate(component: k - lo, frame: frame, weight: weight) }
                 }
             }
         }
@@ -342,4 +347,12 @@ public struct GMMHMMTrainer: Sendable {
         }
         return (0..<D).map { max(squares[$0] / n - (sum[$0] / n) * (sum[$0] / n), 1e-6) }
     }
+}
+
+/// A transcript's graph with its pdfs renumbered, and a likelihood computer for just those.
+struct TranscriptGraph: Sendable {
+    var graph: DecodingGraph
+    /// The model's pdf of each local pdf.
+    var pdfs: [Int]
+    var likelihoods: GMMLikelihoods
 }

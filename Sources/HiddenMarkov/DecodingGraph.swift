@@ -57,6 +57,24 @@ public struct DecodingGraph: Sendable {
 
     public var stateCount: Int { pdf.count }
 
+    /// The pdfs the graph uses, in order of first use, and the same graph with its pdfs
+    /// renumbered 0..<count in that order: scoring then needs only those pdfs.
+    public func compactingPDFs() -> (graph: DecodingGraph, pdfs: [Int]) {
+        var local: [Int32: Int32] = [:], used: [Int] = []
+        let renumbered = pdf.map { p -> Int32 in
+            if let l = local[p] { return l }
+            let l = Int32(used.count)
+            local[p] = l
+            used.append(Int(p))
+            return l
+        }
+        let graph = DecodingGraph(pdf: renumbered, instance: instance, unit: unit, unitState: unitState, arcStart: arcStart, arcTo: arcTo,
+                                  arcLogProbability: arcLogProbability, arcTransition: arcTransition, arcWord: arcWord,
+                                  initialTo: initialTo, initialLogProbability: initialLogProbability, initialWord: initialWord,
+                                  finalLogProbability: finalLogProbability, finalTransition: finalTransition, words: words)
+        return (graph, used)
+    }
+
     /// `arcWord` of an arc within an instance.
     public static let staysInside: Int32 = -1
     /// `arcWord` of an arc that enters an instance without a word (silence).

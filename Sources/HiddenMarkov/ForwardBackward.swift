@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// Expected state occupancies and transition counts of one utterance.
 public struct StateOccupancy: Sendable {
@@ -23,73 +24,88 @@ public enum ForwardBackward {
         let N = graph.stateCount
         guard T > 0, ll.count == T * S else { return nil }
         let arcCount = graph.arcTo.count
-        let arcProbability = graph.arcProbability, finalProbability = graph.finalProbability
         let pruneBelow = Foundation.exp(-Double(beam))
-        // Emission probabilities e[t][i] = exp(ll − m_t), m_t the frame's largest over the graph's pdfs.
-        var emission = [Double](repeating: 0, count: T * N)
+        // Emission probabilities per pdf, e[t][s] = exp(ll − m_t), m_t the frame's largest over
+        // the pdfs the graph uses (vectorized exp), and the offsets m_t.
+        var used = [Bool](repeating: false, count: S)
+        for p in graph.pdf { used[Int(p)] = true }
+        var emission = [Float](repeating: 0, count: T * S)
         var offsets = [Double](repeating: 0, count: T)
-        for t in 0..<T {
-            var m = -Float.infinity
-            for i in 0..<N { m = Swift.max(m, ll[t * S + Int(graph.pdf[i])]) }
-            offsets[t] = Double(m)
-            for i in 0..<N { emission[t * N + i] = Foundation.exp(Double(ll[t * S + Int(graph.pdf[i])] - m)) }
-        }
-        var alpha = [Double](repeating: 0, count: T * N), scale = [Double](repeating: 0, count: T)
-        for (k, to) in graph.initialTo.enumerated() {
-            let j = Int(to)
-            alpha[j] += Foundation.exp(Double(graph.initialLogProbability[k])) * emission[j]
-        }
-        for t in 0..<T {
-            if t > 0 {
-                let previous = (t - 1) * N, current = t * N
-                var top = 0.0
-                for i in 0..<N { top = Swift.max(top, alpha[previous + i]) }
-                let threshold = top * pruneBelow
-                for i in 0..<N {
-                    let a = alpha[previous + i]
-                    guard a > threshold else { alpha[previous + i] = 0; continue }
-                    for arc in Int(graph.arcStart[i])..<Int(graph.arcStart[i + 1]) {
-                        alpha[current + Int(graph.arcTo[arc])] += a * arcProbability[arc]
-                    }
-                }
-                for j in 0..<N { alpha[current + j] *= emission[current + j] }
-            }
-            var sum = 0.0
-            for j in 0..<N { sum += alpha[t * N + j] }
-            guard sum > 0 else { return nil }
-            scale[t] = sum
-            for j in 0..<N { alpha[t * N + j] /= sum }
-        }
-        var end = 0.0
-        for i in 0..<N { end += alpha[(T - 1) * N + i] * finalProbability[i] }
-        guard end > 0 else { return nil }
-        var logLikelihood = Foundation.log(end)
-        for t in 0..<T { logLikelihood += Foundation.log(scale[t]) + offsets[t] }
-
-        var beta = [Double](repeating: 0, count: T * N)
+        var alpha = [Double](repeating: 0, count: T * N), beta = [Double](repeating: 0, count: T * N)
+        var scale = [Double](repeating: 0, count: T)
         var arcCounts = [Double](repeating: 0, count: arcCount)
-        var transitionCounts: [Int32: Double] = [:]
-        for i in 0..<N where alpha[(T - 1) * N + i] > 0 {
-            beta[(T - 1) * N + i] = finalProbability[i] / end
-            if graph.finalTransition[i] >= 0 {
-                transitionCounts[graph.finalTransition[i], default: 0] += alpha[(T - 1) * N + i] * finalProbability[i] / end
+        var logLikelihood = 0.0, end = 0.0
+        let ok: Bool = ll.withUnsafeBufferPointer { ll in
+        emission.withUnsafeMutableBufferPointer { e in
+        alpha.withUnsafeMutableBufferPointer { alpha in
+        beta.withUnsafeMutableBufferPointer { beta in
+        arcCounts.withUnsafeMutableBufferPointer { counts in
+        graph.pdf.withUnsafeBufferPointer { pdf in
+        graph.arcStart.withUnsafeBufferPointer { arcStart in
+        graph.arcTo.withUnsafeBufferPointer { arcTo in
+        graph.arcProbability.withUnsafeBufferPointer { arcProbability in
+            for t in 0..<T {
+                var m = -Float.infinity
+                for s in 0..<S where used[s] { m = Swift.max(m, ll[t * S + s]) }
+                offsets[t] = Double(m)
+                let row = e.baseAddress! + t * S
+                for s in 0..<S { row[s] = used[s] ? ll[t * S + s] - m : -100 }
+                Float.exp(row, count: S)
             }
-        }
-        if T >= 2 {
-            for t in stride(from: T - 2, through: 0, by: -1) {
-                let next = (t + 1) * N, inverseScale = 1 / scale[t + 1]
-                for i in 0..<N where alpha[t * N + i] > 0 {
-                    var b = 0.0
-                    let a = alpha[t * N + i]
-                    for arc in Int(graph.arcStart[i])..<Int(graph.arcStart[i + 1]) {
-                        let j = Int(graph.arcTo[arc])
-                        let v = arcProbability[arc] * emission[next + j] * beta[next + j] * inverseScale
-                        b += v
-                        arcCounts[arc] += a * v
+            for (k, to) in graph.initialTo.enumerated() {
+                let j = Int(to)
+                alpha[j] += Foundation.exp(Double(graph.initialLogProbability[k])) * Double(e[Int(pdf[j])])
+            }
+            for t in 0..<T {
+                let current = t * N
+                if t > 0 {
+                    let previous = (t - 1) * N
+                    var top = 0.0
+                    for i in 0..<N { top = Swift.max(top, alpha[previous + i]) }
+                    let threshold = top * pruneBelow
+                    for i in 0..<N {
+                        let a = alpha[previous + i]
+                        guard a > threshold else { alpha[previous + i] = 0; continue }
+                        for arc in Int(arcStart[i])..<Int(arcStart[i + 1]) {
+                            alpha[current + Int(arcTo[arc])] += a * arcProbability[arc]
+                        }
                     }
-                    beta[t * N + i] = b
+                    for j in 0..<N { alpha[current + j] *= Double(e[t * S + Int(pdf[j])]) }
+                }
+                var sum = 0.0
+                for j in 0..<N { sum += alpha[current + j] }
+                guard sum > 0 else { return false }
+                scale[t] = sum
+                let inverse = 1 / sum
+                for j in 0..<N { alpha[current + j] *= inverse }
+            }
+            for i in 0..<N { end += alpha[(T - 1) * N + i] * graph.finalProbability[i] }
+            guard end > 0 else { return false }
+            logLikelihood = Foundation.log(end)
+            for t in 0..<T { logLikelihood += Foundation.log(scale[t]) + offsets[t] }
+            for i in 0..<N where alpha[(T - 1) * N + i] > 0 { beta[(T - 1) * N + i] = graph.finalProbability[i] / end }
+            if T >= 2 {
+                for t in stride(from: T - 2, through: 0, by: -1) {
+                    let next = (t + 1) * N, inverseScale = 1 / scale[t + 1]
+                    for i in 0..<N where alpha[t * N + i] > 0 {
+                        var b = 0.0
+                        let a = alpha[t * N + i]
+                        for arc in Int(arcStart[i])..<Int(arcStart[i + 1]) {
+                            let j = Int(arcTo[arc])
+                            let v = arcProbability[arc] * Double(e[(t + 1) * S + Int(pdf[j])]) * beta[next + j] * inverseScale
+                            b += v
+                            counts[arc] += a * v
+                        }
+                        beta[t * N + i] = b
+                    }
                 }
             }
+            return true
+        }}}}}}}}}
+        guard ok else { return nil }
+        var transitionCounts: [Int32: Double] = [:]
+        for i in 0..<N where alpha[(T - 1) * N + i] > 0 && graph.finalTransition[i] >= 0 {
+            transitionCounts[graph.finalTransition[i], default: 0] += alpha[(T - 1) * N + i] * graph.finalProbability[i] / end
         }
         for arc in 0..<arcCount where arcCounts[arc] > 1e-10 {
             transitionCounts[graph.arcTransition[arc], default: 0] += arcCounts[arc]
