@@ -82,7 +82,7 @@ public struct GMMHMMIterationLog: Codable, Sendable, Equatable {
     public var seconds: Double
     public var utterances: Int
     public var skipped: Int
-    /// The utterances skipped in this iteration and why (the first iteration's, to keep logs small).
+    /// The utterances skipped in this iteration and why.
     public var skippedUtterances: [String: String]?
 }
 
@@ -230,7 +230,8 @@ public struct GMMHMMTrainer: Sendable {
         var transitionCounts: [(transition: Int32, count: Double)]
         let logLikelihood: Double
         if options.viterbiTraining {
-            guard let path = Viterbi.search(graph, logLikelihoods: mixtureLL, frames: T, pdfCount: S, options: SearchOptions(beam: options.beam)) else {
+            guard let path = Viterbi.search(graph, logLikelihoods: mixtureLL, frames: T, pdfCount: S, options: SearchOptions(beam: options.beam))
+                ?? Viterbi.search(graph, logLikelihoods: mixtureLL, frames: T, pdfCount: S, options: SearchOptions(beam: .infinity)) else {
                 statistics.skipped[u.id] = "\(T) frames are too few for its transcript's states"
                 return
             }
@@ -245,7 +246,9 @@ public struct GMMHMMTrainer: Sendable {
             if let last = path.states.last, graph.finalTransition[Int(last)] >= 0 { transitionCounts.append((graph.finalTransition[Int(last)], 1)) }
             logLikelihood = Double(path.score)
         } else {
-            guard let occupancy = ForwardBackward.occupancy(graph, logLikelihoods: mixtureLL, frames: T, pdfCount: S, beam: options.beam) else {
+            // Without a beam when the beam pruned every path that ends in time (short utterances).
+            guard let occupancy = ForwardBackward.occupancy(graph, logLikelihoods: mixtureLL, frames: T, pdfCount: S, beam: options.beam)
+                ?? ForwardBackward.occupancy(graph, logLikelihoods: mixtureLL, frames: T, pdfCount: S, beam: .infinity) else {
                 statistics.skipped[u.id] = "\(T) frames are too few for its transcript's states"
                 return
             }
@@ -314,7 +317,7 @@ public struct GMMHMMTrainer: Sendable {
             let entry = GMMHMMIterationLog(iteration: iteration, logLikelihoodPerFrame: statistics.logLikelihood / Double(max(statistics.frames, 1)),
                                            gaussians: model.gaussianCount, seconds: Date().timeIntervalSince(started),
                                            utterances: statistics.utterances, skipped: statistics.skipped.count,
-                                           skippedUtterances: iteration == firstIteration && !statistics.skipped.isEmpty ? statistics.skipped : nil)
+                                           skippedUtterances: statistics.skipped.isEmpty ? nil : statistics.skipped)
             log.append(entry)
             let target = options.gaussianTarget(after: iteration)
             if iteration < options.iterations { mixUp(model, to: target) }

@@ -106,10 +106,11 @@ struct TrainGMMHMM: ParsableCommand {
         let trainer = GMMHMMTrainer(options: options, jobs: jobs)
         let utterances = data.utterances.map { TrainingUtterance(id: $0.utterance.id, features: $0.features, words: $0.utterance.words ?? []) }
         var log = checkpoint?.log ?? []
+        var reported: Set<String> = []
         let (model, _) = try trainer.train(utterances, lexicon: lexicon, features: data.config, resume: checkpoint) { entry, model in
             log.append(entry)
-            for (id, reason) in (entry.skippedUtterances ?? [:]).sorted(by: { $0.key < $1.key }) {
-                printError("warning: skipped \(id): \(reason)")
+            for (id, reason) in (entry.skippedUtterances ?? [:]).sorted(by: { $0.key < $1.key }) where reported.insert(id).inserted {
+                printError("warning: iteration \(entry.iteration): skipped \(id): \(reason)")
             }
             if !quiet {
                 printError(String(format: "train gmm-hmm: iteration %d/%d: log-likelihood per frame %.4f, %d Gaussians, %d utterances%@, %.2f s",
