@@ -36,25 +36,23 @@ struct SequenceLayout {
     /// `values` (rows of `width` in tensor order) gathered into step-major order; inactive rows are zero.
     @inlinable
     func gather<Scalar: TensorScalar>(_ values: [Scalar], width: Int) -> [Scalar] {
-        if isIdentity { return values }
-        var out = [Scalar](repeating: 0, count: steps * batch * width)
-        for s in 0..<steps {
-            for b in 0..<batch where isActive(step: s, b) {
-                let source = row(time: time(step: s, b), b) * width, target = (s * batch + b) * width
-                for j in 0..<width { out[target + j] = values[source + j] }
-            }
-        }
-        return out
+        reorder(values, width: width, toStepMajor: true)
     }
 
     /// Step-major rows scattered back to tensor order; inactive rows become zero.
     @inlinable
     func scatter<Scalar: TensorScalar>(_ values: [Scalar], width: Int) -> [Scalar] {
+        reorder(values, width: width, toStepMajor: false)
+    }
+
+    @inlinable
+    func reorder<Scalar: TensorScalar>(_ values: [Scalar], width: Int, toStepMajor: Bool) -> [Scalar] {
         if isIdentity { return values }
         var out = [Scalar](repeating: 0, count: steps * batch * width)
         for s in 0..<steps {
             for b in 0..<batch where isActive(step: s, b) {
-                let target = row(time: time(step: s, b), b) * width, source = (s * batch + b) * width
+                let tensorRow = row(time: time(step: s, b), b) * width, stepRow = (s * batch + b) * width
+                let (source, target) = toStepMajor ? (tensorRow, stepRow) : (stepRow, tensorRow)
                 for j in 0..<width { out[target + j] = values[source + j] }
             }
         }
