@@ -20,7 +20,9 @@ struct Decode: ParsableCommand {
     @Option(help: ArgumentHelp("Model directory.", valueName: "dir"))
     var model: String
     @Option(help: ArgumentHelp("Data directory (or folder of audio files) to decode.", valueName: "dir"))
-    var data: String
+    var data: String?
+    @Option(help: ArgumentHelp("Decode a feature directory made by 'speechlab features' with the model's options (all its utterances, or those of --data).", valueName: "dir"))
+    var feats: String?
     @Option(help: ArgumentHelp("isolated (one word with optional silence) or loop (any word sequence).", valueName: "grammar"))
     var grammar: Grammar = .isolated
     @Option(help: ArgumentHelp("Hypotheses file to write.", valueName: "file"))
@@ -38,6 +40,10 @@ struct Decode: ParsableCommand {
     @Flag(help: "No progress output.")
     var quiet = false
 
+    func validate() throws {
+        guard data != nil || feats != nil else { throw ValidationError("give --data, --feats or both") }
+    }
+
     func run() throws {
         Runtime.configure()
         let started = Date()
@@ -47,7 +53,15 @@ struct Decode: ParsableCommand {
         if let acousticScale { search.acousticScale = acousticScale }
         if let wordPenalty { search.wordPenalty = wordPenalty }
         let recognizer = try Recognizer(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, options: search)
-        let corpus = try CorpusFeatures.load(data, config: loaded.features, rateGiven: true, jobs: jobs, requireTranscripts: false, quiet: quiet)
+        let corpus: CorpusFeatures
+        if let feats {
+            corpus = try CorpusFeatures.load(data, featureDirectory: feats, requireTranscripts: false)
+            guard corpus.config == loaded.features else {
+                throw ModelError("\(feats): features were made with other options than the model's (compare its config.json with the model's model.json)")
+            }
+        } else {
+            corpus = try CorpusFeatures.load(data!, config: loaded.features, rateGiven: true, jobs: jobs, requireTranscripts: false, quiet: quiet)
+        }
         let count = corpus.utterances.count
         let results = Mutex([ViterbiPath?](repeating: nil, count: count))
         let next = Atomic(0)

@@ -30,6 +30,8 @@ struct TrainGMMHMM: ParsableCommand {
     var train: String
     @Option(help: ArgumentHelp("Model directory to write.", valueName: "dir"))
     var out: String
+    @Option(help: ArgumentHelp("Train on a feature directory made by 'speechlab features' instead of computing features; its config.json becomes the model's.", valueName: "dir"))
+    var feats: String?
     @Option(help: ArgumentHelp("Emitting states per word (or unit) HMM.", valueName: "n"))
     var states: Int = 10
     @Option(help: ArgumentHelp("Gaussians per state at the end of training.", valueName: "m"))
@@ -85,8 +87,9 @@ struct TrainGMMHMM: ParsableCommand {
             config.cmvn = .speaker
             config.normalizeVariance = true
         }
-        let data = try CorpusFeatures.load(train, config: config, rateGiven: features.resolve().sampleRateGiven,
-                                           jobs: jobs, requireTranscripts: true, quiet: quiet)
+        let data = try feats.map { try CorpusFeatures.load(train, featureDirectory: $0, requireTranscripts: true) }
+            ?? CorpusFeatures.load(train, config: config, rateGiven: features.resolve().sampleRateGiven,
+                                   jobs: jobs, requireTranscripts: true, quiet: quiet)
         var options = GMMHMMTrainingOptions()
         options.statesPerUnit = states
         options.gaussians = gaussians
@@ -131,6 +134,23 @@ struct TrainGMMHMM: ParsableCommand {
 struct CorpusFeatures {
     var config: FeatureConfig
     var utterances: [(utterance: Utterance, features: FeatureMatrix)]
+
+    /// The corpus's utterances with features read from a feature directory (all of them when
+    /// `path` is nil). Every utterance of the corpus must have features there.
+    static func load(_ path: String?, featureDirectory: String, requireTranscripts: Bool) throws -> CorpusFeatures {
+        let directory = try FeatureDirectory.open(featureDirectory)
+        let index = Dictionary(uniqueKeysWithValues: directory.entries.enumerated().map { ($0.element.id, $0.offset) })
+        let corpus = try path.map { try Corpus.load($0) } ?? directory.entries.map { Utterance(id: $0.id, audioPath: $0.path) }
+        if requireTranscripts, let missing = corpus.first(where: { $0.words == nil }) {
+            throw CorpusError("\(path ?? featureDirectory): utterance '\(missing.id)' has no transcript (a data directory with a text file is needed)")
+        }
+        var utterances: [(Utterance, FeatureMatrix)] = []
+        for u in corpus {
+            guard let i = index[u.id] else { throw CorpusError("\(featureDirectory): has no features for utterance '\(u.id)'") }
+            utterances.append((u, try directory.features(i)))
+        }
+        return CorpusFeatures(config: directory.config, utterances: utterances)
+    }
 
     /// Loads the corpus at `path` and computes its features with `config` (the sample rate is
     /// the first file's unless given); failed utterances are reported and skipped.

@@ -27,6 +27,17 @@ import Testing
         let report = try JSONSerialization.jsonObject(with: Data(score.stdout.utf8)) as! [String: Any]
         let accuracy = report["accuracy"] as! Double
         #expect(accuracy >= 0.9, "accuracy \(accuracy)")
+        // Decoding precomputed features made with the model's options gives the same hypotheses.
+        let features = try Speechlab.run(["features", "--data", root + "/test", "--out", root + "/feats", "--deltas",
+                                          "--cmvn", "speaker", "--norm-vars", "true", "--quiet"])
+        #expect(features.status == 0, "\(features.stderr)")
+        let fromFeatures = try Speechlab.run(["decode", "--model", root + "/model", "--feats", root + "/feats", "--out", root + "/hyp2", "--quiet"])
+        #expect(fromFeatures.status == 0, "\(fromFeatures.stderr)")
+        #expect(try String(contentsOfFile: root + "/hyp2", encoding: .utf8) == String(contentsOfFile: root + "/hyp", encoding: .utf8))
+        let mismatch = try Speechlab.run(["features", "--data", root + "/test", "--out", root + "/feats-plain", "--quiet"])
+        #expect(mismatch.status == 0)
+        let refused = try Speechlab.run(["decode", "--model", root + "/model", "--feats", root + "/feats-plain", "--out", root + "/hyp3", "--quiet"])
+        #expect(refused.status != 0 && refused.stderr.contains("other options"))
         let align = try Speechlab.run(["align", "--model", root + "/model", "--data", root + "/test", "--out", root + "/ali", "--quiet"])
         #expect(align.status == 0, "\(align.stderr)")
         let first = try String(contentsOfFile: root + "/ali/alignments.txt", encoding: .utf8).split(separator: "\n")[0].split(separator: " ")
