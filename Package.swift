@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "speechlab",
             dependencies: [
-                "AudioIO", "FeatureExtraction", "SpeechCorpus", "AcousticModels", "Evaluation", "TensorCore",
+                "AudioIO", "FeatureExtraction", "SpeechCorpus", "AcousticModels", "Evaluation", "TensorCore", "NeuralNet", "HiddenMarkov",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -52,7 +52,7 @@ public final class DataParallel<Model: Layer> {
         if replicas.count > 1 { BLAS.setThreadCount(1) }
         DispatchQueue.concurrentPerform(iterations: replicas.count) { shard in
             let value = loss(replicas[shard], shard)
-            value.backward()
+            if value.requiresGrad { value.backward() }  // an empty shard has nothing to send back
             results[shard] = value.item
         }
         if replicas.count > 1 { BLAS.setThreadCount(previousThreads) }

@@ -10,7 +10,8 @@ struct Align: ParsableCommand {
         abstract: "Force-align transcripts: the HMM state (pdf) of every frame.",
         discussion: """
             Writes DIR/alignments.txt, one line per utterance: 'utt-id pdf pdf ...' (a pdf per
-            frame, Kaldi's ali-to-pdf text form), and DIR/pdfs.txt naming each pdf 'index unit state'.
+            frame, Kaldi's ali-to-pdf text form), DIR/pdfs.txt naming each pdf 'index unit state', and
+            DIR/hmm.json, the HMM and features the alignments belong to (for 'train rnn --kind hybrid').
             An utterance that cannot be aligned (too short, unknown word) is reported and left out.
             """
     )
@@ -61,6 +62,15 @@ struct Align: ParsableCommand {
             for j in 0..<loaded.transitions.topologies[u].stateCount { pdfLines.append("\(loaded.transitions.pdfOffsets[u] + j) \(name) \(j)") }
         }
         try writeLines(pdfLines, to: (out as NSString).appendingPathComponent("pdfs.txt"))
+        // The HMM these pdfs belong to, for training a hybrid network on them.
+        let hmm = HMMDescription(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, features: loaded.features)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do {
+            try encoder.encode(hmm).write(to: URL(fileURLWithPath: (out as NSString).appendingPathComponent("hmm.json")), options: .atomic)
+        } catch {
+            throw ModelError("\(out)/hmm.json: cannot be written: \(error.localizedDescription)")
+        }
         try writeLines(lines, to: (out as NSString).appendingPathComponent("alignments.txt"))
         print("align: done \(count - failed) of \(count) utterances → \((out as NSString).appendingPathComponent("alignments.txt"))")
     }

@@ -126,6 +126,10 @@ struct LoadedModel {
             let (model, search) = try GMMHMM.load(path)
             return LoadedModel(transitions: model.transitions, lexicon: model.lexicon, vocabulary: model.vocabulary,
                                features: model.features, search: search, scorer: model)
+        case "hybrid":
+            let (model, search) = try HybridModel.load(path)
+            return LoadedModel(transitions: try model.hmm.transitionModel(), lexicon: model.hmm.lexicon, vocabulary: model.hmm.vocabulary,
+                               features: model.hmm.features, search: search, scorer: model)
         default:
             throw ModelError("\(path): models of kind '\(header.kind)' cannot be decoded by this command")
         }

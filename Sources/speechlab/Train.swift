@@ -8,7 +8,7 @@ import SpeechCorpus
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train an acoustic model.",
-        subcommands: [TrainGMMHMM.self]
+        subcommands: [TrainGMMHMM.self, TrainRNN.self]
     )
 }
 

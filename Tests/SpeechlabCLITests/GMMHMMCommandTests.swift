@@ -42,6 +42,19 @@ import Testing
         #expect(align.status == 0, "\(align.stderr)")
         let first = try String(contentsOfFile: root + "/ali/alignments.txt", encoding: .utf8).split(separator: "\n")[0].split(separator: " ")
         #expect(first.count > 10 && first.dropFirst().allSatisfy { Int($0) != nil })
+
+        // A small hybrid GRU on the training alignments, decoded by the same command.
+        let trainAlign = try Speechlab.run(["align", "--model", root + "/model", "--data", root + "/train", "--out", root + "/ali-train", "--quiet"])
+        #expect(trainAlign.status == 0, "\(trainAlign.stderr)")
+        let rnn = try Speechlab.run(["train", "rnn", "--kind", "hybrid", "--cell", "gru", "--layers", "1", "--hidden", "32", "--epochs", "10", "--batch-size", "8", "--learning-rate", "0.01",
+                                     "--train", root + "/train", "--alignments", root + "/ali-train", "--out", root + "/gru"])
+        #expect(rnn.status == 0, "\(rnn.stderr)")
+        #expect(rnn.stderr.contains("epoch 1/10"))
+        let hybrid = try Speechlab.run(["decode", "--model", root + "/gru", "--data", root + "/test", "--out", root + "/gru.hyp", "--quiet"])
+        #expect(hybrid.status == 0, "\(hybrid.stderr)")
+        let hybridScore = try Speechlab.run(["score", "--ref", root + "/test/text", "--hyp", root + "/gru.hyp", "--json"])
+        let hybridAccuracy = (try JSONSerialization.jsonObject(with: Data(hybridScore.stdout.utf8)) as! [String: Any])["accuracy"] as! Double
+        #expect(hybridAccuracy >= 0.8, "hybrid accuracy \(hybridAccuracy)")
     }
 
     @Test func decodingWithAMissingModelNamesIt() throws {

@@ -1,0 +1,115 @@
+import AcousticModels
+import ArgumentParser
+import FeatureExtraction
+import Foundation
+import HiddenMarkov
+import NeuralNet
+
+/// `speechlab train rnn`: LSTM or GRU acoustic models.
+struct TrainRNN: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rnn",
+        abstract: "Train a hybrid LSTM/GRU-HMM on GMM-HMM alignments.",
+        discussion: """
+            --alignments DIR is what 'speechlab align' wrote (alignments.txt and hmm.json): the network
+            learns each frame's HMM state, and decodes with the same HMMs, lexicon and features, its
+            log posteriors minus the log state priors standing in for the GMM's likelihoods.
+            The model directory is rewritten after every epoch that improves the validation loss.
+            """
+    )
+
+    enum Kind: String, ExpressibleByArgument, CaseIterable { case hybrid }
+
+    @Option(help: ArgumentHelp("Model kind.", valueName: "hybrid"))
+    var kind: Kind = .hybrid
+    @Option(help: ArgumentHelp("Recurrent cell.", valueName: "lstm|gru"))
+    var cell: RecurrentCell = .lstm
+    @Option(help: ArgumentHelp("Recurrent layers.", valueName: "n"))
+    var layers: Int = 2
+    @Option(help: ArgumentHelp("Hidden units per layer and direction.", valueName: "h"))
+    var hidden: Int = 128
+    @Flag(help: "Bidirectional layers.")
+    var bidirectional = false
+    @Option(help: ArgumentHelp("Dropout between layers.", valueName: "p"))
+    var dropout: Float = 0.1
+    @Option(help: ArgumentHelp("Most epochs (early stopping may end sooner).", valueName: "e"))
+    var epochs: Int = 12
+    @Option(name: .customLong("batch-size"), help: ArgumentHelp("Utterances per batch.", valueName: "n"))
+    var batchSize: Int = 32
+    @Option(name: .customLong("learning-rate"), help: ArgumentHelp("Adam's initial learning rate.", valueName: "x"))
+    var learningRate: Float = 2e-3
+    @Option(help: ArgumentHelp("Random seed (the same seed gives the same weights).", valueName: "n"))
+    var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("Training data directory.", valueName: "dir"))
+    var train: String
+    @Option(help: ArgumentHelp("Alignments from 'speechlab align'.", valueName: "dir"))
+    var alignments: String
+    @Option(help: ArgumentHelp("Model directory to write.", valueName: "dir"))
+    var out: String
+    @Option(help: ArgumentHelp("Parallel workers (default: all cores).", valueName: "n"))
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    func validate() throws {
+        guard layers >= 1, hidden >= 1, epochs >= 1, batchSize >= 1, jobs >= 1 else {
+            throw ValidationError("--layers, --hidden, --epochs, --batch-size and --jobs must be at least 1")
+        }
+        guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1)") }
+    }
+
+    func run() throws {
+        Runtime.configure()
+        let hmmPath = (alignments as NSString).appendingPathComponent("hmm.json")
+        guard let hmmData = FileManager.default.contents(atPath: hmmPath) else {
+            throw ModelError("\(alignments): has no hmm.json (make it with 'speechlab align')")
+        }
+        let hmm: HMMDescription
+        do { hmm = try JSONDecoder().decode(HMMDescription.self, from: hmmData) } catch { throw ModelError("\(hmmPath): \(error)") }
+        let transitions = try hmm.transitionModel()
+        let targets = try readAlignments((alignments as NSString).appendingPathComponent("alignments.txt"), pdfCount: transitions.pdfCount)
+        let corpus = try CorpusFeatures.load(train, config: hmm.features, rateGiven: true, jobs: jobs, requireTranscripts: false, quiet: quiet)
+        var matched: [(String, FeatureMatrix, [Int])] = []
+        for (utterance, features) in corpus.utterances {
+            guard let pdfs = targets[utterance.id] else {
+                printError("warning: skipped \(utterance.id): it has no alignment in \(alignments)")
+                continue
+            }
+            guard pdfs.count == features.frames else {
+                throw ModelError("utterance '\(utterance.id)': \(features.frames) frames of features but \(pdfs.count) aligned frames (features made differently from the alignment's?)")
+            }
+            matched.append((utterance.id, features, pdfs))
+        }
+        guard !matched.isEmpty else { throw ModelError("no utterance of \(train) has an alignment in \(alignments)") }
+        let normalization = InputNormalization(matched.map(\.1))
+        let data = matched.map { FrameTargets(id: $0.0, features: normalization.apply($0.1), frames: $0.1.frames, targets: $0.2) }
+        var counts = [Int](repeating: 0, count: transitions.pdfCount)
+        for u in data { for p in u.targets { counts[p] += 1 } }
+        let architecture = HybridArchitecture(cell: cell, inputSize: hmm.features.dimension, hiddenSize: hidden, layers: layers,
+                                              bidirectional: bidirectional, dropout: dropout, outputs: transitions.pdfCount)
+        let network = architecture.makeNetwork(seed: seed)
+        var options = HybridTrainingOptions()
+        options.epochs = epochs
+        options.batchSize = batchSize
+        options.learningRate = learningRate
+        options.seed = seed
+        options.workers = jobs
+        let model = HybridModel(hmm: hmm, architecture: architecture, network: network, normalization: normalization,
+                                logPriors: HybridModel.logPriors(counts: counts))
+        let started = Date()
+        var log: [HybridEpochLog] = []
+        _ = try HybridTrainer(options: options).train(network, architecture: architecture, data: data) { entry, improved in
+            log.append(entry)
+            if !quiet {
+                printError(String(format: "train rnn: epoch %d/%d: loss %.4f, frame accuracy %.2f%%, validation loss %.4f, frame accuracy %.2f%%, lr %.5f, %.1f s%@",
+                                  entry.epoch, epochs, entry.trainLoss, 100 * entry.trainFrameAccuracy, entry.validationLoss,
+                                  100 * entry.validationFrameAccuracy, entry.learningRate, entry.seconds, improved ? " (saved)" : ""))
+            }
+            if improved { try model.save(to: out, training: options, log: log) }
+        }
+        print(String(format: "train rnn: hybrid %@ %d×%d%@, %d parameters, %d utterances, %.1f s → %@", cell.rawValue, layers, hidden,
+                     bidirectional ? " bidirectional" : "", network.parameterCount, data.count, Date().timeIntervalSince(started), out))
+    }
+}
+
+extension RecurrentCell: ExpressibleByArgument {}

@@ -1,0 +1,69 @@
+import AcousticModels
+import FeatureExtraction
+import Foundation
+import HiddenMarkov
+import NeuralNet
+import Testing
+import TensorCore
+
+@Suite struct HybridModelTests {
+    /// A GMM-HMM on the synthetic corpus, its alignments, and a small hybrid LSTM trained on them.
+    func trainedHybrid(cell: RecurrentCell) throws -> (HybridModel, GMMHMM) {
+        var options = GMMHMMTrainingOptions()
+        options.statesPerUnit = 3
+        options.silenceStates = 3
+        options.gaussians = 2
+        options.iterations = 6
+        let data = syntheticCorpus(count: 60, seed: 11)
+        let (gmm, _) = try GMMHMMTrainer(options: options, jobs: 2).train(data, lexicon: Lexicon(), features: syntheticFeatureConfig())
+        let recognizer = try Recognizer(transitions: gmm.transitions, lexicon: gmm.lexicon, vocabulary: gmm.vocabulary)
+        let aligned = try data.map { ($0, try recognizer.align($0.features, words: $0.words, scorer: gmm).map(Int.init)) }
+        let normalization = InputNormalization(data.map(\.features))
+        let frames = aligned.map { FrameTargets(id: $0.0.id, features: normalization.apply($0.0.features), frames: $0.0.features.frames, targets: $0.1) }
+        var counts = [Int](repeating: 0, count: gmm.pdfCount)
+        for f in frames { for p in f.targets { counts[p] += 1 } }
+        let architecture = HybridArchitecture(cell: cell, inputSize: 4, hiddenSize: 16, layers: 1, bidirectional: true, dropout: 0, outputs: gmm.pdfCount)
+        let network = architecture.makeNetwork(seed: 3)
+        var trainingOptions = HybridTrainingOptions()
+        trainingOptions.epochs = 25
+        trainingOptions.batchSize = 8
+        trainingOptions.learningRate = 0.01
+        trainingOptions.workers = 2
+        let log = try HybridTrainer(options: trainingOptions).train(network, architecture: architecture, data: frames) { _, _ in }
+        #expect(log.last!.trainLoss < log.first!.trainLoss)
+        let hmm = HMMDescription(transitions: gmm.transitions, lexicon: gmm.lexicon, vocabulary: gmm.vocabulary, features: gmm.features)
+        return (HybridModel(hmm: hmm, architecture: architecture, network: network, normalization: normalization,
+                            logPriors: HybridModel.logPriors(counts: counts)), gmm)
+    }
+
+    @Test("a hybrid model decodes with the GMM-HMM's graphs", arguments: [RecurrentCell.lstm, .gru])
+    func hybridDecodes(_ cell: RecurrentCell) throws {
+        let (hybrid, gmm) = try trainedHybrid(cell: cell)
+        let recognizer = try Recognizer(transitions: gmm.transitions, lexicon: gmm.lexicon, vocabulary: gmm.vocabulary)
+        let test = syntheticCorpus(count: 20, seed: 12)
+        let correct = test.filter { recognizer.decode($0.features, scorer: hybrid, grammar: .loop)?.words.map(\.word) == $0.words }.count
+        #expect(correct >= 18, "\(correct) of 20")
+    }
+
+    @Test func modelDirectoryRoundTripsWithPyTorchNames() throws {
+        let (hybrid, _) = try trainedHybrid(cell: .lstm)
+        let folder = NSTemporaryDirectory() + "speechlab-hybrid-\(UUID().uuidString)"
+        try hybrid.save(to: folder)
+        let (back, _) = try HybridModel.load(folder)
+        let x = syntheticCorpus(count: 1, seed: 13)[0].features
+        #expect(back.logLikelihoods(frames: x.values, count: x.frames) == hybrid.logLikelihoods(frames: x.values, count: x.frames))
+        let names = try Safetensors.read(folder + "/weights.safetensors", as: Float.self).tensors.keys.sorted()
+        #expect(names.contains("rnn.weight_ih_l0") && names.contains("rnn.weight_hh_l0_reverse") && names.contains("output.weight"))
+        let wrongKind = #expect(throws: ModelError.self) { try GMMHMM.load(folder) }
+        #expect(wrongKind?.description.contains("hybrid") == true)
+    }
+
+    @Test func alignmentsThatDoNotFitAreNamed() throws {
+        let path = NSTemporaryDirectory() + "speechlab-ali-\(UUID().uuidString).txt"
+        try "u1 0 1 2\nu2 0 9\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let error = #expect(throws: ModelError.self) { try readAlignments(path, pdfCount: 5) }
+        #expect(error?.description.contains(":2:") == true)
+        try "u1 0 1\nu1 2\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: ModelError.self) { try readAlignments(path, pdfCount: 5) }
+    }
+}
