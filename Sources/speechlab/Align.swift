@@ -9,9 +9,9 @@ struct Align: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Force-align transcripts: the HMM state (pdf) of every frame.",
         discussion: """
-            Writes DIR/alignments.txt, one line per utterance: 'utt-id pdf pdf ...' (a pdf per
-            frame, Kaldi's ali-to-pdf text form), DIR/pdfs.txt naming each pdf 'index unit state', and
-            DIR/hmm.json, the HMM and features the alignments belong to (for 'train rnn --kind hybrid').
+            Writes DIR/alignments.txt, one line per utterance: 'utt-id pdf pdf ...' (a pdf per \
+            frame, Kaldi's ali-to-pdf text form), DIR/pdfs.txt naming each pdf 'index unit state', and \
+            DIR/hmm.json, the HMM and features the alignments belong to (for 'train rnn --kind hybrid'). \
             An utterance that cannot be aligned (too short, unknown word) is reported and left out.
             """
     )

@@ -11,8 +11,8 @@ struct Decode: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Decode audio with a trained model (Viterbi beam search).",
         discussion: """
-            Computes each utterance's features as the model was trained (its model.json says how),
-            searches the grammar's graph and writes Kaldi-style 'utt-id WORD ...' lines to HYP.
+            Computes each utterance's features as the model was trained (its model.json says how), \
+            searches the grammar's graph and writes Kaldi-style 'utt-id WORD ...' lines to HYP. \
             --times also writes 'utt-id start end WORD' lines (seconds) for every word.
             """
     )

@@ -9,11 +9,11 @@ struct Features: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Extract MFCC or log-mel filterbank features of a corpus.",
         discussion: """
-            DATA is a Kaldi-style data directory (wav.scp, optional text and utt2spk) or a folder of
-            audio files (utterance id: the path below the folder, '/' as '-', no extension).
-            OUT receives feats/<utt-id>.npy (float32 [frames, dims], readable with numpy.load),
-            feats.scp (utt-id and path relative to OUT), utt2num_frames and config.json.
-            Options are Kaldi's: a Kaldi mfcc.conf works as --config, and each of its lines as a flag.
+            DATA is a Kaldi-style data directory (wav.scp, optional text and utt2spk) or a folder of \
+            audio files (utterance id: the path below the folder, '/' as '-', no extension). \
+            OUT receives feats/<utt-id>.npy (float32 [frames, dims], readable with numpy.load), \
+            feats.scp (utt-id and path relative to OUT), utt2num_frames and config.json. \
+            Options are Kaldi's: a Kaldi mfcc.conf works as --config, and each of its lines as a flag. \
             Example: speechlab features --data data/train --out exp/feats/train --deltas --jobs 2
             """
     )

@@ -16,7 +16,7 @@ struct PrepareFSDD: ParsableCommand {
         commandName: "fsdd",
         abstract: "Data directories from FSDD-style recordings ({label}_{speaker}_{index}.wav).",
         discussion: """
-            Writes OUT/train and OUT/test, each with wav.scp, text (digits as words: zero ... nine),
+            Writes OUT/train and OUT/test, each with wav.scp, text (digits as words: zero ... nine), \
             utt2spk and spk2utt. Utterance ids are {speaker}_{label}_{index}; audio paths are absolute.
             """
     )
@@ -56,9 +56,9 @@ struct PrepareConnectedDigits: ParsableCommand {
         commandName: "connected-digits",
         abstract: "A connected-digit corpus made by joining FSDD-style recordings.",
         discussion: """
-            Random strings of --min-digits to --max-digits digits, each a take of one speaker, joined by
-            0.1-0.5 s of silence with low noise over everything. Training strings use takes 5-49, test
-            strings takes 0-4: no recording is in both. Writes OUT/audio, OUT/train and OUT/test.
+            Random strings of --min-digits to --max-digits digits, each a take of one speaker, joined by \
+            0.1-0.5 s of silence with low noise over everything. Training strings use takes 5-49, test \
+            strings takes 0-4: no recording is in both. Writes OUT/audio, OUT/train and OUT/test. \
             The same --seed gives the same corpus.
             """
     )

@@ -7,12 +7,15 @@ struct Speechlab: ParsableCommand {
         commandName: "speechlab",
         abstract: "Speech modelling: features, GMM-HMM and LSTM/GRU acoustic models, decoding and scoring.",
         discussion: """
-            A typical run: prepare data directories, extract features, train, decode, score.
+            A typical run: prepare data directories, train, decode, score.
               speechlab prepare fsdd --src recordings --out data/fsdd
-              speechlab features --data data/fsdd/train --out exp/feats/train --deltas
-            Data directories are Kaldi's (wav.scp, text, utt2spk); features are NumPy .npy files.
+              speechlab train gmm-hmm --train data/fsdd/train --out exp/gmm-hmm
+              speechlab decode --model exp/gmm-hmm --data data/fsdd/test --out exp/hyp
+              speechlab score --ref data/fsdd/test/text --hyp exp/hyp
+            Data directories are Kaldi's (wav.scp, text, utt2spk); features are NumPy .npy files; \
+            models are directories of model.json and weights.safetensors.
             """,
         version: "0.1.0",
-        subcommands: [Prepare.self, Features.self, Train.self, Align.self, Decode.self, Score.self]
+        subcommands: [Prepare.self, Features.self, Train.self, Align.self, Decode.self, Score.self, Posteriors.self]
     )
 }

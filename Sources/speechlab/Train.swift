@@ -18,10 +18,11 @@ struct TrainGMMHMM: ParsableCommand {
         commandName: "gmm-hmm",
         abstract: "Train a GMM-HMM from transcripts alone (flat start, embedded Baum-Welch, mixture splitting).",
         discussion: """
-            DATA is a data directory with wav.scp and text. Features are computed from the audio with
-            the feature options (default: Kaldi MFCC with deltas and per-utterance CMVN), and stored in
-            the model so that decoding computes the same. Every word is its own unit unless --lexicon
-            maps words to units; a silence model is added, optional between and around words.
+            DATA is a data directory with wav.scp and text. Features are computed from the audio with \
+            the feature options (default: Kaldi MFCC with deltas, means and variances normalized per \
+            speaker when the data has utt2spk, else per utterance), and stored in \
+            the model so that decoding computes the same. Every word is its own unit unless --lexicon \
+            maps words to units; a silence model is added, optional between and around words. \
             Writes MODEL/model.json, MODEL/weights.safetensors and MODEL/training.log.
             """
     )

@@ -11,9 +11,9 @@ struct TrainRNN: ParsableCommand {
         commandName: "rnn",
         abstract: "Train a hybrid LSTM/GRU-HMM on GMM-HMM alignments.",
         discussion: """
-            --alignments DIR is what 'speechlab align' wrote (alignments.txt and hmm.json): the network
-            learns each frame's HMM state, and decodes with the same HMMs, lexicon and features, its
-            log posteriors minus the log state priors standing in for the GMM's likelihoods.
+            --alignments DIR is what 'speechlab align' wrote (alignments.txt and hmm.json): the network \
+            learns each frame's HMM state, and decodes with the same HMMs, lexicon and features, its \
+            log posteriors minus the log state priors standing in for the GMM's likelihoods. \
             The model directory is rewritten after every epoch that improves the validation loss.
             """
     )
