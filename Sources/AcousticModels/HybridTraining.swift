@@ -54,9 +54,13 @@ public struct HybridTrainer: Sendable {
     public var options: HybridTrainingOptions
     public init(options: HybridTrainingOptions) { self.options = options }
 
-    /// Trains `network` in place; `onEpoch` sees each epoch's log line (to save a checkpoint)
-    /// and whether it is the best so far. Throws ``NonFiniteLossError`` when the loss diverges.
+    /// Trains `network` in place; `onEpoch` sees each epoch's log line (to save the model) and
+    /// whether it is the best so far. With `checkpoint`, the whole training state (weights,
+    /// optimizer, schedule, random generators, log) is saved there after every epoch, and with
+    /// `resume` training continues from it. Throws ``TrainingDivergedError`` when the loss
+    /// diverges (the last checkpoint stays).
     public func train(_ network: RecurrentTagger, architecture: HybridArchitecture, data: [FrameTargets],
+                      checkpoint: String? = nil, resume: Bool = false, onBatch: ((Int, Int, Double, Double) -> Void)? = nil,
                       onEpoch: (HybridEpochLog, Bool) throws -> Void) throws -> [HybridEpochLog] {
         var generator = SeededGenerator(seed: options.seed)
         var order = Array(data.indices)
@@ -72,7 +76,24 @@ public struct HybridTrainer: Sendable {
         var log: [HybridEpochLog] = []
         var best = Double.infinity, sinceBest = 0
         var step = 0
-        for epoch in 1...max(options.epochs, 1) {
+        var firstEpoch = 1
+        if resume, let checkpoint {
+            let state = try HybridCheckpoint.load(checkpoint, into: network, optimizer: optimizer)
+            guard state.architecture == architecture else {
+                throw ModelError("\(checkpoint): the checkpoint is of another architecture (\(state.architecture.cell) \(state.architecture.layers)×\(state.architecture.hiddenSize)\(state.architecture.bidirectional ? " bidirectional" : ""), \(state.architecture.outputs) outputs) and cannot resume this training")
+            }
+            log = state.log
+            best = state.best
+            sinceBest = state.sinceBest
+            step = state.step
+            schedule = state.schedule
+            generator.savedState = state.generator
+            for (replica, saved) in zip(parallel.replicas, state.replicaGenerators) { replica.rnn.generator.savedState = saved }
+            optimizer.learningRate = schedule.rate
+            firstEpoch = state.epoch + 1
+            if sinceBest >= options.patience || firstEpoch > options.epochs { return log }
+        }
+        for epoch in firstEpoch...max(options.epochs, firstEpoch) {
             let started = Date()
             network.isTraining = true
             var batches = buckets(training, size: options.batchSize)
@@ -92,17 +113,18 @@ public struct HybridTrainer: Sendable {
                     let shardFrames = lengths.reduce(0, +)
                     return frameCrossEntropy(logits, targets: targets) * (Float(shardFrames) / Float(totalFrames))
                 }
-                guard loss.isFinite else { throw NonFiniteLossError(step: step, value: Double(loss)) }
+                guard loss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: step, value: Double(loss)) }
                 clipGradientNorm(optimizer.parameters, maxNorm: options.maxGradientNorm)
                 optimizer.step()
                 lossSum += Double(loss) * Double(totalFrames)
                 correct += counts.total
                 frames += totalFrames
                 step += 1
+                onBatch?(step - (epoch - 1) * batches.count, batches.count, lossSum / Double(frames), Double(correct) / Double(frames))
             }
             network.isTraining = false
             let (validationLoss, validationAccuracy) = evaluate(network, validation.isEmpty ? training : validation, dimension: architecture.inputSize)
-            guard validationLoss.isFinite else { throw NonFiniteLossError(step: step, value: validationLoss) }
+            guard validationLoss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: step, value: validationLoss) }
             optimizer.learningRate = schedule.record(Float(validationLoss))
             let entry = HybridEpochLog(epoch: epoch, trainLoss: lossSum / Double(max(frames, 1)), trainFrameAccuracy: Double(correct) / Double(max(frames, 1)),
                                        validationLoss: validationLoss, validationFrameAccuracy: validationAccuracy,
@@ -111,6 +133,12 @@ public struct HybridTrainer: Sendable {
             let improved = validationLoss < best
             if improved { best = validationLoss; sinceBest = 0 } else { sinceBest += 1 }
             try onEpoch(entry, improved)
+            if let checkpoint {
+                try HybridCheckpoint(architecture: architecture, epoch: epoch, best: best, sinceBest: sinceBest, step: step, schedule: schedule,
+                                     generator: generator.savedState, replicaGenerators: parallel.replicas.map(\.rnn.generator.savedState),
+                                     adamSteps: optimizer.steps, log: log)
+                    .save(to: checkpoint, network: network, optimizer: optimizer)
+            }
             if sinceBest >= options.patience { break }
         }
         return log
@@ -185,4 +213,74 @@ final class SharedCounts: @unchecked Sendable {
     deinit { slots.deallocate() }
     func set(_ k: Int, _ v: Int) { slots[k] = v }
     var total: Int { slots.reduce(0, +) }
+}
+
+/// Training stopped because the loss became NaN or infinite.
+public struct TrainingDivergedError: Error, CustomStringConvertible, Sendable {
+    public var epoch: Int
+    public var step: Int
+    public var value: Double
+    public var description: String {
+        "training diverged at epoch \(epoch), step \(step): the loss is \(value) (the last checkpoint and the best model are kept; lower --learning-rate)"
+    }
+}
+
+/// The whole state of a hybrid training after an epoch: `state.json` and `state.safetensors`
+/// (weights `param.NAME`, Adam moments `adam.m.NAME` and `adam.v.NAME`) in a folder that is
+/// replaced whole, so that a checkpoint is never half old, half new.
+struct HybridCheckpoint: Codable {
+    var architecture: HybridArchitecture
+    var epoch: Int
+    var best: Double
+    var sinceBest: Int
+    var step: Int
+    var schedule: PlateauSchedule<Float>
+    var generator: [UInt64]
+    var replicaGenerators: [[UInt64]]
+    var adamSteps: [Int]
+    var log: [HybridEpochLog]
+
+    func save(to folder: String, network: RecurrentTagger, optimizer: Adam<Float>) throws {
+        let staging = folder + ".new"
+        try? FileManager.default.removeItem(atPath: staging)
+        try ModelDirectory.createDirectory(staging)
+        var tensors: [String: Tensor<Float>] = [:]
+        for (k, (name, tensor)) in network.parameters.enumerated() {
+            tensors["param." + name] = tensor
+            tensors["adam.m." + name] = Tensor(shape: tensor.shape, values: optimizer.firstMoments[k])
+            tensors["adam.v." + name] = Tensor(shape: tensor.shape, values: optimizer.secondMoments[k])
+        }
+        try Safetensors.write(tensors, metadata: ["epoch": String(epoch)], to: (staging as NSString).appendingPathComponent("state.safetensors"))
+        try ModelDirectory.write(try ModelDirectory.encoder().encode(self), to: (staging as NSString).appendingPathComponent("state.json"))
+        try? FileManager.default.removeItem(atPath: folder)
+        do { try FileManager.default.moveItem(atPath: staging, toPath: folder) } catch {
+            throw ModelError("\(folder): cannot be written: \(error.localizedDescription)")
+        }
+    }
+
+    /// Reads the checkpoint at `folder` (or the complete one being moved into place) and loads
+    /// its weights and optimizer state.
+    static func load(_ folder: String, into network: RecurrentTagger, optimizer: Adam<Float>) throws -> HybridCheckpoint {
+        let path = FileManager.default.fileExists(atPath: folder) ? folder : folder + ".new"
+        guard let data = FileManager.default.contents(atPath: (path as NSString).appendingPathComponent("state.json")) else {
+            throw ModelError("\(folder): there is no checkpoint to resume from")
+        }
+        let state: HybridCheckpoint
+        do { state = try JSONDecoder().decode(HybridCheckpoint.self, from: data) } catch { throw ModelError("\(folder)/state.json: \(error)") }
+        let (tensors, metadata) = try Safetensors.read((path as NSString).appendingPathComponent("state.safetensors"), as: Float.self)
+        guard metadata["epoch"] == String(state.epoch) else { throw ModelError("\(folder): state.json and state.safetensors are of different epochs") }
+        var weights: [String: Tensor<Float>] = [:], first: [[Float]] = [], second: [[Float]] = []
+        for (name, tensor) in network.parameters {
+            guard let w = tensors["param." + name], let m = tensors["adam.m." + name], let v = tensors["adam.v." + name],
+                  w.shape == tensor.shape, m.shape == tensor.shape, v.shape == tensor.shape else {
+                throw ModelError("\(folder): the checkpoint has no '\(name)' of shape \(tensor.shape): it is of another architecture")
+            }
+            weights[name] = w
+            first.append(m.values)
+            second.append(v.values)
+        }
+        try network.loadStateDictionary(weights, strict: false)
+        try optimizer.restore(steps: state.adamSteps, firstMoments: first, secondMoments: second)
+        return state
+    }
 }

@@ -41,7 +41,7 @@ public struct ExponentialSchedule<Scalar: TensorScalar> {
 /// (`ReduceLROnPlateau`, mode `min`, relative threshold): after `patience` epochs without an
 /// improvement by more than `threshold`·best, the rate is multiplied by `factor` (not below
 /// `minimum`), then `cooldown` epochs pass before counting again.
-public struct PlateauSchedule<Scalar: TensorScalar>: Sendable {
+public struct PlateauSchedule<Scalar: TensorScalar & Codable>: Sendable, Codable {
     public var rate: Scalar
     public let factor: Scalar
     public let patience: Int

@@ -94,6 +94,18 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
         secondMoments = firstMoments
     }
 
+    /// Restores the state saved from another run (for resuming): steps and moments per
+    /// parameter, which must have the parameters' sizes.
+    public func restore(steps: [Int], firstMoments: [[Scalar]], secondMoments: [[Scalar]]) throws {
+        guard steps.count == parameters.count, firstMoments.count == parameters.count, secondMoments.count == parameters.count,
+              zip(parameters, zip(firstMoments, secondMoments)).allSatisfy({ $0.count == $1.0.count && $0.count == $1.1.count }) else {
+            throw StateDictionaryError("Adam: the saved state does not fit the parameters")
+        }
+        self.steps = steps
+        self.firstMoments = firstMoments
+        self.secondMoments = secondMoments
+    }
+
     /// AdamW with PyTorch's default weight decay 0.01.
     public static func adamW(parameters: [Tensor<Scalar>], learningRate: Scalar = 1e-3, weightDecay: Scalar = 0.01) -> Adam {
         Adam(parameters: parameters, learningRate: learningRate, weightDecay: weightDecay, decoupledWeightDecay: true)

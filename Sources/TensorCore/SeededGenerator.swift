@@ -45,6 +45,15 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return (-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * Double.pi * v)
     }
 
+    /// The generator's state, to save and restore it (resuming training where it stopped).
+    public var savedState: [UInt64] {
+        get { [state.0, state.1, state.2, state.3] }
+        set {
+            precondition(newValue.count == 4, "SeededGenerator: a state is 4 values")
+            state = (newValue[0], newValue[1], newValue[2], newValue[3])
+        }
+    }
+
     /// A generator for another purpose or thread, independent of this one's sequence.
     public mutating func split() -> SeededGenerator {
         SeededGenerator(seed: next())

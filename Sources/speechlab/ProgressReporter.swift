@@ -21,20 +21,21 @@ final class ProgressReporter: Sendable {
         self.total = max(total, 1)
     }
 
-    /// Records that `done` items are finished; safe from any thread.
-    func update(_ done: Int) {
+    /// Records that `done` items are finished (with an optional detail, such as the loss);
+    /// safe from any thread.
+    func update(_ done: Int, detail: String = "") {
         state.withLock { state in
             state.done = max(state.done, done)
             let now = Date()
             if isTerminal {
                 guard now.timeIntervalSince(state.lastDrawn) > 0.1 || done == total else { return }
                 state.lastDrawn = now
-                printError("\r" + line(done: state.done, now: now), terminator: "")
+                printError("\r" + line(done: state.done, now: now) + (detail.isEmpty ? "" : ", " + detail), terminator: "")
             } else {
                 let decile = state.done * 10 / total
                 guard decile > state.lastDecile else { return }
                 state.lastDecile = decile
-                printError(line(done: state.done, now: now))
+                printError(line(done: state.done, now: now) + (detail.isEmpty ? "" : ", " + detail))
             }
         }
     }

@@ -48,6 +48,8 @@ struct TrainRNN: ParsableCommand {
     var out: String
     @Option(help: ArgumentHelp("Parallel workers (default: all cores).", valueName: "n"))
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "Continue an interrupted training from MODEL/checkpoint (same data and options).")
+    var resume = false
     @Flag(help: "No progress output.")
     var quiet = false
 
@@ -98,8 +100,26 @@ struct TrainRNN: ParsableCommand {
                                 logPriors: HybridModel.logPriors(counts: counts))
         let started = Date()
         var log: [HybridEpochLog] = []
-        _ = try HybridTrainer(options: options).train(network, architecture: architecture, data: data) { entry, improved in
-            log.append(entry)
+        var epochProgress: ProgressReporter? = nil
+        var epochNumber = 0
+        let checkpoint = (out as NSString).appendingPathComponent("checkpoint")
+        if resume {
+            printError("train rnn: resuming from \(checkpoint)")
+            let previous = (try? String(contentsOfFile: (out as NSString).appendingPathComponent("training.log"), encoding: .utf8)) ?? ""
+            log = previous.split(separator: "\n").compactMap { try? JSONDecoder().decode(HybridEpochLog.self, from: Data($0.utf8)) }
+            epochNumber = log.last?.epoch ?? 0
+        }
+        _ = try HybridTrainer(options: options).train(network, architecture: architecture, data: data, checkpoint: checkpoint, resume: resume,
+                                                      onBatch: { done, total, loss, accuracy in
+            guard !quiet else { return }
+            if done == 1 {
+                epochNumber += 1
+                epochProgress = ProgressReporter(label: "epoch \(epochNumber)", total: total)
+            }
+            epochProgress?.update(done, detail: String(format: "loss %.3f, frame accuracy %.1f%%", loss, 100 * accuracy))
+            if done == total { epochProgress?.finish() }
+        }) { entry, improved in
+            log = log.filter { $0.epoch < entry.epoch } + [entry]
             if !quiet {
                 printError(String(format: "train rnn: epoch %d/%d: loss %.4f, frame accuracy %.2f%%, validation loss %.4f, frame accuracy %.2f%%, lr %.5f, %.1f s%@",
                                   entry.epoch, epochs, entry.trainLoss, 100 * entry.trainFrameAccuracy, entry.validationLoss,

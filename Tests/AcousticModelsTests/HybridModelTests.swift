@@ -67,3 +67,71 @@ import TensorCore
         #expect(throws: ModelError.self) { try readAlignments(path, pdfCount: 5) }
     }
 }
+
+@Suite struct HybridResumeTests {
+    func setup() throws -> (HybridArchitecture, [FrameTargets]) {
+        let data = syntheticCorpus(count: 30, seed: 21)
+        let normalization = InputNormalization(data.map(\.features))
+        // Targets: a toy frame labelling (which third of the utterance), enough to train on.
+        let frames = data.map { u in
+            FrameTargets(id: u.id, features: normalization.apply(u.features), frames: u.features.frames,
+                         targets: (0..<u.features.frames).map { 3 * $0 / u.features.frames })
+        }
+        return (HybridArchitecture(cell: .gru, inputSize: 4, hiddenSize: 8, layers: 1, bidirectional: false, dropout: 0, outputs: 3), frames)
+    }
+
+    func options() -> HybridTrainingOptions {
+        var o = HybridTrainingOptions()
+        o.epochs = 5
+        o.batchSize = 4
+        o.learningRate = 0.01
+        o.workers = 2
+        o.patience = 10
+        return o
+    }
+
+    @Test func anInterruptedTrainingResumesToTheSameWeights() throws {
+        let (architecture, data) = try setup()
+        let whole = architecture.makeNetwork(seed: 5)
+        _ = try HybridTrainer(options: options()).train(whole, architecture: architecture, data: data) { _, _ in }
+
+        let folder = NSTemporaryDirectory() + "speechlab-ckpt-\(UUID().uuidString)"
+        let first = architecture.makeNetwork(seed: 5)
+        #expect(throws: Interrupted.self) {
+            try HybridTrainer(options: options()).train(first, architecture: architecture, data: data, checkpoint: folder) { entry, _ in
+                if entry.epoch == 2 { throw Interrupted() }
+            }
+        }
+        // The interruption came before epoch 2's checkpoint: resume from epoch 1's.
+        let resumed = architecture.makeNetwork(seed: 99)
+        let log = try HybridTrainer(options: options()).train(resumed, architecture: architecture, data: data, checkpoint: folder, resume: true) { _, _ in }
+        #expect(log.map(\.epoch) == [1, 2, 3, 4, 5])
+        for ((name, a), (_, b)) in zip(whole.parameters, resumed.parameters) {
+            #expect(a.values == b.values, "\(name)")
+        }
+    }
+
+    @Test func aCheckpointOfAnotherArchitectureIsRefused() throws {
+        let (architecture, data) = try setup()
+        let folder = NSTemporaryDirectory() + "speechlab-ckpt-\(UUID().uuidString)"
+        var o = options()
+        o.epochs = 1
+        _ = try HybridTrainer(options: o).train(architecture.makeNetwork(seed: 1), architecture: architecture, data: data, checkpoint: folder) { _, _ in }
+        var other = architecture
+        other.hiddenSize = 12
+        let error = #expect(throws: ModelError.self) {
+            try HybridTrainer(options: o).train(other.makeNetwork(seed: 1), architecture: other, data: data, checkpoint: folder, resume: true) { _, _ in }
+        }
+        #expect(error?.description.contains("another architecture") == true)
+    }
+
+    @Test func aDivergingTrainingStopsWithItsEpochAndStep() throws {
+        let (architecture, data) = try setup()
+        var o = options()
+        o.learningRate = .infinity
+        let error = #expect(throws: TrainingDivergedError.self) {
+            try HybridTrainer(options: o).train(architecture.makeNetwork(seed: 1), architecture: architecture, data: data) { _, _ in }
+        }
+        #expect(error?.epoch == 1 && error?.description.contains("step") == true)
+    }
+}
