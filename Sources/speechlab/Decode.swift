@@ -47,6 +47,7 @@ struct Decode: ParsableCommand {
     func run() throws {
         Runtime.configure()
         let started = Date()
+        if try ModelDirectory.header(model).kind == "classifier" { return try classify(started: started) }
         let loaded = try LoadedModel.load(model)
         var search = loaded.search
         if let beam { search.beam = beam }
@@ -96,6 +97,35 @@ struct Decode: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         print(String(format: "decode: %d utterances (%d without a path), %.1f s of audio in %.2f s (real-time factor %.4f) → %@",
                      count, failed, Double(audioFrames) * shift, seconds, seconds / max(Double(audioFrames) * shift, 1e-9), out))
+    }
+}
+
+extension Decode {
+    /// A whole-utterance classifier names one word per utterance (the grammar does not apply).
+    func classify(started: Date) throws {
+        let classifier = try UtteranceClassifier.load(model)
+        let corpus: CorpusFeatures
+        if let feats {
+            corpus = try CorpusFeatures.load(data, featureDirectory: feats, requireTranscripts: false)
+            guard corpus.config == classifier.features else { throw ModelError("\(feats): features were made with other options than the model's") }
+        } else {
+            corpus = try CorpusFeatures.load(data!, config: classifier.features, rateGiven: true, jobs: jobs, requireTranscripts: false, quiet: quiet)
+        }
+        let items = corpus.utterances.map(\.features)
+        let results = Mutex([String](repeating: "", count: items.count))
+        let next = Atomic(0)
+        DispatchQueue.concurrentPerform(iterations: min(jobs, max(items.count, 1))) { _ in
+            while case let i = next.add(1, ordering: .relaxed).oldValue, i < items.count {
+                let word = classifier.classify(items[i]).word
+                results.withLock { $0[i] = word }
+            }
+        }
+        let words = results.withLock { $0 }
+        try writeLines(zip(corpus.utterances, words).map { "\($0.0.utterance.id) \($0.1)" }, to: out)
+        let seconds = Date().timeIntervalSince(started)
+        let audio = Double(items.reduce(0) { $0 + $1.frames }) * classifier.features.frame.frameShiftMs / 1000
+        print(String(format: "decode: %d utterances classified, %.1f s of audio in %.2f s (real-time factor %.4f) → %@",
+                     items.count, audio, seconds, seconds / max(audio, 1e-9), out))
     }
 }
 

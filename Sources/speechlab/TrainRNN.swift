@@ -9,8 +9,10 @@ import NeuralNet
 struct TrainRNN: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnn",
-        abstract: "Train a hybrid LSTM/GRU-HMM on GMM-HMM alignments.",
+        abstract: "Train a hybrid LSTM/GRU-HMM on GMM-HMM alignments, or a whole-utterance classifier.",
         discussion: """
+            --kind classifier: LSTM/GRU layers, pooling over time (--pooling) and a softmax over the \
+            words of single-word transcripts; features from the feature options. --kind hybrid: \
             --alignments DIR is what 'speechlab align' wrote (alignments.txt and hmm.json): the network \
             learns each frame's HMM state, and decodes with the same HMMs, lexicon and features, its \
             log posteriors minus the log state priors standing in for the GMM's likelihoods. \
@@ -18,10 +20,12 @@ struct TrainRNN: ParsableCommand {
             """
     )
 
-    enum Kind: String, ExpressibleByArgument, CaseIterable { case hybrid }
+    enum Kind: String, ExpressibleByArgument, CaseIterable { case hybrid, classifier }
 
-    @Option(help: ArgumentHelp("Model kind.", valueName: "hybrid"))
+    @Option(help: ArgumentHelp("Model kind.", valueName: "hybrid|classifier"))
     var kind: Kind = .hybrid
+    @Option(help: ArgumentHelp("Classifier pooling over time.", valueName: "attention|mean|last"))
+    var pooling: Pooling = .attention
     @Option(help: ArgumentHelp("Recurrent cell.", valueName: "lstm|gru"))
     var cell: RecurrentCell = .lstm
     @Option(help: ArgumentHelp("Recurrent layers.", valueName: "n"))
@@ -42,14 +46,20 @@ struct TrainRNN: ParsableCommand {
     var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Training data directory.", valueName: "dir"))
     var train: String
-    @Option(help: ArgumentHelp("Alignments from 'speechlab align'.", valueName: "dir"))
-    var alignments: String
+    @Option(help: ArgumentHelp("Alignments from 'speechlab align' (hybrid).", valueName: "dir"))
+    var alignments: String?
     @Option(help: ArgumentHelp("Model directory to write.", valueName: "dir"))
     var out: String
     @Option(help: ArgumentHelp("Parallel workers (default: all cores).", valueName: "n"))
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Continue an interrupted training from MODEL/checkpoint (same data and options).")
     var resume = false
+    @Option(help: ArgumentHelp("Start from this hybrid model (finetuning): its architecture and input normalization are kept.", valueName: "model"))
+    var `init`: String?
+    @Option(help: ArgumentHelp("Keep these parameters fixed: names or prefixes, e.g. rnn.weight_ih_l0 or rnn (repeatable).", valueName: "name"))
+    var freeze: [String] = []
+    @Flag(help: "With --init: initialize the output layer afresh.")
+    var reinitOutput = false
     @Flag(help: "No progress output.")
     var quiet = false
 
@@ -58,10 +68,63 @@ struct TrainRNN: ParsableCommand {
             throw ValidationError("--layers, --hidden, --epochs, --batch-size and --jobs must be at least 1")
         }
         guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1)") }
+        if kind == .hybrid && alignments == nil { throw ValidationError("--kind hybrid needs --alignments (from 'speechlab align')") }
+    }
+
+    @OptionGroup(title: "Feature options (classifier)")
+    var features: FeatureFlags
+
+    func trainingOptions() -> HybridTrainingOptions {
+        var options = HybridTrainingOptions()
+        options.epochs = epochs
+        options.batchSize = batchSize
+        options.learningRate = learningRate
+        options.seed = seed
+        options.workers = jobs
+        return options
+    }
+
+    /// `--kind classifier`: one word per utterance, pooled LSTM/GRU outputs, softmax over words.
+    func trainClassifier() throws {
+        var config = try features.resolve().config
+        config.deltaOrder = max(config.deltaOrder, 2)
+        if features.cmvn == nil && features.normVars == nil && features.config == nil,
+           FileManager.default.fileExists(atPath: (train as NSString).appendingPathComponent("utt2spk")) {
+            config.cmvn = .speaker
+            config.normalizeVariance = true
+        }
+        let corpus = try CorpusFeatures.load(train, config: config, rateGiven: try features.resolve().sampleRateGiven, jobs: jobs,
+                                             requireTranscripts: true, quiet: quiet)
+        if let bad = corpus.utterances.first(where: { $0.utterance.words?.count != 1 }) {
+            throw ModelError("utterance '\(bad.utterance.id)': a classifier needs exactly one word per transcript")
+        }
+        let words = Set(corpus.utterances.map { $0.utterance.words![0] }).sorted()
+        let normalization = InputNormalization(corpus.utterances.map(\.features))
+        let architecture = ClassifierArchitecture(cell: cell, inputSize: corpus.config.dimension, hiddenSize: hidden, layers: layers,
+                                                  bidirectional: bidirectional, dropout: dropout, pooling: pooling, words: words)
+        let model = UtteranceClassifier(architecture: architecture, normalization: normalization, features: corpus.config, seed: seed)
+        let data = corpus.utterances.map {
+            LabelledUtterance(features: normalization.apply($0.features), frames: $0.features.frames, label: words.firstIndex(of: $0.utterance.words![0])!)
+        }
+        let started = Date()
+        var log: [HybridEpochLog] = []
+        _ = try ClassifierTrainer(options: trainingOptions()).train(model, data: data) { entry, improved in
+            log.append(entry)
+            if !quiet {
+                printError(String(format: "train rnn: epoch %d/%d: loss %.4f, accuracy %.2f%%, validation loss %.4f, accuracy %.2f%%, lr %.5f, %.1f s%@",
+                                  entry.epoch, epochs, entry.trainLoss, 100 * entry.trainFrameAccuracy, entry.validationLoss,
+                                  100 * entry.validationFrameAccuracy, entry.learningRate, entry.seconds, improved ? " (saved)" : ""))
+            }
+            if improved { try model.save(to: out, training: trainingOptions(), log: log) }
+        }
+        print(String(format: "train rnn: classifier %@ %d×%d%@, %@ pooling, %d words, %d parameters, %.1f s → %@", cell.rawValue, layers, hidden,
+                     bidirectional ? " bidirectional" : "", pooling.rawValue, words.count, model.parameterCount, Date().timeIntervalSince(started), out))
     }
 
     func run() throws {
         Runtime.configure()
+        if kind == .classifier { return try trainClassifier() }
+        let alignments = self.alignments!
         let hmmPath = (alignments as NSString).appendingPathComponent("hmm.json")
         guard let hmmData = FileManager.default.contents(atPath: hmmPath) else {
             throw ModelError("\(alignments): has no hmm.json (make it with 'speechlab align')")
@@ -83,19 +146,31 @@ struct TrainRNN: ParsableCommand {
             matched.append((utterance.id, features, pdfs))
         }
         guard !matched.isEmpty else { throw ModelError("no utterance of \(train) has an alignment in \(alignments)") }
-        let normalization = InputNormalization(matched.map(\.1))
+        let initial = try `init`.map { try HybridModel.load($0).model }
+        if let initial, initial.pdfCount != transitions.pdfCount {
+            throw ModelError("\(`init`!): has \(initial.pdfCount) outputs, the alignments' HMM \(transitions.pdfCount)")
+        }
+        let normalization = initial?.normalization ?? InputNormalization(matched.map(\.1))
         let data = matched.map { FrameTargets(id: $0.0, features: normalization.apply($0.1), frames: $0.1.frames, targets: $0.2) }
         var counts = [Int](repeating: 0, count: transitions.pdfCount)
         for u in data { for p in u.targets { counts[p] += 1 } }
-        let architecture = HybridArchitecture(cell: cell, inputSize: hmm.features.dimension, hiddenSize: hidden, layers: layers,
-                                              bidirectional: bidirectional, dropout: dropout, outputs: transitions.pdfCount)
+        let architecture = initial?.architecture ?? HybridArchitecture(cell: cell, inputSize: hmm.features.dimension, hiddenSize: hidden,
+                                                                       layers: layers, bidirectional: bidirectional, dropout: dropout,
+                                                                       outputs: transitions.pdfCount)
         let network = architecture.makeNetwork(seed: seed)
-        var options = HybridTrainingOptions()
-        options.epochs = epochs
-        options.batchSize = batchSize
-        options.learningRate = learningRate
-        options.seed = seed
-        options.workers = jobs
+        if let initial {
+            var weights = initial.network.stateDictionary()
+            if reinitOutput { weights = weights.filter { !$0.key.hasPrefix("output.") } }
+            try network.loadStateDictionary(weights, strict: false)
+        }
+        if !freeze.isEmpty {
+            let names = Set(network.parameters.map(\.name))
+            for prefix in freeze where !names.contains(where: { $0 == prefix || $0.hasPrefix(prefix + ".") || $0.hasPrefix(prefix) }) {
+                throw ValidationError("--freeze \(prefix): no parameter has that name or prefix (they are \(network.parameters.map(\.name).joined(separator: ", ")))")
+            }
+            network.freeze(freeze)
+        }
+        let options = trainingOptions()
         let model = HybridModel(hmm: hmm, architecture: architecture, network: network, normalization: normalization,
                                 logPriors: HybridModel.logPriors(counts: counts))
         let started = Date()
@@ -133,3 +208,5 @@ struct TrainRNN: ParsableCommand {
 }
 
 extension RecurrentCell: ExpressibleByArgument {}
+
+extension Pooling: ExpressibleByArgument {}

@@ -135,3 +135,31 @@ import TensorCore
         #expect(error?.epoch == 1 && error?.description.contains("step") == true)
     }
 }
+
+@Suite struct ClassifierTests {
+    @Test("a classifier learns single words with each pooling", arguments: Pooling.allCases)
+    func learnsWords(_ pooling: Pooling) throws {
+        let data = syntheticCorpus(count: 60, seed: 31).filter { $0.words.count == 1 }
+        let words = Set(data.map { $0.words[0] }).sorted()
+        let normalization = InputNormalization(data.map(\.features))
+        let architecture = ClassifierArchitecture(cell: .gru, inputSize: 4, hiddenSize: 12, layers: 1, bidirectional: true, dropout: 0,
+                                                  pooling: pooling, words: words)
+        let model = UtteranceClassifier(architecture: architecture, normalization: normalization, features: syntheticFeatureConfig(), seed: 2)
+        var options = HybridTrainingOptions()
+        options.epochs = 15
+        options.batchSize = 6
+        options.learningRate = 0.02
+        options.workers = 2
+        options.validationFraction = 0
+        let labelled = data.map { LabelledUtterance(features: normalization.apply($0.features), frames: $0.features.frames, label: words.firstIndex(of: $0.words[0])!) }
+        _ = try ClassifierTrainer(options: options).train(model, data: labelled) { _, _ in }
+        model.isTraining = false
+        let test = syntheticCorpus(count: 30, seed: 32).filter { $0.words.count == 1 }
+        let correct = test.filter { model.classify($0.features).word == $0.words[0] }.count
+        #expect(correct == test.count, "\(pooling): \(correct) of \(test.count)")
+        let folder = NSTemporaryDirectory() + "speechlab-clf-\(UUID().uuidString)"
+        try model.save(to: folder)
+        let back = try UtteranceClassifier.load(folder)
+        #expect(back.classify(test[0].features).logProbabilities == model.classify(test[0].features).logProbabilities)
+    }
+}

@@ -1,0 +1,240 @@
+import FeatureExtraction
+import Foundation
+import NeuralNet
+import TensorCore
+
+/// How a classifier turns frame outputs into one vector per utterance.
+public enum Pooling: String, Codable, Sendable, CaseIterable {
+    /// Learned query, masked softmax over frames.
+    case attention
+    /// Mean of the frames.
+    case mean
+    /// The last frame (of a bidirectional stack: both directions' ends are in it).
+    case last
+}
+
+/// The architecture of a whole-utterance classifier.
+public struct ClassifierArchitecture: Codable, Sendable, Equatable {
+    public var cell: RecurrentCell
+    public var inputSize: Int
+    public var hiddenSize: Int
+    public var layers: Int
+    public var bidirectional: Bool
+    public var dropout: Float
+    public var pooling: Pooling
+    public var words: [String]
+
+    public init(cell: RecurrentCell, inputSize: Int, hiddenSize: Int, layers: Int, bidirectional: Bool, dropout: Float, pooling: Pooling, words: [String]) {
+        self.cell = cell
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.pooling = pooling
+        self.words = words
+    }
+}
+
+/// The spoken-digit-tutorial model: LSTM or GRU layers, pooling over time, a linear layer and a
+/// softmax over words. Parameter names: `rnn.*` (PyTorch's), `pooling.query`, `output.*`.
+public final class UtteranceClassifier: Layer, @unchecked Sendable {
+    public let architecture: ClassifierArchitecture
+    public let rnn: RecurrentStack<Float>
+    public let attention: AttentionPooling<Float>?
+    public let output: Linear<Float>
+    public var normalization: InputNormalization
+    public var features: FeatureConfig
+    public var isTraining: Bool {
+        get { rnn.isTraining }
+        set { rnn.isTraining = newValue }
+    }
+
+    public init(architecture a: ClassifierArchitecture, normalization: InputNormalization, features: FeatureConfig, seed: UInt64) {
+        var g = SeededGenerator(seed: seed)
+        architecture = a
+        rnn = RecurrentStack(cell: a.cell, inputSize: a.inputSize, hiddenSize: a.hiddenSize, layerCount: a.layers,
+                             bidirectional: a.bidirectional, batchFirst: true, dropout: a.dropout, generator: &g)
+        let width = a.hiddenSize * (a.bidirectional ? 2 : 1)
+        attention = a.pooling == .attention ? AttentionPooling(features: width, generator: &g) : nil
+        output = Linear(inputSize: width, outputSize: a.words.count, generator: &g)
+        self.normalization = normalization
+        self.features = features
+    }
+
+    public var parameters: [(name: String, tensor: Tensor<Float>)] {
+        prefixed("rnn", rnn.parameters) + (attention.map { prefixed("pooling", $0.parameters) } ?? []) + prefixed("output", output.parameters)
+    }
+
+    /// Word logits `[B, W]` for padded inputs `[B, T, D]`.
+    public func logits(_ x: Tensor<Float>, lengths: [Int]) -> Tensor<Float> {
+        let frames = rnn.run(x, lengths: lengths).output
+        let pooled: Tensor<Float>
+        switch architecture.pooling {
+        case .attention: pooled = attention!(frames, lengths: lengths).pooled
+        case .mean: pooled = meanPooling(frames, lengths: lengths)
+        case .last: pooled = lastStep(frames, lengths: lengths)
+        }
+        return output(pooled)
+    }
+
+    /// The most likely word of one utterance's features, and the log probabilities of all words.
+    public func classify(_ features: FeatureMatrix) -> (word: String, logProbabilities: [Float]) {
+        GradMode.withoutGradients {
+            let x = Tensor<Float>(shape: [1, features.frames, architecture.inputSize], values: normalization.apply(features))
+            let scores = logits(x, lengths: [features.frames]).logSoftmax(axis: -1).values
+            let best = scores.indices.max { scores[$0] < scores[$1] }!
+            return (architecture.words[best], scores)
+        }
+    }
+}
+
+/// One utterance for classifier training.
+public struct LabelledUtterance: Sendable {
+    public var features: [Float]
+    public var frames: Int
+    public var label: Int
+    public init(features: [Float], frames: Int, label: Int) {
+        self.features = features
+        self.frames = frames
+        self.label = label
+    }
+}
+
+/// `model.json` of a classifier.
+struct ClassifierDescription: Codable {
+    var kind = "classifier"
+    var formatVersion = ModelDirectory.formatVersion
+    var architecture: ClassifierArchitecture
+    var normalization: InputNormalization
+    var features: FeatureConfig
+    var training: HybridTrainingOptions?
+    var parameterNames: [String]
+}
+
+extension UtteranceClassifier {
+    public func save(to path: String, training: HybridTrainingOptions? = nil, log: [HybridEpochLog] = []) throws {
+        try ModelDirectory.createDirectory(path)
+        try Safetensors.write(stateDictionary(), metadata: ["kind": "classifier"], to: (path as NSString).appendingPathComponent("weights.safetensors"))
+        let d = ClassifierDescription(architecture: architecture, normalization: normalization, features: features, training: training,
+                                      parameterNames: parameters.map(\.name))
+        try ModelDirectory.write(try ModelDirectory.encoder().encode(d), to: (path as NSString).appendingPathComponent("model.json"))
+        if !log.isEmpty {
+            let lines = try log.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+            try ModelDirectory.write(Data(lines.utf8), to: (path as NSString).appendingPathComponent("training.log"))
+        }
+    }
+
+    public static func load(_ path: String) throws -> UtteranceClassifier {
+        let header = try ModelDirectory.header(path)
+        guard header.kind == "classifier" else { throw ModelError("\(path): is a \(header.kind) model, not a classifier") }
+        let jsonPath = (path as NSString).appendingPathComponent("model.json")
+        let d: ClassifierDescription
+        do { d = try JSONDecoder().decode(ClassifierDescription.self, from: Data(contentsOf: URL(fileURLWithPath: jsonPath))) } catch {
+            throw ModelError("\(jsonPath): is not a valid classifier description (\(error))")
+        }
+        guard !d.architecture.words.isEmpty, d.normalization.mean.count == d.architecture.inputSize, d.features.dimension == d.architecture.inputSize else {
+            throw ModelError("\(jsonPath): the architecture, words, normalization and features do not fit together")
+        }
+        let model = UtteranceClassifier(architecture: d.architecture, normalization: d.normalization, features: d.features, seed: 0)
+        do {
+            try model.loadStateDictionary(try Safetensors.read((path as NSString).appendingPathComponent("weights.safetensors"), as: Float.self).tensors)
+        } catch { throw ModelError("\(path)/weights.safetensors: \(error)") }
+        model.isTraining = false
+        return model
+    }
+}
+
+/// Trains an ``UtteranceClassifier``: the same batching, optimizer, schedule, validation and
+/// early stopping as the hybrid trainer, with sequence-level cross-entropy.
+public struct ClassifierTrainer: Sendable {
+    public var options: HybridTrainingOptions
+    public init(options: HybridTrainingOptions) { self.options = options }
+
+    public func train(_ model: UtteranceClassifier, data: [LabelledUtterance], onEpoch: (HybridEpochLog, Bool) throws -> Void) throws -> [HybridEpochLog] {
+        var generator = SeededGenerator(seed: options.seed)
+        var order = Array(data.indices)
+        order.shuffle(using: &generator)
+        let validationCount = data.count > 10 ? Int(Double(data.count) * options.validationFraction) : 0
+        let validation = order.prefix(validationCount).map { data[$0] }, training = order.dropFirst(validationCount).map { data[$0] }
+        let workers = max(1, options.workers)
+        let parallel = DataParallel(master: model, workers: workers) {
+            UtteranceClassifier(architecture: model.architecture, normalization: model.normalization, features: model.features, seed: 0)
+        }
+        for (k, replica) in parallel.replicas.enumerated() { replica.rnn.generator = SeededGenerator(seed: options.seed &+ UInt64(k) &+ 100) }
+        let optimizer = Adam(parameters: model.trainableParameters, learningRate: options.learningRate)
+        var schedule = PlateauSchedule<Float>(rate: options.learningRate, factor: 0.5, patience: 1)
+        var log: [HybridEpochLog] = []
+        var best = Double.infinity, sinceBest = 0, step = 0
+        let D = model.architecture.inputSize
+        for epoch in 1...max(options.epochs, 1) {
+            let started = Date()
+            model.isTraining = true
+            var batches = stride(from: 0, to: training.count, by: options.batchSize).map {
+                Array(training.sorted { $0.frames < $1.frames }[$0..<min($0 + options.batchSize, training.count)])
+            }
+            batches.shuffle(using: &generator)
+            var lossSum = 0.0, correct = 0, count = 0
+            for batch in batches {
+                let shards = SendableBatches((0..<workers).map { k in Array(batch[(k * batch.count / workers)..<((k + 1) * batch.count / workers)]) })
+                let hits = SharedCounts(workers)
+                optimizer.zeroGradients()
+                let loss = parallel.accumulateGradients { replica, s in
+                    let shard = shards.value[s]
+                    guard !shard.isEmpty else { return Tensor<Float>(0) }
+                    let (x, lengths) = padUtterances(shard, dimension: D)
+                    let logits = replica.logits(x, lengths: lengths)
+                    hits.set(s, zip(shard, argmaxRows(logits)).filter { $0.0.label == $0.1 }.count)
+                    return crossEntropy(logits, targets: shard.map(\.label)) * (Float(shard.count) / Float(batch.count))
+                }
+                guard loss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: step, value: Double(loss)) }
+                clipGradientNorm(optimizer.parameters, maxNorm: options.maxGradientNorm)
+                optimizer.step()
+                lossSum += Double(loss) * Double(batch.count)
+                correct += hits.total
+                count += batch.count
+                step += 1
+            }
+            model.isTraining = false
+            let evaluation = GradMode.withoutGradients { () -> (Double, Double) in
+                let set = validation.isEmpty ? training : validation
+                var loss = 0.0, right = 0
+                for start in stride(from: 0, to: set.count, by: 64) {
+                    let chunk = Array(set[start..<min(start + 64, set.count)])
+                    let (x, lengths) = padUtterances(chunk, dimension: D)
+                    let logits = model.logits(x, lengths: lengths)
+                    loss += Double(crossEntropy(logits, targets: chunk.map(\.label)).item) * Double(chunk.count)
+                    right += zip(chunk, argmaxRows(logits)).filter { $0.0.label == $0.1 }.count
+                }
+                return (loss / Double(max(set.count, 1)), Double(right) / Double(max(set.count, 1)))
+            }
+            optimizer.learningRate = schedule.record(Float(evaluation.0))
+            let entry = HybridEpochLog(epoch: epoch, trainLoss: lossSum / Double(max(count, 1)), trainFrameAccuracy: Double(correct) / Double(max(count, 1)),
+                                       validationLoss: evaluation.0, validationFrameAccuracy: evaluation.1,
+                                       learningRate: Double(optimizer.learningRate), seconds: Date().timeIntervalSince(started))
+            log.append(entry)
+            let improved = evaluation.0 < best
+            if improved { best = evaluation.0; sinceBest = 0 } else { sinceBest += 1 }
+            try onEpoch(entry, improved)
+            if sinceBest >= options.patience { break }
+        }
+        return log
+    }
+}
+
+func padUtterances(_ batch: [LabelledUtterance], dimension D: Int) -> (Tensor<Float>, [Int]) {
+    let T = batch.map(\.frames).max() ?? 0
+    var values = [Float](repeating: 0, count: batch.count * T * D)
+    for (b, u) in batch.enumerated() { for i in 0..<(u.frames * D) { values[b * T * D + i] = u.features[i] } }
+    return (Tensor(shape: [batch.count, T, D], values: values), batch.map(\.frames))
+}
+
+func argmaxRows(_ logits: Tensor<Float>) -> [Int] {
+    let W = logits.shape[1]
+    return (0..<logits.shape[0]).map { b in (0..<W).max { logits.values[b * W + $0] < logits.values[b * W + $1] }! }
+}
+
+final class SendableBatches: @unchecked Sendable {
+    let value: [[LabelledUtterance]]
+    init(_ value: [[LabelledUtterance]]) { self.value = value }
+}
