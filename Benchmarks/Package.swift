@@ -14,6 +14,7 @@ let package = Package(
                 .product(name: "FeatureExtraction", package: "speechlab"),
                 .product(name: "TensorCore", package: "speechlab"),
                 .product(name: "NeuralNet", package: "speechlab"),
+                .product(name: "AcousticModels", package: "speechlab"),
             ]
         ),
     ]

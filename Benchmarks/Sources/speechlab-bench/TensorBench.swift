@@ -100,3 +100,45 @@ func exportRecurrent(to folder: String) throws {
         try Safetensors.write(["input": x, "output": y, "hidden": h], to: "\(folder)/\(cell)-io.safetensors")
     }
 }
+
+/// `speechlab-bench rnn-epoch FEATS ALIGNMENTS TEST_FEATS CELL THREADS`: one training epoch of a
+/// 2-layer hybrid LSTM or GRU (hidden 128) on a feature directory with its alignments (batches
+/// of 32 utterances of similar length, Adam, frame cross-entropy), then the forward pass over
+/// every test utterance one at a time. Prints seconds, frames and audio seconds.
+func benchRecurrentEpoch(features: String, alignments: String, test: String, cell: RecurrentCell, threads: Int) throws {
+    BLAS.setThreadCount(1)
+    Allocator.keepFreedMemory()
+    let directory = try FeatureDirectory.open(features)
+    let targets = try readAlignments(alignments + "/alignments.txt", pdfCount: 1 << 20)
+    var data: [FrameTargets] = []
+    var pdfs = 0
+    for i in directory.entries.indices {
+        guard let t = targets[directory.entries[i].id] else { continue }
+        let f = try directory.features(i)
+        data.append(FrameTargets(id: directory.entries[i].id, features: f.values, frames: f.frames, targets: t))
+        pdfs = max(pdfs, (t.max() ?? 0) + 1)
+    }
+    let architecture = HybridArchitecture(cell: cell, inputSize: directory.config.dimension, hiddenSize: 128, layers: 2, bidirectional: false,
+                                          dropout: 0, outputs: pdfs)
+    let network = architecture.makeNetwork(seed: 1)
+    var options = HybridTrainingOptions()
+    options.epochs = 1
+    options.batchSize = 32
+    options.workers = threads
+    options.validationFraction = 0
+    let start = now()
+    _ = try HybridTrainer(options: options).train(network, architecture: architecture, data: data) { _, _ in }
+    let training = now() - start
+    let testDirectory = try FeatureDirectory.open(test)
+    let utterances = try testDirectory.entries.indices.map { try testDirectory.features($0) }
+    network.isTraining = false
+    let decodeStart = now()
+    GradMode.withoutGradients {
+        for f in utterances {
+            _ = network.logits(Tensor(shape: [1, f.frames, f.dimension], values: f.values), lengths: [f.frames]).logSoftmax(axis: -1)
+        }
+    }
+    let decoding = now() - decodeStart
+    let frames = data.reduce(0) { $0 + $1.frames }, testFrames = utterances.reduce(0) { $0 + $1.frames }
+    print("{\"train_seconds\": \(training), \"train_frames\": \(frames), \"decode_seconds\": \(decoding), \"test_audio_seconds\": \(Double(testFrames) / 100)}")
+}

@@ -1,3 +1,4 @@
+import AcousticModels
 import AudioIO
 import FeatureExtraction
 import Foundation
@@ -45,6 +46,7 @@ func usage() -> Never {
                speechlab-bench gemm N THREADS REPEATS
                speechlab-bench rnn-step lstm|gru HIDDEN THREADS STEPS
                speechlab-bench export-recurrent DIR
+               speechlab-bench rnn-epoch FEATS ALIGNMENTS TEST_FEATS lstm|gru THREADS
 
         """.utf8))
     exit(2)
@@ -61,6 +63,9 @@ do {
         guard let cell = RecurrentCell(rawValue: arguments[2]), let hidden = Int(arguments[3]),
               let threads = Int(arguments[4]), let steps = Int(arguments[5]) else { usage() }
         try benchRecurrentStep(cell: cell, hidden: hidden, threads: threads, steps: steps)
+    case ("rnn-epoch", 7):
+        guard let cell = RecurrentCell(rawValue: arguments[5]), let threads = Int(arguments[6]) else { usage() }
+        try benchRecurrentEpoch(features: arguments[2], alignments: arguments[3], test: arguments[4], cell: cell, threads: threads)
     case ("export-recurrent", 3):
         try exportRecurrent(to: arguments[2])
     default:
