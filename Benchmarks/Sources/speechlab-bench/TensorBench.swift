@@ -1,3 +1,5 @@
+import AcousticModels
+import FeatureExtraction
 import Foundation
 import NeuralNet
 import TensorCore
