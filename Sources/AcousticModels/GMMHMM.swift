@@ -80,13 +80,6 @@ public final class GMMHMM: AcousticScorer, @unchecked Sendable {
         likelihoods.logLikelihoods(frames, count: count)
     }
 
-    /// Component values `[T, K]` and mixture log-likelihoods `[T, S]` of the pdfs `only`
-    /// (for the E-step).
-    func componentAndMixtureLogLikelihoods(frames: [Float], count: Int, only: [Int]) -> (components: [Float], mixtures: [Float], offsets: [Int]) {
-        let c = likelihoods.componentLogLikelihoods(frames, count: count)
-        return (c, likelihoods.mixtureLogLikelihoods(components: c, count: count, only: only), likelihoods.componentOffsets)
-    }
-
     /// Units of each word of the vocabulary, as unit indices.
     public func wordUnits(_ words: [String]) throws -> [(word: String, units: [Int])] {
         try words.map { word in

@@ -78,16 +78,13 @@ public struct GMMLikelihoods: Sendable {
         return out
     }
 
-    /// Each mixture's log-likelihood per frame `[T, S]`, from component values `[T, K]`; with
-    /// `only`, just those mixtures (the others are left at −∞): a training utterance's graph
-    /// uses a few of the model's states.
-    public func mixtureLogLikelihoods(components: [Float], count T: Int, only: [Int]? = nil) -> [Float] {
+    /// Each mixture's log-likelihood per frame `[T, S]`, from component values `[T, K]`.
+    public func mixtureLogLikelihoods(components: [Float], count T: Int) -> [Float] {
         let K = componentCount, S = mixtureCount
-        let wanted = only ?? Array(0..<S)
-        var out = [Float](repeating: only == nil ? 0 : -.infinity, count: T * S)
+        var out = [Float](repeating: 0, count: T * S)
         components.withUnsafeBufferPointer { c in
             for t in 0..<T {
-                for s in wanted {
+                for s in 0..<S {
                     let lo = componentOffsets[s], hi = componentOffsets[s + 1]
                     var top = -Float.infinity
                     for k in lo..<hi { top = Swift.max(top, c[t * K + k]) }

@@ -1,5 +1,6 @@
 import AcousticModels
 import ArgumentParser
+import AudioIO
 import FeatureExtraction
 import Foundation
 import SpeechCorpus
@@ -167,7 +168,7 @@ struct CorpusFeatures {
         var config = config
         if !rateGiven {
             let first = corpus[0]
-            do { config.frame.sampleFrequency = Double(try AudioIOInfo.sampleRate(first.audioPath)) } catch {
+            do { config.frame.sampleFrequency = Double(try AudioFile.info(first.audioPath).sampleRate) } catch {
                 throw CorpusError("\(first.id): \(error)")
             }
         }
