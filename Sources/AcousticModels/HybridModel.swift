@@ -189,10 +189,7 @@ extension HybridModel {
                                             priorScale: priorScale, search: search, training: training,
                                             parameterNames: network.parameters.map(\.name))
         try ModelDirectory.write(try ModelDirectory.encoder().encode(description), to: (path as NSString).appendingPathComponent("model.json"))
-        if !log.isEmpty {
-            let lines = try log.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
-            try ModelDirectory.write(Data(lines.utf8), to: (path as NSString).appendingPathComponent("training.log"))
-        }
+        try ModelDirectory.writeLog(log, in: path)
     }
 
     /// Loads a hybrid model directory.

@@ -41,6 +41,13 @@ public enum ModelDirectory {
         }
     }
 
+    /// Writes `entries` as `training.log` in `folder`, one JSON object per line (nothing when empty).
+    static func writeLog<Entry: Encodable>(_ entries: [Entry], in folder: String) throws {
+        guard !entries.isEmpty else { return }
+        let lines = try entries.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+        try write(Data(lines.utf8), to: (folder as NSString).appendingPathComponent("training.log"))
+    }
+
     static func createDirectory(_ path: String) throws {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -90,10 +97,7 @@ extension GMMHMM {
                                             features: features, dimension: dimension, gaussiansPerPdf: mixtures.map(\.componentCount),
                                             search: search, training: training, trainingSeconds: trainingSeconds)
         try ModelDirectory.write(try ModelDirectory.encoder().encode(description), to: (path as NSString).appendingPathComponent("model.json"))
-        if !log.isEmpty {
-            let lines = try log.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
-            try ModelDirectory.write(Data(lines.utf8), to: (path as NSString).appendingPathComponent("training.log"))
-        }
+        try ModelDirectory.writeLog(log, in: path)
     }
 
     /// Loads a GMM-HMM model directory, validating it completely.

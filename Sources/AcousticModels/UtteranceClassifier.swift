@@ -119,10 +119,7 @@ extension UtteranceClassifier {
         let d = ClassifierDescription(architecture: architecture, normalization: normalization, features: features, training: training,
                                       parameterNames: parameters.map(\.name))
         try ModelDirectory.write(try ModelDirectory.encoder().encode(d), to: (path as NSString).appendingPathComponent("model.json"))
-        if !log.isEmpty {
-            let lines = try log.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
-            try ModelDirectory.write(Data(lines.utf8), to: (path as NSString).appendingPathComponent("training.log"))
-        }
+        try ModelDirectory.writeLog(log, in: path)
     }
 
     public static func load(_ path: String) throws -> UtteranceClassifier {
