@@ -223,7 +223,8 @@ public struct GMMHMMTrainer: Sendable {
         }
         // Local pdf numbering: pdf l of the graph is the model's pdf `transcript.pdfs[l]`.
         let graph = transcript.graph, S = transcript.pdfs.count
-        let components = transcript.likelihoods.componentLogLikelihoods(u.features.values, count: T)
+        let expanded = transcript.likelihoods.expand(u.features.values, count: T)
+        let components = transcript.likelihoods.componentLogLikelihoods(expanded: expanded, count: T)
         let mixtureLL = transcript.likelihoods.mixtureLogLikelihoods(components: components, count: T)
         let offsets = transcript.likelihoods.componentOffsets
         var posteriors: [(frame: Int32, pdf: Int32, weight: Float)]
@@ -256,16 +257,36 @@ public struct GMMHMMTrainer: Sendable {
             transitionCounts = occupancy.transitionCounts
             logLikelihood = occupancy.logLikelihood
         }
+        // Component posteriors Γ [T, K] (state posterior × the component's share), then the
+        // statistics of all components at once: Γᵀ · [X, X²] → [K, 2D] (one GEMM, in Float
+        // within an utterance; the totals accumulate in Double).
         let K = offsets.last!
-        u.features.values.withUnsafeBufferPointer { x in
-            for (t, s, gamma) in posteriors {
-                let t = Int(t), s = Int(s)
-                let frame = x.baseAddress! + t * D
-                let lo = offsets[s], hi = offsets[s + 1]
-                let total = mixtureLL[t * S + s]
-                for k in lo..<hi {
-                    let weight = Double(gamma) * Foundation.exp(Double(components[t * K + k] - total))
-                    if weight > 1e-7 { statistics.mixtures[transcript.pdfs[s]].accumulate(component: k - lo, frame: frame, weight: weight) }
+        var gamma = [Float](repeating: 0, count: T * K)
+        var occupancy = [Double](repeating: 0, count: K)
+        for (t, s, weight) in posteriors {
+            let t = Int(t), s = Int(s)
+            let total = mixtureLL[t * S + s]
+            for k in offsets[s]..<offsets[s + 1] { gamma[t * K + k] = components[t * K + k] - total }
+            gamma.withUnsafeMutableBufferPointer { g in Float.exp(g.baseAddress! + t * K + offsets[s], count: offsets[s + 1] - offsets[s]) }
+            for k in offsets[s]..<offsets[s + 1] {
+                gamma[t * K + k] *= weight
+                occupancy[k] += Double(gamma[t * K + k])
+            }
+        }
+        var sums = [Float](repeating: 0, count: K * 2 * D)
+        gamma.withUnsafeBufferPointer { g in
+            expanded.withUnsafeBufferPointer { x in
+                sums.withUnsafeMutableBufferPointer { out in
+                    Float.gemm(transposeA: true, transposeB: false, m: K, n: 2 * D, k: T, alpha: 1, a: g.baseAddress!, lda: K,
+                               b: x.baseAddress!, ldb: 2 * D, beta: 0, c: out.baseAddress!, ldc: 2 * D)
+                }
+            }
+        }
+        sums.withUnsafeBufferPointer { out in
+            for s in 0..<S {
+                for k in offsets[s]..<offsets[s + 1] where occupancy[k] > 0 {
+                    statistics.mixtures[transcript.pdfs[s]].accumulate(component: k - offsets[s], occupancy: occupancy[k],
+                                                                        sums: out.baseAddress! + k * 2 * D)
                 }
             }
         }

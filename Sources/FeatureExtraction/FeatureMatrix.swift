@@ -29,7 +29,14 @@ public struct FeatureMatrix: Sendable, Equatable {
 
     /// The index of the first value that is NaN or infinite, as (frame, dim).
     public var firstNonFinite: (frame: Int, dim: Int)? {
-        guard let i = values.firstIndex(where: { !$0.isFinite }) else { return nil }
+        // x · 0 is 0 for every finite x and NaN otherwise: one vectorizable pass over the values
+        // first, and a search only when something is wrong.
+        let probe = values.withUnsafeBufferPointer { v in
+            var sum: Float = 0
+            for x in v { sum += x * 0 }
+            return sum
+        }
+        guard probe.isNaN, let i = values.firstIndex(where: { !$0.isFinite }) else { return nil }
         return (i / dimension, i % dimension)
     }
 }

@@ -52,19 +52,35 @@ public struct GMMLikelihoods: Sendable {
     /// Components K.
     public var componentCount: Int { componentOffsets.last! }
 
+    /// `[T, 2D]`: each frame followed by its squares, the left operand of the likelihood GEMM
+    /// (and of the statistics GEMM in training).
+    public func expand(_ frames: [Float], count T: Int) -> [Float] {
+        let D = dimension
+        precondition(frames.count == T * D, "GMMLikelihoods: \(frames.count) values are not \(T) frames of \(D)")
+        var expanded = [Float](repeating: 0, count: T * 2 * D)
+        frames.withUnsafeBufferPointer { f in
+            expanded.withUnsafeMutableBufferPointer { e in
+                for t in 0..<T {
+                    for d in 0..<D {
+                        let x = f[t * D + d]
+                        e[t * 2 * D + d] = x
+                        e[t * 2 * D + D + d] = x * x
+                    }
+                }
+            }
+        }
+        return expanded
+    }
+
     /// Every component's weighted log-likelihood for `frames` (`[T, D]` row-major): `[T, K]`.
     /// - Complexity: one `[T, 2D] × [2D, K]` GEMM.
     public func componentLogLikelihoods(_ frames: [Float], count T: Int) -> [Float] {
+        componentLogLikelihoods(expanded: expand(frames, count: T), count: T)
+    }
+
+    /// Every component's weighted log-likelihood from ``expand(_:count:)``'s output.
+    public func componentLogLikelihoods(expanded: [Float], count T: Int) -> [Float] {
         let D = dimension, K = componentCount
-        precondition(frames.count == T * D, "GMMLikelihoods: \(frames.count) values are not \(T) frames of \(D)")
-        var expanded = [Float](repeating: 0, count: T * 2 * D)
-        for t in 0..<T {
-            for d in 0..<D {
-                let x = frames[t * D + d]
-                expanded[t * 2 * D + d] = x
-                expanded[t * 2 * D + D + d] = x * x
-            }
-        }
         var out = [Float](repeating: 0, count: T * K)
         expanded.withUnsafeBufferPointer { x in
             weights.withUnsafeBufferPointer { w in
@@ -82,15 +98,24 @@ public struct GMMLikelihoods: Sendable {
     public func mixtureLogLikelihoods(components: [Float], count T: Int) -> [Float] {
         let K = componentCount, S = mixtureCount
         var out = [Float](repeating: 0, count: T * S)
+        var shifted = [Float](repeating: 0, count: K)
         components.withUnsafeBufferPointer { c in
-            for t in 0..<T {
-                for s in 0..<S {
-                    let lo = componentOffsets[s], hi = componentOffsets[s + 1]
-                    var top = -Float.infinity
-                    for k in lo..<hi { top = Swift.max(top, c[t * K + k]) }
-                    var sum: Float = 0
-                    for k in lo..<hi { sum += Float.exp(c[t * K + k] - top) }
-                    out[t * S + s] = top + Float.log(sum)
+            shifted.withUnsafeMutableBufferPointer { e in
+                for t in 0..<T {
+                    // Each component minus its mixture's largest, exponentiated in one vector pass.
+                    for s in 0..<S {
+                        let lo = componentOffsets[s], hi = componentOffsets[s + 1]
+                        var top = -Float.infinity
+                        for k in lo..<hi { top = Swift.max(top, c[t * K + k]) }
+                        out[t * S + s] = top
+                        for k in lo..<hi { e[k] = c[t * K + k] - top }
+                    }
+                    Float.exp(e.baseAddress!, count: K)
+                    for s in 0..<S {
+                        var sum: Float = 0
+                        for k in componentOffsets[s]..<componentOffsets[s + 1] { sum += e[k] }
+                        out[t * S + s] += Float.log(sum)
+                    }
                 }
             }
         }

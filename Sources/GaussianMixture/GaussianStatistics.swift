@@ -34,6 +34,22 @@ public struct GaussianStatistics: Codable, Sendable, Equatable {
         }
     }
 
+    /// Adds component `m`'s sums of one batch of frames: `occupancy`, and `sums` holding Σγx
+    /// then Σγx² (2D values, as the statistics GEMM of training produces them).
+    @inlinable
+    public mutating func accumulate(component m: Int, occupancy gamma: Double, sums: UnsafePointer<Float>) {
+        occupancy[m] += gamma
+        let base = m * dimension
+        firstOrder.withUnsafeMutableBufferPointer { f in
+            secondOrder.withUnsafeMutableBufferPointer { s in
+                for d in 0..<dimension {
+                    f[base + d] += Double(sums[d])
+                    s[base + d] += Double(sums[dimension + d])
+                }
+            }
+        }
+    }
+
     public mutating func add(_ other: GaussianStatistics) {
         precondition(other.dimension == dimension && other.componentCount == componentCount, "GaussianStatistics.add: shapes differ")
         for i in occupancy.indices { occupancy[i] += other.occupancy[i] }
