@@ -62,6 +62,41 @@ public struct HybridTrainer: Sendable {
     public func train(_ network: RecurrentTagger, architecture: HybridArchitecture, data: [FrameTargets],
                       checkpoint: String? = nil, resume: Bool = false, onBatch: ((Int, Int, Double, Double) -> Void)? = nil,
                       onEpoch: (HybridEpochLog, Bool) throws -> Void) throws -> [HybridEpochLog] {
+        let loop = EpochLoop<RecurrentTagger, FrameTargets, HybridArchitecture>(
+            options: options, architecture: architecture, length: { $0.frames }, units: { $0.frames }
+        ) { model, shard in
+            let (x, lengths, targets) = pad(shard, dimension: architecture.inputSize)
+            let logits = model.logits(x, lengths: lengths)
+            return (frameCrossEntropy(logits, targets: targets), correctFrames(logits, targets: targets))
+        }
+        return try loop.run(network, makeReplica: { architecture.makeNetwork(seed: 0) }, data: data, checkpoint: checkpoint,
+                            resume: resume, onBatch: onBatch, onEpoch: onEpoch)
+    }
+}
+
+/// A model the epoch loop trains: its dropout masks come from its recurrent stack's generator.
+public protocol RecurrentModel: Layer where Scalar == Float {
+    var rnn: RecurrentStack<Float> { get }
+}
+
+extension RecurrentTagger: RecurrentModel {}
+
+/// The training loop shared by hybrid networks and classifiers: a seeded validation split,
+/// mini-batches bucketed by length and shuffled each epoch, the batch split over threads
+/// (`DataParallel`), Adam with gradient clipping and a plateau schedule, early stopping, and a
+/// checkpoint of the whole state after every epoch (for `resume`).
+struct EpochLoop<Model: RecurrentModel, Item: Sendable, Architecture: Codable & Equatable & Sendable> {
+    var options: HybridTrainingOptions
+    var architecture: Architecture
+    /// Sort key for bucketing.
+    var length: (Item) -> Int
+    /// What the loss averages over: frames (hybrid) or utterances (classifier).
+    var units: (Item) -> Int
+    /// A shard's mean loss over its units, and how many units it got right.
+    var loss: @Sendable (Model, [Item]) -> (loss: Tensor<Float>, correct: Int)
+
+    func run(_ model: Model, makeReplica: () -> Model, data: [Item], checkpoint: String?, resume: Bool,
+             onBatch: ((Int, Int, Double, Double) -> Void)?, onEpoch: (HybridEpochLog, Bool) throws -> Void) throws -> [HybridEpochLog] {
         var generator = SeededGenerator(seed: options.seed)
         var order = Array(data.indices)
         order.shuffle(using: &generator)
@@ -69,18 +104,18 @@ public struct HybridTrainer: Sendable {
         let validation = Array(order.prefix(validationCount)).map { data[$0] }
         let training = Array(order.dropFirst(validationCount)).map { data[$0] }
         let workers = max(1, options.workers)
-        let parallel = DataParallel(master: network, workers: workers) { architecture.makeNetwork(seed: 0) }
+        let parallel = DataParallel(master: model, workers: workers, makeReplica: makeReplica)
         for (k, replica) in parallel.replicas.enumerated() { replica.rnn.generator = SeededGenerator(seed: options.seed &+ UInt64(k) &+ 100) }
-        let optimizer = Adam(parameters: network.trainableParameters, learningRate: options.learningRate)
+        let optimizer = Adam(parameters: model.trainableParameters, learningRate: options.learningRate)
         var schedule = PlateauSchedule<Float>(rate: options.learningRate, factor: 0.5, patience: 1)
         var log: [HybridEpochLog] = []
         var best = Double.infinity, sinceBest = 0
         var step = 0
         var firstEpoch = 1
         if resume, let checkpoint {
-            let state = try HybridCheckpoint.load(checkpoint, into: network, optimizer: optimizer)
+            let state = try TrainingCheckpoint<Architecture>.load(checkpoint, into: model, optimizer: optimizer)
             guard state.architecture == architecture else {
-                throw ModelError("\(checkpoint): the checkpoint is of another architecture (\(state.architecture.cell) \(state.architecture.layers)×\(state.architecture.hiddenSize)\(state.architecture.bidirectional ? " bidirectional" : ""), \(state.architecture.outputs) outputs) and cannot resume this training")
+                throw ModelError("\(checkpoint): the checkpoint is of another architecture and cannot resume this training")
             }
             log = state.log
             best = state.best
@@ -93,40 +128,39 @@ public struct HybridTrainer: Sendable {
             firstEpoch = state.epoch + 1
             if sinceBest >= options.patience || firstEpoch > options.epochs { return log }
         }
+        let lossOfShard = loss, unitsOf = units
         for epoch in firstEpoch...max(options.epochs, firstEpoch) {
             let started = Date()
-            network.isTraining = true
+            model.isTraining = true
             var batches = buckets(training, size: options.batchSize)
             batches.shuffle(using: &generator)
-            var lossSum = 0.0, correct = 0, frames = 0
+            var lossSum = 0.0, correct = 0, seen = 0
             for batch in batches {
-                let shards = split(batch, into: workers)
-                let totalFrames = batch.reduce(0) { $0 + $1.frames }
+                let shards = SendableShards((0..<workers).map { k in Array(batch[(k * batch.count / workers)..<((k + 1) * batch.count / workers)]) })
+                let total = batch.reduce(0) { $0 + unitsOf($1) }
+                let shardUnits = shards.value.map { $0.reduce(0) { $0 + unitsOf($1) } }
                 optimizer.zeroGradients()
-                let shardData = ShardBox(shards)
                 let counts = SharedCounts(workers)
-                let loss = parallel.accumulateGradients { replica, s in
-                    guard s < shardData.value.count, !shardData.value[s].isEmpty else { return Tensor<Float>(0) }
-                    let (x, lengths, targets) = pad(shardData.value[s], dimension: architecture.inputSize)
-                    let logits = replica.logits(x, lengths: lengths)
-                    counts.set(s, correctFrames(logits, targets: targets))
-                    let shardFrames = lengths.reduce(0, +)
-                    return frameCrossEntropy(logits, targets: targets) * (Float(shardFrames) / Float(totalFrames))
+                let batchLoss = parallel.accumulateGradients { replica, s in
+                    guard !shards.value[s].isEmpty else { return Tensor<Float>(0) }
+                    let (value, right) = lossOfShard(replica, shards.value[s])
+                    counts.set(s, right)
+                    return value * (Float(shardUnits[s]) / Float(total))
                 }
-                guard loss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: step, value: Double(loss)) }
+                guard batchLoss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: step, value: Double(batchLoss)) }
                 clipGradientNorm(optimizer.parameters, maxNorm: options.maxGradientNorm)
                 optimizer.step()
-                lossSum += Double(loss) * Double(totalFrames)
+                lossSum += Double(batchLoss) * Double(total)
                 correct += counts.total
-                frames += totalFrames
+                seen += total
                 step += 1
-                onBatch?(step - (epoch - 1) * batches.count, batches.count, lossSum / Double(frames), Double(correct) / Double(frames))
+                onBatch?(step - (epoch - 1) * batches.count, batches.count, lossSum / Double(seen), Double(correct) / Double(seen))
             }
-            network.isTraining = false
-            let (validationLoss, validationAccuracy) = evaluate(network, validation.isEmpty ? training : validation, dimension: architecture.inputSize)
+            model.isTraining = false
+            let (validationLoss, validationAccuracy) = evaluate(model, validation.isEmpty ? training : validation)
             guard validationLoss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: step, value: validationLoss) }
             optimizer.learningRate = schedule.record(Float(validationLoss))
-            let entry = HybridEpochLog(epoch: epoch, trainLoss: lossSum / Double(max(frames, 1)), trainFrameAccuracy: Double(correct) / Double(max(frames, 1)),
+            let entry = HybridEpochLog(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)), trainFrameAccuracy: Double(correct) / Double(max(seen, 1)),
                                        validationLoss: validationLoss, validationFrameAccuracy: validationAccuracy,
                                        learningRate: Double(optimizer.learningRate), seconds: Date().timeIntervalSince(started))
             log.append(entry)
@@ -134,41 +168,41 @@ public struct HybridTrainer: Sendable {
             if improved { best = validationLoss; sinceBest = 0 } else { sinceBest += 1 }
             try onEpoch(entry, improved)
             if let checkpoint {
-                try HybridCheckpoint(architecture: architecture, epoch: epoch, best: best, sinceBest: sinceBest, step: step, schedule: schedule,
-                                     generator: generator.savedState, replicaGenerators: parallel.replicas.map(\.rnn.generator.savedState),
-                                     adamSteps: optimizer.steps, log: log)
-                    .save(to: checkpoint, network: network, optimizer: optimizer)
+                try TrainingCheckpoint(architecture: architecture, epoch: epoch, best: best, sinceBest: sinceBest, step: step, schedule: schedule,
+                                       generator: generator.savedState, replicaGenerators: parallel.replicas.map(\.rnn.generator.savedState),
+                                       adamSteps: optimizer.steps, log: log)
+                    .save(to: checkpoint, model: model, optimizer: optimizer)
             }
             if sinceBest >= options.patience { break }
         }
         return log
     }
 
-    /// Batches of utterances of similar length (sorted by length, then cut).
-    func buckets(_ data: [FrameTargets], size: Int) -> [[FrameTargets]] {
-        let sorted = data.sorted { $0.frames < $1.frames }
+    /// Batches of items of similar length (sorted by length, then cut).
+    func buckets(_ data: [Item], size: Int) -> [[Item]] {
+        let sorted = data.sorted { length($0) < length($1) }
         return stride(from: 0, to: sorted.count, by: max(size, 1)).map { Array(sorted[$0..<min($0 + size, sorted.count)]) }
     }
 
-    func split(_ batch: [FrameTargets], into n: Int) -> [[FrameTargets]] {
-        (0..<n).map { k in Array(batch[(k * batch.count / n)..<((k + 1) * batch.count / n)]) }
-    }
-
-    /// Mean frame loss and frame accuracy of `data`, without gradients.
-    func evaluate(_ network: RecurrentTagger, _ data: [FrameTargets], dimension: Int) -> (Double, Double) {
+    /// Mean loss per unit and accuracy of `data`, without gradients.
+    func evaluate(_ model: Model, _ data: [Item]) -> (Double, Double) {
         GradMode.withoutGradients {
-            var loss = 0.0, correct = 0, frames = 0
+            var total = 0.0, correct = 0, seen = 0
             for batch in buckets(data, size: 64) {
-                let (x, lengths, targets) = pad(batch, dimension: dimension)
-                let logits = network.logits(x, lengths: lengths)
-                let n = lengths.reduce(0, +)
-                loss += Double(frameCrossEntropy(logits, targets: targets).item) * Double(n)
-                correct += correctFrames(logits, targets: targets)
-                frames += n
+                let n = batch.reduce(0) { $0 + units($1) }
+                let (value, right) = loss(model, batch)
+                total += Double(value.item) * Double(n)
+                correct += right
+                seen += n
             }
-            return (loss / Double(max(frames, 1)), Double(correct) / Double(max(frames, 1)))
+            return (total / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)))
         }
     }
+}
+
+final class SendableShards<Item>: @unchecked Sendable {
+    let value: [[Item]]
+    init(_ value: [[Item]]) { self.value = value }
 }
 
 /// Pads utterances into `[B, T, D]` (batch-first) with lengths and per-sequence targets.
@@ -198,11 +232,6 @@ func correctFrames(_ logits: Tensor<Float>, targets: [[Int]]) -> Int {
     return correct
 }
 
-final class ShardBox: @unchecked Sendable {
-    let value: [[FrameTargets]]
-    init(_ value: [[FrameTargets]]) { self.value = value }
-}
-
 /// Per-shard counts written by worker threads (slot k by shard k only).
 final class SharedCounts: @unchecked Sendable {
     private let slots: UnsafeMutableBufferPointer<Int>
@@ -228,8 +257,8 @@ public struct TrainingDivergedError: Error, CustomStringConvertible, Sendable {
 /// The whole state of a hybrid training after an epoch: `state.json` and `state.safetensors`
 /// (weights `param.NAME`, Adam moments `adam.m.NAME` and `adam.v.NAME`) in a folder that is
 /// replaced whole, so that a checkpoint is never half old, half new.
-struct HybridCheckpoint: Codable {
-    var architecture: HybridArchitecture
+struct TrainingCheckpoint<Architecture: Codable>: Codable {
+    var architecture: Architecture
     var epoch: Int
     var best: Double
     var sinceBest: Int
@@ -240,7 +269,7 @@ struct HybridCheckpoint: Codable {
     var adamSteps: [Int]
     var log: [HybridEpochLog]
 
-    func save(to folder: String, network: RecurrentTagger, optimizer: Adam<Float>) throws {
+    func save<Model: Layer>(to folder: String, model network: Model, optimizer: Adam<Float>) throws where Model.Scalar == Float {
         let staging = folder + ".new"
         try? FileManager.default.removeItem(atPath: staging)
         try ModelDirectory.createDirectory(staging)
@@ -260,13 +289,13 @@ struct HybridCheckpoint: Codable {
 
     /// Reads the checkpoint at `folder` (or the complete one being moved into place) and loads
     /// its weights and optimizer state.
-    static func load(_ folder: String, into network: RecurrentTagger, optimizer: Adam<Float>) throws -> HybridCheckpoint {
+    static func load<Model: Layer>(_ folder: String, into network: Model, optimizer: Adam<Float>) throws -> TrainingCheckpoint where Model.Scalar == Float {
         let path = FileManager.default.fileExists(atPath: folder) ? folder : folder + ".new"
         guard let data = FileManager.default.contents(atPath: (path as NSString).appendingPathComponent("state.json")) else {
             throw ModelError("\(folder): there is no checkpoint to resume from")
         }
-        let state: HybridCheckpoint
-        do { state = try JSONDecoder().decode(HybridCheckpoint.self, from: data) } catch { throw ModelError("\(folder)/state.json: \(error)") }
+        let state: TrainingCheckpoint
+        do { state = try JSONDecoder().decode(TrainingCheckpoint.self, from: data) } catch { throw ModelError("\(folder)/state.json: \(error)") }
         let (tensors, metadata) = try Safetensors.read((path as NSString).appendingPathComponent("state.safetensors"), as: Float.self)
         guard metadata["epoch"] == String(state.epoch) else { throw ModelError("\(folder): state.json and state.safetensors are of different epochs") }
         var weights: [String: Tensor<Float>] = [:], first: [[Float]] = [], second: [[Float]] = []

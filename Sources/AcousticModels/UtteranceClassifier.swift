@@ -142,82 +142,30 @@ extension UtteranceClassifier {
     }
 }
 
-/// Trains an ``UtteranceClassifier``: the same batching, optimizer, schedule, validation and
-/// early stopping as the hybrid trainer, with sequence-level cross-entropy.
+/// Trains an ``UtteranceClassifier``: the same loop as the hybrid trainer (batching, optimizer,
+/// schedule, validation, early stopping, checkpoints and resume) with sequence-level cross-entropy.
 public struct ClassifierTrainer: Sendable {
     public var options: HybridTrainingOptions
     public init(options: HybridTrainingOptions) { self.options = options }
 
-    public func train(_ model: UtteranceClassifier, data: [LabelledUtterance], onEpoch: (HybridEpochLog, Bool) throws -> Void) throws -> [HybridEpochLog] {
-        var generator = SeededGenerator(seed: options.seed)
-        var order = Array(data.indices)
-        order.shuffle(using: &generator)
-        let validationCount = data.count > 10 ? Int(Double(data.count) * options.validationFraction) : 0
-        let validation = order.prefix(validationCount).map { data[$0] }, training = order.dropFirst(validationCount).map { data[$0] }
-        let workers = max(1, options.workers)
-        let parallel = DataParallel(master: model, workers: workers) {
-            UtteranceClassifier(architecture: model.architecture, normalization: model.normalization, features: model.features, seed: 0)
-        }
-        for (k, replica) in parallel.replicas.enumerated() { replica.rnn.generator = SeededGenerator(seed: options.seed &+ UInt64(k) &+ 100) }
-        let optimizer = Adam(parameters: model.trainableParameters, learningRate: options.learningRate)
-        var schedule = PlateauSchedule<Float>(rate: options.learningRate, factor: 0.5, patience: 1)
-        var log: [HybridEpochLog] = []
-        var best = Double.infinity, sinceBest = 0, step = 0
+    public func train(_ model: UtteranceClassifier, data: [LabelledUtterance], checkpoint: String? = nil, resume: Bool = false,
+                      onBatch: ((Int, Int, Double, Double) -> Void)? = nil,
+                      onEpoch: (HybridEpochLog, Bool) throws -> Void) throws -> [HybridEpochLog] {
         let D = model.architecture.inputSize
-        for epoch in 1...max(options.epochs, 1) {
-            let started = Date()
-            model.isTraining = true
-            var batches = stride(from: 0, to: training.count, by: options.batchSize).map {
-                Array(training.sorted { $0.frames < $1.frames }[$0..<min($0 + options.batchSize, training.count)])
-            }
-            batches.shuffle(using: &generator)
-            var lossSum = 0.0, correct = 0, count = 0
-            for batch in batches {
-                let shards = SendableBatches((0..<workers).map { k in Array(batch[(k * batch.count / workers)..<((k + 1) * batch.count / workers)]) })
-                let hits = SharedCounts(workers)
-                optimizer.zeroGradients()
-                let loss = parallel.accumulateGradients { replica, s in
-                    let shard = shards.value[s]
-                    guard !shard.isEmpty else { return Tensor<Float>(0) }
-                    let (x, lengths) = padUtterances(shard, dimension: D)
-                    let logits = replica.logits(x, lengths: lengths)
-                    hits.set(s, zip(shard, argmaxRows(logits)).filter { $0.0.label == $0.1 }.count)
-                    return crossEntropy(logits, targets: shard.map(\.label)) * (Float(shard.count) / Float(batch.count))
-                }
-                guard loss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: step, value: Double(loss)) }
-                clipGradientNorm(optimizer.parameters, maxNorm: options.maxGradientNorm)
-                optimizer.step()
-                lossSum += Double(loss) * Double(batch.count)
-                correct += hits.total
-                count += batch.count
-                step += 1
-            }
-            model.isTraining = false
-            let evaluation = GradMode.withoutGradients { () -> (Double, Double) in
-                let set = validation.isEmpty ? training : validation
-                var loss = 0.0, right = 0
-                for start in stride(from: 0, to: set.count, by: 64) {
-                    let chunk = Array(set[start..<min(start + 64, set.count)])
-                    let (x, lengths) = padUtterances(chunk, dimension: D)
-                    let logits = model.logits(x, lengths: lengths)
-                    loss += Double(crossEntropy(logits, targets: chunk.map(\.label)).item) * Double(chunk.count)
-                    right += zip(chunk, argmaxRows(logits)).filter { $0.0.label == $0.1 }.count
-                }
-                return (loss / Double(max(set.count, 1)), Double(right) / Double(max(set.count, 1)))
-            }
-            optimizer.learningRate = schedule.record(Float(evaluation.0))
-            let entry = HybridEpochLog(epoch: epoch, trainLoss: lossSum / Double(max(count, 1)), trainFrameAccuracy: Double(correct) / Double(max(count, 1)),
-                                       validationLoss: evaluation.0, validationFrameAccuracy: evaluation.1,
-                                       learningRate: Double(optimizer.learningRate), seconds: Date().timeIntervalSince(started))
-            log.append(entry)
-            let improved = evaluation.0 < best
-            if improved { best = evaluation.0; sinceBest = 0 } else { sinceBest += 1 }
-            try onEpoch(entry, improved)
-            if sinceBest >= options.patience { break }
+        let loop = EpochLoop<UtteranceClassifier, LabelledUtterance, ClassifierArchitecture>(
+            options: options, architecture: model.architecture, length: { $0.frames }, units: { _ in 1 }
+        ) { replica, shard in
+            let (x, lengths) = padUtterances(shard, dimension: D)
+            let logits = replica.logits(x, lengths: lengths)
+            return (crossEntropy(logits, targets: shard.map(\.label)), zip(shard, argmaxRows(logits)).filter { $0.0.label == $0.1 }.count)
         }
-        return log
+        return try loop.run(model, makeReplica: {
+            UtteranceClassifier(architecture: model.architecture, normalization: model.normalization, features: model.features, seed: 0)
+        }, data: data, checkpoint: checkpoint, resume: resume, onBatch: onBatch, onEpoch: onEpoch)
     }
 }
+
+extension UtteranceClassifier: RecurrentModel {}
 
 func padUtterances(_ batch: [LabelledUtterance], dimension D: Int) -> (Tensor<Float>, [Int]) {
     let T = batch.map(\.frames).max() ?? 0
@@ -229,9 +177,4 @@ func padUtterances(_ batch: [LabelledUtterance], dimension D: Int) -> (Tensor<Fl
 func argmaxRows(_ logits: Tensor<Float>) -> [Int] {
     let W = logits.shape[1]
     return (0..<logits.shape[0]).map { b in (0..<W).max { logits.values[b * W + $0] < logits.values[b * W + $1] }! }
-}
-
-final class SendableBatches: @unchecked Sendable {
-    let value: [[LabelledUtterance]]
-    init(_ value: [[LabelledUtterance]]) { self.value = value }
 }

@@ -108,8 +108,14 @@ struct TrainRNN: ParsableCommand {
         }
         let started = Date()
         var log: [HybridEpochLog] = []
-        _ = try ClassifierTrainer(options: trainingOptions()).train(model, data: data) { entry, improved in
-            log.append(entry)
+        let checkpoint = (out as NSString).appendingPathComponent("checkpoint")
+        if resume {
+            printError("train rnn: resuming from \(checkpoint)")
+            let previous = (try? String(contentsOfFile: (out as NSString).appendingPathComponent("training.log"), encoding: .utf8)) ?? ""
+            log = previous.split(separator: "\n").compactMap { try? JSONDecoder().decode(HybridEpochLog.self, from: Data($0.utf8)) }
+        }
+        _ = try ClassifierTrainer(options: trainingOptions()).train(model, data: data, checkpoint: checkpoint, resume: resume) { entry, improved in
+            log = log.filter { $0.epoch < entry.epoch } + [entry]
             if !quiet {
                 printError(String(format: "train rnn: epoch %d/%d: loss %.4f, accuracy %.2f%%, validation loss %.4f, accuracy %.2f%%, lr %.5f, %.1f s%@",
                                   entry.epoch, epochs, entry.trainLoss, 100 * entry.trainFrameAccuracy, entry.validationLoss,

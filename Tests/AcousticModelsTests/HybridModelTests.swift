@@ -163,3 +163,31 @@ import TensorCore
         #expect(back.classify(test[0].features).logProbabilities == model.classify(test[0].features).logProbabilities)
     }
 }
+
+@Suite struct ClassifierResumeTests {
+    @Test func anInterruptedClassifierTrainingResumesToTheSameWeights() throws {
+        let data = syntheticCorpus(count: 40, seed: 41).filter { $0.words.count == 1 }
+        let words = Set(data.map { $0.words[0] }).sorted()
+        let normalization = InputNormalization(data.map(\.features))
+        let architecture = ClassifierArchitecture(cell: .lstm, inputSize: 4, hiddenSize: 6, layers: 1, bidirectional: false, dropout: 0,
+                                                  pooling: .mean, words: words)
+        let labelled = data.map { LabelledUtterance(features: normalization.apply($0.features), frames: $0.features.frames, label: words.firstIndex(of: $0.words[0])!) }
+        var options = HybridTrainingOptions()
+        options.epochs = 4
+        options.batchSize = 4
+        options.workers = 2
+        options.patience = 10
+        func fresh() -> UtteranceClassifier { UtteranceClassifier(architecture: architecture, normalization: normalization, features: syntheticFeatureConfig(), seed: 3) }
+        let whole = fresh()
+        _ = try ClassifierTrainer(options: options).train(whole, data: labelled) { _, _ in }
+        let folder = NSTemporaryDirectory() + "speechlab-clf-ckpt-\(UUID().uuidString)"
+        #expect(throws: Interrupted.self) {
+            try ClassifierTrainer(options: options).train(fresh(), data: labelled, checkpoint: folder) { entry, _ in
+                if entry.epoch == 3 { throw Interrupted() }
+            }
+        }
+        let resumed = fresh()
+        _ = try ClassifierTrainer(options: options).train(resumed, data: labelled, checkpoint: folder, resume: true) { _, _ in }
+        for ((name, a), (_, b)) in zip(whole.parameters, resumed.parameters) { #expect(a.values == b.values, "\(name)") }
+    }
+}
