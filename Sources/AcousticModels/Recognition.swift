@@ -40,14 +40,16 @@ public struct Recognizer: Sendable {
     /// When the beam prunes every path that can end in time (a short utterance whose best early
     /// paths lead nowhere), the search is repeated without a beam.
     public func decode(_ features: FeatureMatrix, scorer: some AcousticScorer, grammar: Grammar) -> ViterbiPath? {
+        search(grammar == .isolated ? isolatedGraph : loopGraph, features, scorer: scorer)
+    }
+
+    /// Viterbi with the beam, and without it when the beam left no path that ends in time.
+    func search(_ graph: DecodingGraph, _ features: FeatureMatrix, scorer: some AcousticScorer) -> ViterbiPath? {
         let ll = scorer.logLikelihoods(frames: features.values, count: features.frames)
-        let graph = grammar == .isolated ? isolatedGraph : loopGraph
-        if let path = Viterbi.search(graph, logLikelihoods: ll, frames: features.frames, pdfCount: scorer.pdfCount, options: options) {
-            return path
-        }
         var unpruned = options
         unpruned.beam = .infinity
-        return Viterbi.search(graph, logLikelihoods: ll, frames: features.frames, pdfCount: scorer.pdfCount, options: unpruned)
+        return Viterbi.search(graph, logLikelihoods: ll, frames: features.frames, pdfCount: scorer.pdfCount, options: options)
+            ?? Viterbi.search(graph, logLikelihoods: ll, frames: features.frames, pdfCount: scorer.pdfCount, options: unpruned)
     }
 
     /// The pdf of every frame along the best path for the known `words` (optional silence at
@@ -63,11 +65,7 @@ public struct Recognizer: Sendable {
         }
         guard !units.isEmpty else { throw ModelError("the transcript is empty") }
         let graph = GraphBuilder.transcript(model: transitions, words: units, silence: transitions.unitIndex(silenceUnit))
-        let ll = scorer.logLikelihoods(frames: features.values, count: features.frames)
-        var unpruned = options
-        unpruned.beam = .infinity
-        guard let path = Viterbi.search(graph, logLikelihoods: ll, frames: features.frames, pdfCount: scorer.pdfCount, options: options)
-            ?? Viterbi.search(graph, logLikelihoods: ll, frames: features.frames, pdfCount: scorer.pdfCount, options: unpruned) else {
+        guard let path = search(graph, features, scorer: scorer) else {
             throw ModelError("\(features.frames) frames are too few for the transcript's states")
         }
         return path.states.map { graph.pdf[Int($0)] }

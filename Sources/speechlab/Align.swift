@@ -33,20 +33,15 @@ struct Align: ParsableCommand {
         let recognizer = try Recognizer(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, options: loaded.search)
         let corpus = try CorpusFeatures.load(data, config: loaded.features, rateGiven: true, jobs: jobs, requireTranscripts: true, quiet: quiet)
         let count = corpus.utterances.count
-        let results = Mutex([Result<[Int32], Error>?](repeating: nil, count: count))
-        let next = Atomic(0)
         let scorer = loaded.scorer
         let items = corpus.utterances.map { ($0.features, $0.utterance.words ?? []) }
-        DispatchQueue.concurrentPerform(iterations: min(jobs, max(count, 1))) { _ in
-            while case let i = next.add(1, ordering: .relaxed).oldValue, i < count {
-                let r = Result { try recognizer.align(items[i].0, words: items[i].1, scorer: scorer) }
-                results.withLock { $0[i] = r }
-            }
+        let results = parallelMap(count, jobs: jobs) { i in
+            Result { try recognizer.align(items[i].0, words: items[i].1, scorer: scorer) }
         }
         var lines: [String] = []
         var failed = 0
-        for (i, r) in results.withLock({ $0 }).enumerated() {
-            switch r! {
+        for (i, r) in results.enumerated() {
+            switch r {
             case .success(let pdfs): lines.append(([corpus.utterances[i].utterance.id] + pdfs.map { String($0) }).joined(separator: " "))
             case .failure(let error):
                 failed += 1

@@ -64,18 +64,10 @@ struct Decode: ParsableCommand {
             corpus = try CorpusFeatures.load(data!, config: loaded.features, rateGiven: true, jobs: jobs, requireTranscripts: false, quiet: quiet)
         }
         let count = corpus.utterances.count
-        let results = Mutex([ViterbiPath?](repeating: nil, count: count))
-        let next = Atomic(0)
         let grammar = self.grammar
         let scorer = loaded.scorer
         let utterances = corpus.utterances.map(\.features)
-        DispatchQueue.concurrentPerform(iterations: min(jobs, max(count, 1))) { _ in
-            while case let i = next.add(1, ordering: .relaxed).oldValue, i < count {
-                let path = recognizer.decode(utterances[i], scorer: scorer, grammar: grammar)
-                results.withLock { $0[i] = path }
-            }
-        }
-        let paths = results.withLock { $0 }
+        let paths = parallelMap(count, jobs: jobs) { recognizer.decode(utterances[$0], scorer: scorer, grammar: grammar) }
         var lines: [String] = [], timeLines: [String] = []
         var failed = 0, audioFrames = 0
         let shift = loaded.features.frame.frameShiftMs / 1000
@@ -112,15 +104,7 @@ extension Decode {
             corpus = try CorpusFeatures.load(data!, config: classifier.features, rateGiven: true, jobs: jobs, requireTranscripts: false, quiet: quiet)
         }
         let items = corpus.utterances.map(\.features)
-        let results = Mutex([String](repeating: "", count: items.count))
-        let next = Atomic(0)
-        DispatchQueue.concurrentPerform(iterations: min(jobs, max(items.count, 1))) { _ in
-            while case let i = next.add(1, ordering: .relaxed).oldValue, i < items.count {
-                let word = classifier.classify(items[i]).word
-                results.withLock { $0[i] = word }
-            }
-        }
-        let words = results.withLock { $0 }
+        let words = parallelMap(items.count, jobs: jobs) { classifier.classify(items[$0]).word }
         try writeLines(zip(corpus.utterances, words).map { "\($0.0.utterance.id) \($0.1)" }, to: out)
         let seconds = Date().timeIntervalSince(started)
         let audio = Double(items.reduce(0) { $0 + $1.frames }) * classifier.features.frame.frameShiftMs / 1000

@@ -46,14 +46,7 @@ struct Features: ParsableCommand {
     func run() throws {
         let utterances = try Corpus.load(data)
         var (config, rateGiven) = try features.resolve()
-        if !rateGiven {
-            let first = utterances[0]
-            do {
-                config.frame.sampleFrequency = Double(try AudioFile.info(first.audioPath).sampleRate)
-            } catch {
-                throw CorpusError("\(first.id): \(error) (needed for the working sample rate; give --sample-frequency to set it)")
-            }
-        }
+        if !rateGiven { config = try withWorkingRate(config, of: utterances) }
         try config.validate()
         let job = FeatureExtractionJob(config: config, audio: audio.readOptions, jobs: jobs, keepGoing: keepGoing)
         let sources = utterances.map { FeatureSource(id: $0.id, audioPath: $0.audioPath, speaker: $0.speaker) }

@@ -36,19 +36,16 @@ struct Posteriors: ParsableCommand {
             throw ModelError("\(folder): cannot be created: \(error.localizedDescription)")
         }
         let items = corpus.utterances
-        let failures = Mutex([String]())
-        let next = Atomic(0)
-        DispatchQueue.concurrentPerform(iterations: min(jobs, max(items.count, 1))) { _ in
-            while case let i = next.add(1, ordering: .relaxed).oldValue, i < items.count {
-                let (utterance, features) = items[i]
-                let posteriors = hybrid.logPosteriors(frames: hybrid.normalization.apply(features), count: features.frames)
-                let matrix = FeatureMatrix(frames: features.frames, dimension: hybrid.pdfCount, values: posteriors)
-                do { try NumpyFile.write(matrix, to: (folder as NSString).appendingPathComponent(utterance.id + ".npy")) } catch {
-                    failures.withLock { $0.append("\(error)") }
-                }
+        let failures = parallelMap(items.count, jobs: jobs) { i -> String? in
+            let (utterance, features) = items[i]
+            let posteriors = hybrid.logPosteriors(frames: hybrid.normalization.apply(features), count: features.frames)
+            let matrix = FeatureMatrix(frames: features.frames, dimension: hybrid.pdfCount, values: posteriors)
+            do { try NumpyFile.write(matrix, to: (folder as NSString).appendingPathComponent(utterance.id + ".npy")) } catch {
+                return "\(error)"
             }
+            return nil
         }
-        if let first = failures.withLock({ $0.first }) { throw ModelError(first) }
+        if let first = failures.compactMap({ $0 }).first { throw ModelError(first) }
         try writeLines(items.map { "\($0.utterance.id) post/\($0.utterance.id).npy" }, to: (out as NSString).appendingPathComponent("posteriors.scp"))
         print("posteriors: \(items.count) utterances, \(hybrid.pdfCount) states → \((out as NSString).appendingPathComponent("posteriors.scp"))")
     }

@@ -166,12 +166,7 @@ struct CorpusFeatures {
             throw CorpusError("\(path): utterance '\(missing.id)' has no transcript (a data directory with a text file is needed)")
         }
         var config = config
-        if !rateGiven {
-            let first = corpus[0]
-            do { config.frame.sampleFrequency = Double(try AudioFile.info(first.audioPath).sampleRate) } catch {
-                throw CorpusError("\(first.id): \(error)")
-            }
-        }
+        if !rateGiven { config = try withWorkingRate(config, of: corpus) }
         let job = FeatureExtractionJob(config: config, jobs: jobs)
         let progress = quiet ? nil : ProgressReporter(label: "features", total: corpus.count)
         let (features, failures) = try job.computeInMemory(corpus.map { FeatureSource(id: $0.id, audioPath: $0.audioPath, speaker: $0.speaker) }) { done, _ in
