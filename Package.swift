@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["TensorCore"]),
         .target(name: "GaussianMixture", dependencies: ["TensorCore"]),
         .target(name: "HiddenMarkov", dependencies: ["TensorCore"]),
-        .target(name: "Evaluation"),
+        .target(name: "Evaluation", dependencies: ["TensorCore"]),
         .target(name: "AcousticModels", dependencies: ["GaussianMixture", "HiddenMarkov", "NeuralNet", "TensorCore", "FeatureExtraction", "SpeechCorpus", "AudioIO"]),
         .executableTarget(
             name: "speechlab",

@@ -175,6 +175,8 @@ struct HybridDescription: Codable {
     var search: SearchOptions
     var training: HybridTrainingOptions?
     var parameterNames: [String]
+    /// Set when training ends (``ModelDirectory/recordTraining(seconds:log:in:)``).
+    var trainingSeconds: Double?
 }
 
 extension HybridModel {

@@ -48,6 +48,38 @@ public enum ModelDirectory {
         try write(Data(lines.utf8), to: (folder as NSString).appendingPathComponent("training.log"))
     }
 
+    /// Records the end of a neural model's training: the whole `training.log` (past the best
+    /// epoch, whose weights the directory holds) and the training time in `model.json`.
+    public static func recordTraining<Entry: Encodable>(seconds: Double, log: [Entry], in path: String) throws {
+        let jsonPath = (path as NSString).appendingPathComponent("model.json")
+        guard let data = FileManager.default.contents(atPath: jsonPath),
+              var object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ModelError("\(jsonPath): cannot be read back to record the training time")
+        }
+        object["trainingSeconds"] = seconds
+        try write(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), to: jsonPath)
+        try writeLog(log, in: path)
+    }
+
+    /// The training time `model.json` records, if any.
+    public static func trainingSeconds(_ path: String) -> Double? {
+        struct Seconds: Decodable { var trainingSeconds: Double? }
+        let jsonPath = (path as NSString).appendingPathComponent("model.json")
+        return FileManager.default.contents(atPath: jsonPath).flatMap { try? JSONDecoder().decode(Seconds.self, from: $0) }?.trainingSeconds
+    }
+
+    /// The training log of the model at `path`, one decoded entry per line; an unreadable
+    /// line names the file and line.
+    public static func trainingLog<Entry: Decodable>(_ path: String, as: Entry.Type) throws -> [Entry] {
+        let logPath = (path as NSString).appendingPathComponent("training.log")
+        guard let data = FileManager.default.contents(atPath: logPath) else { return [] }
+        return try String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated().map { n, line in
+            do { return try JSONDecoder().decode(Entry.self, from: Data(line.utf8)) } catch {
+                throw ModelError("\(logPath):\(n + 1): not a training log entry (\(error))")
+            }
+        }
+    }
+
     static func createDirectory(_ path: String) throws {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -110,6 +110,8 @@ struct ClassifierDescription: Codable {
     var features: FeatureConfig
     var training: HybridTrainingOptions?
     var parameterNames: [String]
+    /// Set when training ends (``ModelDirectory/recordTraining(seconds:log:in:)``).
+    var trainingSeconds: Double?
 }
 
 extension UtteranceClassifier {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The kind of features computed per frame.
 public enum FeatureType: String, Codable, Sendable, CaseIterable {
     /// Mel-frequency cepstral coefficients.
@@ -96,6 +98,20 @@ public struct FeatureConfig: Codable, Sendable, Equatable {
 
     /// Dimensions of one output frame.
     public var dimension: Int { baseDimension * (deltaOrder + 1) }
+
+    /// A one-line description for reports, e.g.
+    /// `mfcc 13 + Δ + ΔΔ = 39 dims, 8000 Hz, 25/10 ms frames, CMVN per speaker (means and variances)`.
+    public var summary: String {
+        let deltas = ["", " + Δ", " + Δ + ΔΔ", " + 3 deltas", " + 4 deltas"][min(max(deltaOrder, 0), 4)]
+        let normalization: String
+        switch cmvn {
+        case .none: normalization = "no CMVN"
+        case .utterance, .speaker: normalization = "CMVN per \(cmvn.rawValue) (\(normalizeVariance ? "means and variances" : "means"))"
+        }
+        let frames = String(format: "%g/%g ms frames", frame.frameLengthMs, frame.frameShiftMs)
+        return "\(preset == .htk ? "htk " : "")\(type.rawValue) \(baseDimension)\(deltas) = \(dimension) dims, "
+            + "\(Int(frame.sampleFrequency)) Hz, \(frames), \(normalization)"
+    }
 
     /// Checks every option and their combinations, naming the flag at fault.
     public func validate() throws {

@@ -21,6 +21,11 @@ public struct TimedWord: Sendable, Equatable, Codable {
     public var start: Int
     /// One past the last frame.
     public var end: Int
+    public init(word: String, start: Int, end: Int) {
+        self.word = word
+        self.start = start
+        self.end = end
+    }
 }
 
 /// The best path through a graph for one utterance.

@@ -16,6 +16,6 @@ struct Speechlab: ParsableCommand {
             models are directories of model.json and weights.safetensors.
             """,
         version: "0.1.0",
-        subcommands: [Prepare.self, Features.self, Train.self, Align.self, Decode.self, Score.self, Posteriors.self]
+        subcommands: [Prepare.self, Features.self, Train.self, Align.self, Decode.self, Score.self, Compare.self, Posteriors.self]
     )
 }

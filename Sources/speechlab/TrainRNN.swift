@@ -108,11 +108,13 @@ struct TrainRNN: ParsableCommand {
         }
         let started = Date()
         var log: [HybridEpochLog] = []
+        var previousSeconds = 0.0
         let checkpoint = (out as NSString).appendingPathComponent("checkpoint")
         if resume {
             printError("train rnn: resuming from \(checkpoint)")
             let previous = (try? String(contentsOfFile: (out as NSString).appendingPathComponent("training.log"), encoding: .utf8)) ?? ""
             log = previous.split(separator: "\n").compactMap { try? JSONDecoder().decode(HybridEpochLog.self, from: Data($0.utf8)) }
+            previousSeconds = log.reduce(0) { $0 + $1.seconds }  // epochs before the interruption
         }
         _ = try ClassifierTrainer(options: trainingOptions()).train(model, data: data, checkpoint: checkpoint, resume: resume) { entry, improved in
             log = log.filter { $0.epoch < entry.epoch } + [entry]
@@ -123,6 +125,7 @@ struct TrainRNN: ParsableCommand {
             }
             if improved { try model.save(to: out, training: trainingOptions(), log: log) }
         }
+        try ModelDirectory.recordTraining(seconds: Date().timeIntervalSince(started) + previousSeconds, log: log, in: out)
         print(String(format: "train rnn: classifier %@ %d×%d%@, %@ pooling, %d words, %d parameters, %.1f s → %@", cell.rawValue, layers, hidden,
                      bidirectional ? " bidirectional" : "", pooling.rawValue, words.count, model.parameterCount, Date().timeIntervalSince(started), out))
     }
@@ -181,6 +184,7 @@ struct TrainRNN: ParsableCommand {
                                 logPriors: HybridModel.logPriors(counts: counts))
         let started = Date()
         var log: [HybridEpochLog] = []
+        var previousSeconds = 0.0
         var epochProgress: ProgressReporter? = nil
         var epochNumber = 0
         let checkpoint = (out as NSString).appendingPathComponent("checkpoint")
@@ -188,6 +192,7 @@ struct TrainRNN: ParsableCommand {
             printError("train rnn: resuming from \(checkpoint)")
             let previous = (try? String(contentsOfFile: (out as NSString).appendingPathComponent("training.log"), encoding: .utf8)) ?? ""
             log = previous.split(separator: "\n").compactMap { try? JSONDecoder().decode(HybridEpochLog.self, from: Data($0.utf8)) }
+            previousSeconds = log.reduce(0) { $0 + $1.seconds }  // epochs before the interruption
             epochNumber = log.last?.epoch ?? 0
         }
         _ = try HybridTrainer(options: options).train(network, architecture: architecture, data: data, checkpoint: checkpoint, resume: resume,
@@ -208,6 +213,7 @@ struct TrainRNN: ParsableCommand {
             }
             if improved { try model.save(to: out, training: options, log: log) }
         }
+        try ModelDirectory.recordTraining(seconds: Date().timeIntervalSince(started) + previousSeconds, log: log, in: out)
         print(String(format: "train rnn: hybrid %@ %d×%d%@, %d parameters, %d utterances, %.1f s → %@", cell.rawValue, layers, hidden,
                      bidirectional ? " bidirectional" : "", network.parameterCount, data.count, Date().timeIntervalSince(started), out))
     }

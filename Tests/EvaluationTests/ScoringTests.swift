@@ -34,3 +34,55 @@ import Testing
         #expect(error?.description.contains(":2:") == true)
     }
 }
+
+@Suite struct SignificanceTests {
+    @Test func mcNemarIsTheExactTwoSidedBinomialTail() {
+        // Four utterances only the first gets right, one only the second: 2 · P(X ≤ 1 | n = 5) = 2 · 6/32.
+        let a = [true, true, true, false, true, true], b = [false, false, false, true, true, false]
+        let test = mcNemarTest(firstCorrect: a, secondCorrect: b)
+        #expect(test.firstBetter == 4 && test.secondBetter == 1)
+        #expect(abs(test.pValue - 2 * 6.0 / 32) < 1e-12)
+        let one = mcNemarTest(firstCorrect: Array(repeating: true, count: 10), secondCorrect: Array(repeating: false, count: 10))
+        #expect(abs(one.pValue - 2.0 / 1024) < 1e-12)
+        #expect(mcNemarTest(firstCorrect: [true, false], secondCorrect: [true, false]).pValue == 1)
+    }
+
+    @Test func matchedPairsUsesTheStandardErrorOfTheDifferences() {
+        // d = 1, 1, 1, 0: mean 0.75, variance 0.25, standard error 0.25, z = 3.
+        let test = matchedPairsTest(firstErrors: [2, 1, 3, 0], secondErrors: [1, 0, 2, 0])
+        #expect(abs(test.pValue - erfc(3 / 2.0.squareRoot())) < 1e-12)
+        #expect(test.firstBetter == 0 && test.secondBetter == 3)
+        #expect(matchedPairsTest(firstErrors: [1, 2], secondErrors: [1, 2]).pValue == 1)
+    }
+
+    @Test func bootstrapIntervalsAreReproducibleAndNarrowWithMoreData() {
+        let small = bootstrapInterval(errors: Array(repeating: [0, 1], count: 20).flatMap { $0 }, counts: Array(repeating: 1, count: 40))
+        let large = bootstrapInterval(errors: Array(repeating: [0, 1], count: 500).flatMap { $0 }, counts: Array(repeating: 1, count: 1000))
+        #expect(small.low < 0.5 && small.high > 0.5)
+        #expect(large.low < 0.5 && large.high > 0.5)
+        #expect(large.high - large.low < small.high - small.low)
+        #expect(small == bootstrapInterval(errors: Array(repeating: [0, 1], count: 20).flatMap { $0 }, counts: Array(repeating: 1, count: 40)))
+        #expect(bootstrapInterval(errors: [0, 0, 0], counts: [2, 1, 3]) == ConfidenceInterval(low: 0, high: 0))
+    }
+
+    @Test func comparisonCountsConfusionsAndUnknownWordsPerModel() {
+        let test = [TestUtterance(id: "a", speaker: "s1", words: ["one", "two"], seconds: 1),
+                    TestUtterance(id: "b", speaker: "s2", words: ["three"], seconds: 1)]
+        func decoding(_ name: String, _ hypotheses: [String: [String]]) -> ModelDecoding {
+            ModelDecoding(name: name, path: name, kind: "gmm-hmm", architecture: "", features: "f", parameters: 1, trainingSeconds: nil,
+                          decodingSeconds: 0.2, threads: 1, hypotheses: hypotheses, vocabulary: ["one", "two"], curves: [])
+        }
+        let report = ComparisonReport(testSet: "t", grammar: "loop", test: test,
+                                      decodings: [decoding("x", ["a": ["one", "two"], "b": ["two"]]), decoding("y", ["a": ["one"]])])
+        #expect(!report.isolatedWords)
+        #expect(report.models[0].wordErrorRate == 1.0 / 3 && report.models[1].wordErrorRate == 2.0 / 3)
+        #expect(report.models[0].confusion["three"]?["two"] == 1)
+        #expect(report.models[1].confusion["two"]?["<del>"] == 1 && report.models[1].confusion["three"]?["<del>"] == 1)
+        #expect(report.models[1].withoutHypothesis == ["b"])
+        #expect(report.models.allSatisfy { $0.unknownWords == ["three"] })
+        #expect(report.models[0].speakers["s1"]?.wordErrorRate == 0 && report.models[0].speakers["s2"]?.sentenceErrorRate == 1)
+        #expect(report.pairwise.first?.test.method == "matched-pairs")
+        #expect(report.disagreements.map(\.id) == ["a", "b"])
+        #expect(report.models[0].realTimeFactor == 0.1)
+    }
+}

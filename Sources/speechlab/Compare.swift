@@ -1,0 +1,153 @@
+import AcousticModels
+import ArgumentParser
+import AudioIO
+import Evaluation
+import Foundation
+import SpeechCorpus
+import Synchronization
+
+/// `speechlab compare`: decodes one test set with several models and writes a report.
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare models of any family on one test set (HTML, Markdown and JSON report).",
+        discussion: """
+            Decodes DATA with every model (each computes its own features, as its model.json says), \
+            scores the hypotheses and writes DIR/report.html (one self-contained page), DIR/report.md \
+            and DIR/report.json: WER or accuracy with 95% bootstrap confidence intervals, sentence \
+            error rate, parameters, training time, decoding real-time factor, pairwise significance \
+            (McNemar on isolated words, matched pairs on WER), confusion matrices, per-speaker \
+            results, training curves from each model's training.log, and the utterances on which \
+            the models disagree. DIR/<model>.hyp holds each model's hypotheses.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Test data directory (with transcripts).", valueName: "dir"))
+    var test: String
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Model directories to compare.", valueName: "dir"))
+    var models: [String]
+    @Option(help: ArgumentHelp("Folder for the report.", valueName: "dir"))
+    var out: String
+    @Option(help: ArgumentHelp("isolated or loop (default: isolated when every transcript is one word, else loop).", valueName: "grammar"))
+    var grammar: Grammar?
+    @Option(help: ArgumentHelp("Parallel workers (default: all cores).", valueName: "n"))
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    func validate() throws {
+        guard !models.isEmpty else { throw ValidationError("give at least one model with --models") }
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() throws {
+        Runtime.configure()
+        let corpus = try Corpus.load(test)
+        guard !corpus.isEmpty else { throw CorpusError("\(test): the test set holds no utterances") }
+        if let missing = corpus.first(where: { $0.words == nil }) {
+            throw CorpusError("\(test): utterance '\(missing.id)' has no transcript (a data directory with a text file is needed)")
+        }
+        let grammar = self.grammar ?? (corpus.allSatisfy { $0.words!.count == 1 } ? .isolated : .loop)
+        // Every model is loaded before any work, so that an unreadable one stops the run at once.
+        let loaded = try models.map { path in (path: path, model: try RecognitionModel.load(path)) }
+        let names = uniqueNames(models)
+
+        var decodings: [ModelDecoding] = []
+        for (k, (path, model)) in loaded.enumerated() {
+            if !quiet { printError("compare: decoding with \(names[k]) (\(model.architecture))") }
+            let started = Date()
+            let features = try CorpusFeatures.load(test, config: model.features, rateGiven: true, jobs: jobs, requireTranscripts: true, quiet: quiet)
+            let items = features.utterances.map(\.features)
+            let progress = quiet ? nil : ProgressReporter(label: "decode", total: items.count)
+            let done = Atomic(0)
+            let words = parallelMap(items.count, jobs: jobs) { i in
+                let result = model.recognize(items[i], grammar: grammar)
+                progress?.update(done.add(1, ordering: .relaxed).newValue)
+                return result
+            }
+            progress?.finish()
+            let seconds = Date().timeIntervalSince(started)
+            var hypotheses: [String: [String]] = [:]
+            for (i, w) in words.enumerated() { if let w { hypotheses[features.utterances[i].utterance.id] = w.map(\.word) } }
+            try writeLines(features.utterances.map { u in ([u.utterance.id] + (hypotheses[u.utterance.id] ?? [])).joined(separator: " ") },
+                           to: try outputPath(names[k].replacingOccurrences(of: "/", with: "_") + ".hyp"))
+            decodings.append(ModelDecoding(
+                name: names[k], path: path, kind: model.kind, architecture: model.architecture, features: model.features.summary,
+                parameters: model.parameters, trainingSeconds: try trainingSeconds(path, kind: model.kind), decodingSeconds: seconds,
+                threads: jobs, hypotheses: hypotheses, vocabulary: Set(model.vocabulary), curves: try trainingCurves(path, kind: model.kind)))
+        }
+
+        let testSet = corpus.map { u in
+            TestUtterance(id: u.id, speaker: u.speaker, words: u.words!, seconds: (try? AudioFile.info(u.audioPath)).map { Double($0.frames) / Double($0.sampleRate) } ?? 0)
+        }
+        let report = ComparisonReport(testSet: test, grammar: grammar.rawValue, test: testSet, decodings: decodings)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try write(try encoder.encode(report), to: try outputPath("report.json"))
+        try write(Data(report.markdown.utf8), to: try outputPath("report.md"))
+        try write(Data(report.html.utf8), to: try outputPath("report.html"))
+        print(report.summaryMarkdown)
+        for note in report.notes { print("note: " + note) }
+        print("report: \((out as NSString).appendingPathComponent("report.html")) (also report.md, report.json)")
+    }
+
+    /// A path in the output folder, which is made when missing.
+    private func outputPath(_ name: String) throws -> String {
+        do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+            throw ValidationError("\(out): cannot be created: \(error.localizedDescription)")
+        }
+        return (out as NSString).appendingPathComponent(name)
+    }
+
+    private func write(_ data: Data, to path: String) throws {
+        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw ValidationError("\(path): cannot be written: \(error.localizedDescription)")
+        }
+    }
+
+    /// The model directories' names, made unique with their parent folder or a number.
+    private func uniqueNames(_ paths: [String]) -> [String] {
+        let standardized = paths.map { URL(fileURLWithPath: $0).standardizedFileURL }
+        var names = standardized.map(\.lastPathComponent)
+        for i in names.indices where names.filter({ $0 == names[i] }).count > 1 {
+            names[i] = standardized[i].deletingLastPathComponent().lastPathComponent + "/" + names[i]
+        }
+        var seen: [String: Int] = [:]
+        return names.map { name in
+            seen[name, default: 0] += 1
+            return seen[name]! == 1 ? name : "\(name)#\(seen[name]!)"
+        }
+    }
+
+    /// model.json's training time, else the sum of the training log's iterations or epochs.
+    private func trainingSeconds(_ path: String, kind: String) throws -> Double? {
+        if let seconds = ModelDirectory.trainingSeconds(path) { return seconds }
+        let seconds = kind == "gmm-hmm"
+            ? try ModelDirectory.trainingLog(path, as: GMMHMMIterationLog.self).map(\.seconds)
+            : try ModelDirectory.trainingLog(path, as: HybridEpochLog.self).map(\.seconds)
+        return seconds.isEmpty ? nil : seconds.reduce(0, +)
+    }
+
+    /// Curves from the training log: log-likelihood per frame per EM iteration for GMM-HMMs,
+    /// losses and accuracies per epoch for neural models.
+    private func trainingCurves(_ path: String, kind: String) throws -> [TrainingCurve] {
+        if kind == "gmm-hmm" {
+            let log = try ModelDirectory.trainingLog(path, as: GMMHMMIterationLog.self)
+            guard !log.isEmpty else { return [] }
+            return [TrainingCurve(title: "log-likelihood per frame", xLabel: "iteration",
+                                  series: [CurveSeries(name: "training data", points: log.map { [Double($0.iteration), $0.logLikelihoodPerFrame] })])]
+        }
+        let log = try ModelDirectory.trainingLog(path, as: HybridEpochLog.self)
+        guard !log.isEmpty else { return [] }
+        let accuracy = kind == "classifier" ? "accuracy" : "frame accuracy"
+        return [
+            TrainingCurve(title: "cross-entropy loss", xLabel: "epoch", series: [
+                CurveSeries(name: "training", points: log.map { [Double($0.epoch), $0.trainLoss] }),
+                CurveSeries(name: "validation", points: log.map { [Double($0.epoch), $0.validationLoss] }),
+            ]),
+            TrainingCurve(title: accuracy, xLabel: "epoch", series: [
+                CurveSeries(name: "training", points: log.map { [Double($0.epoch), $0.trainFrameAccuracy] }),
+                CurveSeries(name: "validation", points: log.map { [Double($0.epoch), $0.validationFrameAccuracy] }),
+            ]),
+        ]
+    }
+}
