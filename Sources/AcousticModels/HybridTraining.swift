@@ -136,7 +136,9 @@ struct EpochLoop<Model: RecurrentModel, Item: Sendable, Architecture: Codable & 
             batches.shuffle(using: &generator)
             var lossSum = 0.0, correct = 0, seen = 0
             for batch in batches {
-                let shards = SendableShards((0..<workers).map { k in Array(batch[(k * batch.count / workers)..<((k + 1) * batch.count / workers)]) })
+                // Every worker-th utterance of the length-sorted batch: shards of equal lengths, so no
+                // worker waits for another's longer sequences.
+                let shards = SendableShards((0..<workers).map { k in stride(from: k, to: batch.count, by: workers).map { batch[$0] } })
                 let total = batch.reduce(0) { $0 + unitsOf($1) }
                 let shardUnits = shards.value.map { $0.reduce(0) { $0 + unitsOf($1) } }
                 optimizer.zeroGradients()
@@ -157,7 +159,10 @@ struct EpochLoop<Model: RecurrentModel, Item: Sendable, Architecture: Codable & 
                 onBatch?(step - (epoch - 1) * batches.count, batches.count, lossSum / Double(seen), Double(correct) / Double(seen))
             }
             model.isTraining = false
-            let (validationLoss, validationAccuracy) = evaluate(model, validation.isEmpty ? training : validation)
+            // Without a validation split the epoch's own running loss stands in for it.
+            let (validationLoss, validationAccuracy) = validation.isEmpty
+                ? (lossSum / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)))
+                : evaluate(parallel, validation)
             guard validationLoss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: step, value: validationLoss) }
             optimizer.learningRate = schedule.record(Float(validationLoss))
             let entry = HybridEpochLog(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)), trainFrameAccuracy: Double(correct) / Double(max(seen, 1)),
@@ -184,19 +189,20 @@ struct EpochLoop<Model: RecurrentModel, Item: Sendable, Architecture: Codable & 
         return stride(from: 0, to: sorted.count, by: max(size, 1)).map { Array(sorted[$0..<min($0 + size, sorted.count)]) }
     }
 
-    /// Mean loss per unit and accuracy of `data`, without gradients.
-    func evaluate(_ model: Model, _ data: [Item]) -> (Double, Double) {
-        GradMode.withoutGradients {
-            var total = 0.0, correct = 0, seen = 0
-            for batch in buckets(data, size: 64) {
-                let n = batch.reduce(0) { $0 + units($1) }
-                let (value, right) = loss(model, batch)
-                total += Double(value.item) * Double(n)
-                correct += right
-                seen += n
+    /// Mean loss per unit and accuracy of `data`, without gradients, on every worker.
+    func evaluate(_ parallel: DataParallel<Model>, _ data: [Item]) -> (Double, Double) {
+        let batches = SendableShards(buckets(data, size: 64))
+        let batchUnits = batches.value.map { $0.reduce(0) { $0 + units($1) } }
+        let lossOfBatch = loss
+        let results = parallel.map(batches.value.count) { replica, i in
+            GradMode.withoutGradients {
+                let (value, right) = lossOfBatch(replica, batches.value[i])
+                return (Double(value.item) * Double(batchUnits[i]), right)
             }
-            return (total / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)))
         }
+        let seen = batchUnits.reduce(0, +)
+        let total = results.reduce(0) { $0 + $1.0 }, correct = results.reduce(0) { $0 + $1.1 }
+        return (total / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)))
     }
 }
 

@@ -27,6 +27,39 @@ public final class DataParallel<Model: Layer> {
 
     public var workerCount: Int { replicas.count }
 
+    /// `body(replica, i)` for `i` in `0..<count`, spread over the workers' replicas (each
+    /// refreshed to the master's current weights and mode first), results in order: a forward
+    /// pass over many batches (validation) on every core.
+    public func map<T>(_ count: Int, _ body: @escaping @Sendable (Model, Int) -> T) -> [T] {
+        synchronizeReplicas()
+        let results = SharedSlots<T>(count: count)
+        let replicas = SharedSlots<Model>(self.replicas)
+        let workers = replicas.count
+        let previousThreads = BLAS.threadCount
+        if workers > 1 { BLAS.setThreadCount(1) }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            for i in stride(from: w, to: count, by: workers) { results[i] = body(replicas[w], i) }
+        }
+        if workers > 1 { BLAS.setThreadCount(previousThreads) }
+        return (0..<count).map { results[$0] }
+    }
+
+    /// Points every replica's parameters and buffers at the master's values (shared storage
+    /// until written) and copies its training mode.
+    private func synchronizeReplicas() {
+        let masterParameters = master.parameters.map(\.tensor)
+        let masterBuffers = master.buffers.map(\.tensor)
+        for replica in replicas {
+            for (r, m) in zip(replica.parameters.map(\.tensor), masterParameters) {
+                r.values = m.values
+                r.requiresGrad = m.requiresGrad
+                r.grad = nil
+            }
+            for (r, m) in zip(replica.buffers.map(\.tensor), masterBuffers) { r.values = m.values }
+            replica.isTraining = master.isTraining
+        }
+    }
+
     /// Computes `Σ_shard loss(replica, shard)` and accumulates its gradient into the master's
     /// parameters (added to any gradient already there, as `backward` does).
     ///
@@ -35,17 +68,9 @@ public final class DataParallel<Model: Layer> {
     ///   Called on worker threads, shard `0..<workerCount`, each with its own replica.
     /// - Returns: the summed loss.
     public func accumulateGradients(_ loss: @escaping @Sendable (Model, Int) -> Tensor<Model.Scalar>) -> Model.Scalar {
+        synchronizeReplicas()
         let masterParameters = master.parameters.map(\.tensor)
         let masterBuffers = master.buffers.map(\.tensor)
-        for replica in replicas {
-            for (r, m) in zip(replica.parameters.map(\.tensor), masterParameters) {
-                r.values = m.values  // shared storage until written
-                r.requiresGrad = m.requiresGrad
-                r.grad = nil
-            }
-            for (r, m) in zip(replica.buffers.map(\.tensor), masterBuffers) { r.values = m.values }
-            replica.isTraining = master.isTraining
-        }
         let results = SharedSlots<Model.Scalar>(count: replicas.count)
         let replicas = SharedSlots<Model>(self.replicas)
         let previousThreads = BLAS.threadCount
@@ -61,7 +86,7 @@ public final class DataParallel<Model: Layer> {
                 guard let g = replica.parameters[index].tensor.grad else { continue }
                 if let existing = m.grad {
                     existing.values.withUnsafeMutableBufferPointer { e in
-                        g.values.withUnsafeBufferPointer { r in for i in e.indices { e[i] += r[i] } }
+                        g.values.withUnsafeBufferPointer { r in Model.Scalar.add(r, into: e) }
                     }
                 } else {
                     m.grad = Tensor(shape: m.shape, values: g.values)

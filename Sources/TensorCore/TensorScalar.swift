@@ -57,6 +57,18 @@ extension Double: TensorScalar {
 }
 
 extension TensorScalar {
+    /// `accumulator[i] += addend[i]` for every i (summing gradients), specialized so that the
+    /// loop vectorizes even when called from generic code.
+    @inlinable
+    @_specialize(where Self == Float)
+    @_specialize(where Self == Double)
+    public static func add(_ addend: UnsafeBufferPointer<Self>, into accumulator: UnsafeMutableBufferPointer<Self>) {
+        precondition(addend.count == accumulator.count, "add(_:into:): lengths differ")
+        for i in accumulator.indices { accumulator[i] += addend[i] }
+    }
+}
+
+extension TensorScalar {
     /// The logistic function 1 / (1 + e^−x), without overflow for large |x|.
     @inlinable
     public static func sigmoid(_ x: Self) -> Self {
