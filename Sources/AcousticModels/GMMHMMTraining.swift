@@ -65,12 +65,25 @@ public struct BaumWelchStatistics: Codable, Sendable {
 /// One training utterance: its features and transcript.
 public struct TrainingUtterance: Sendable {
     public var id: String
-    public var features: FeatureMatrix
+    public var features: FeatureMatrix { didSet { prepare() } }
     public var words: [String]
+    /// The first frame with a NaN or infinity, found once rather than every iteration.
+    public private(set) var nonFiniteFrame: Int?
+    /// `[T, 2D]`: each frame and its squares, the operand of the likelihood and statistics
+    /// GEMMs, made once rather than every iteration.
+    public private(set) var expandedFeatures: [Float] = []
+
     public init(id: String, features: FeatureMatrix, words: [String]) {
         self.id = id
         self.features = features
         self.words = words
+        prepare()
+    }
+
+    private mutating func prepare() {
+        nonFiniteFrame = features.firstNonFinite?.frame
+        expandedFeatures = []
+        GMMLikelihoods.expand(features.values, dimension: features.dimension, count: features.frames, into: &expandedFeatures)
     }
 }
 
@@ -181,25 +194,40 @@ public struct GMMHMMTrainer: Sendable {
 
     /// The E-step over `data`, in parallel over `jobs` workers.
     public func accumulate(_ model: GMMHMM, _ data: [TrainingUtterance]) -> BaumWelchStatistics {
-        let workers = min(jobs, max(data.count, 1))
+        let workers = max(jobs, 1)
         let partial = Mutex([BaumWelchStatistics]())
         let next = Atomic(0)
         let options = self.options
         // One graph per distinct transcript (with this iteration's transition probabilities):
         // an isolated-word corpus has as many graphs as words.
         // Each graph's pdfs are renumbered, and its own likelihood computer covers only them.
-        var graphs: [[String]: TranscriptGraph] = [:]
-        for u in data where graphs[u.words] == nil {
+        var graphIndex: [[String]: Int] = [:]
+        var graphs: [TranscriptGraph?] = []
+        let graphOf: [Int] = data.map { u in
+            if let k = graphIndex[u.words] { return k }
+            var graph: TranscriptGraph? = nil
             if let units = try? model.wordUnits(u.words), !units.isEmpty {
-                let (graph, pdfs) = GraphBuilder.transcript(model: model.transitions, words: units, silence: model.silence).compactingPDFs()
-                graphs[u.words] = TranscriptGraph(graph: graph, pdfs: pdfs, likelihoods: GMMLikelihoods(pdfs.map { model.mixtures[$0] }))
+                let (g, pdfs) = GraphBuilder.transcript(model: model.transitions, words: units, silence: model.silence).compactingPDFs()
+                graph = TranscriptGraph(graph: g, pdfs: pdfs, likelihoods: GMMLikelihoods(pdfs.map { model.mixtures[$0] }))
             }
+            graphIndex[u.words] = graphs.count
+            graphs.append(graph)
+            return graphs.count - 1
+        }
+        // Work in chunks of utterances that share a graph, so that the likelihoods and the
+        // statistics of a whole chunk are one GEMM each.
+        var members = [[Int]](repeating: [], count: graphs.count)
+        for (i, k) in graphOf.enumerated() { members[k].append(i) }
+        let chunks = members.enumerated().flatMap { k, indices in
+            stride(from: 0, to: indices.count, by: Self.chunkSize).map { (graph: k, utterances: Array(indices[$0..<min($0 + Self.chunkSize, indices.count)])) }
         }
         let cache = graphs
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        DispatchQueue.concurrentPerform(iterations: min(workers, max(chunks.count, 1))) { _ in
             var statistics = BaumWelchStatistics(model: model)
-            while case let i = next.add(1, ordering: .relaxed).oldValue, i < data.count {
-                Self.accumulate(model, data[i], graph: cache[data[i].words], options: options, into: &statistics)
+            var workspace = EStepWorkspace()
+            while case let c = next.add(1, ordering: .relaxed).oldValue, c < chunks.count {
+                Self.accumulate(model, chunks[c].utterances.map { data[$0] }, graph: cache[chunks[c].graph], options: options,
+                                into: &statistics, workspace: &workspace)
             }
             partial.withLock { $0.append(statistics) }
         }
@@ -208,79 +236,130 @@ public struct GMMHMMTrainer: Sendable {
         return total
     }
 
-    /// Adds one utterance's expected statistics (soft, or hard with Viterbi training), given
-    /// the graph of its transcript (nil when the transcript cannot be modelled).
-    static func accumulate(_ model: GMMHMM, _ u: TrainingUtterance, graph transcript: TranscriptGraph?, options: GMMHMMTrainingOptions,
-                           into statistics: inout BaumWelchStatistics) {
-        let T = u.features.frames, D = u.features.dimension
-        if let bad = u.features.firstNonFinite {
-            statistics.skipped[u.id] = "features are not finite at frame \(bad.frame)"
-            return
+    /// Utterances per E-step chunk: enough for efficient GEMMs, few enough that Float sums
+    /// over a chunk's frames stay accurate and the chunks spread evenly over the workers.
+    static let chunkSize = 64
+
+    /// Adds the expected statistics (soft, or hard with Viterbi training) of utterances that
+    /// share `transcript`'s graph (nil when their transcript cannot be modelled): their frames'
+    /// likelihoods are one GEMM, each utterance is aligned on its own, and each component's
+    /// posterior-weighted sums of x and x² gather over the chunk in Float (the totals
+    /// accumulate in Double).
+    static func accumulate(_ model: GMMHMM, _ chunk: [TrainingUtterance], graph transcript: TranscriptGraph?, options: GMMHMMTrainingOptions,
+                           into statistics: inout BaumWelchStatistics, workspace: inout EStepWorkspace) {
+        var members: [TrainingUtterance] = []
+        for u in chunk {
+            if let bad = u.nonFiniteFrame {
+                statistics.skipped[u.id] = "features are not finite at frame \(bad)"
+            } else if transcript == nil {
+                statistics.skipped[u.id] = "its transcript has a word the model does not know, or no word"
+            } else {
+                members.append(u)
+            }
         }
-        guard let transcript else {
-            statistics.skipped[u.id] = "its transcript has a word the model does not know, or no word"
-            return
-        }
+        guard let transcript, let first = members.first else { return }
         // Local pdf numbering: pdf l of the graph is the model's pdf `transcript.pdfs[l]`.
-        let graph = transcript.graph, S = transcript.pdfs.count
-        let expanded = transcript.likelihoods.expand(u.features.values, count: T)
-        let components = transcript.likelihoods.componentLogLikelihoods(expanded: expanded, count: T)
-        let mixtureLL = transcript.likelihoods.mixtureLogLikelihoods(components: components, count: T)
-        let offsets = transcript.likelihoods.componentOffsets
-        var posteriors: [(frame: Int32, pdf: Int32, weight: Float)]
-        var transitionCounts: [(transition: Int32, count: Double)]
-        let logLikelihood: Double
-        if options.viterbiTraining {
-            guard let path = Viterbi.search(graph, logLikelihoods: mixtureLL, frames: T, pdfCount: S, options: SearchOptions(beam: options.beam))
-                ?? Viterbi.search(graph, logLikelihoods: mixtureLL, frames: T, pdfCount: S, options: SearchOptions(beam: .infinity)) else {
-                statistics.skipped[u.id] = "\(T) frames are too few for its transcript's states"
-                return
-            }
-            posteriors = path.states.enumerated().map { (Int32($0.offset), graph.pdf[Int($0.element)], 1) }
-            transitionCounts = []
-            for t in 1..<max(T, 1) {
-                let i = Int(path.states[t - 1]), j = path.states[t]
-                if let arc = (Int(graph.arcStart[i])..<Int(graph.arcStart[i + 1])).first(where: { graph.arcTo[$0] == j }) {
-                    transitionCounts.append((graph.arcTransition[arc], 1))
-                }
-            }
-            if let last = path.states.last, graph.finalTransition[Int(last)] >= 0 { transitionCounts.append((graph.finalTransition[Int(last)], 1)) }
-            logLikelihood = Double(path.score)
-        } else {
-            // Without a beam when the beam pruned every path that ends in time (short utterances).
-            guard let occupancy = ForwardBackward.occupancy(graph, logLikelihoods: mixtureLL, frames: T, pdfCount: S, beam: options.beam)
-                ?? ForwardBackward.occupancy(graph, logLikelihoods: mixtureLL, frames: T, pdfCount: S, beam: .infinity) else {
-                statistics.skipped[u.id] = "\(T) frames are too few for its transcript's states"
-                return
-            }
-            posteriors = occupancy.posteriors
-            transitionCounts = occupancy.transitionCounts
-            logLikelihood = occupancy.logLikelihood
+        let graph = transcript.graph, S = transcript.pdfs.count, D = first.features.dimension
+        let likelihoods = transcript.likelihoods, offsets = likelihoods.componentOffsets, K = offsets.last!
+        var starts: [Int] = [], F = 0
+        for u in members {
+            starts.append(F)
+            F += u.features.frames
         }
-        // Component posteriors Γ [T, K] (state posterior × the component's share), then the
-        // statistics of all components at once: Γᵀ · [X, X²] → [K, 2D] (one GEMM, in Float
-        // within an utterance; the totals accumulate in Double).
-        let K = offsets.last!
-        var gamma = [Float](repeating: 0, count: T * K)
-        var occupancy = [Double](repeating: 0, count: K)
-        for (t, s, weight) in posteriors {
-            let t = Int(t), s = Int(s)
-            let total = mixtureLL[t * S + s]
-            for k in offsets[s]..<offsets[s + 1] { gamma[t * K + k] = components[t * K + k] - total }
-            gamma.withUnsafeMutableBufferPointer { g in Float.exp(g.baseAddress! + t * K + offsets[s], count: offsets[s + 1] - offsets[s]) }
-            for k in offsets[s]..<offsets[s + 1] {
-                gamma[t * K + k] *= weight
-                occupancy[k] += Double(gamma[t * K + k])
+        workspace.prepareChunk(frames: F, components: K, dimension: D)
+        workspace.expanded.withUnsafeMutableBufferPointer { x in
+            for (b, u) in members.enumerated() {
+                u.expandedFeatures.withUnsafeBufferPointer { (x.baseAddress! + starts[b] * 2 * D).update(from: $0.baseAddress!, count: u.features.frames * 2 * D) }
             }
         }
-        var sums = [Float](repeating: 0, count: K * 2 * D)
-        gamma.withUnsafeBufferPointer { g in
-            expanded.withUnsafeBufferPointer { x in
-                sums.withUnsafeMutableBufferPointer { out in
-                    Float.gemm(transposeA: true, transposeB: false, m: K, n: 2 * D, k: T, alpha: 1, a: g.baseAddress!, lda: K,
-                               b: x.baseAddress!, ldb: 2 * D, beta: 0, c: out.baseAddress!, ldc: 2 * D)
+        likelihoods.componentLogLikelihoods(expanded: workspace.expanded, count: F, into: &workspace.components)
+        likelihoods.mixtureLogLikelihoods(components: workspace.components, count: F, into: &workspace.mixtureLogLikelihoods, scratch: &workspace.scratch)
+        // Moved out of the workspace (and back at the end), so that writing them copies nothing.
+        var occupancy: [Double] = [], sums: [Float] = [], shares: [Float] = []
+        swap(&occupancy, &workspace.occupancy)
+        swap(&sums, &workspace.sums)
+        swap(&shares, &workspace.shares)
+        let components = workspace.components, mixtureLL = workspace.mixtureLogLikelihoods
+        for (b, u) in members.enumerated() {
+            let T = u.features.frames, start = starts[b]
+            var posteriors: [(frame: Int32, pdf: Int32, weight: Float)]
+            var transitionCounts: [(transition: Int32, count: Double)]
+            let logLikelihood: Double
+            if options.viterbiTraining {
+                let ll = Array(mixtureLL[(start * S)..<((start + T) * S)])
+                guard let path = Viterbi.search(graph, logLikelihoods: ll, frames: T, pdfCount: S, options: SearchOptions(beam: options.beam))
+                    ?? Viterbi.search(graph, logLikelihoods: ll, frames: T, pdfCount: S, options: SearchOptions(beam: .infinity)) else {
+                    statistics.skipped[u.id] = "\(T) frames are too few for its transcript's states"
+                    continue
+                }
+                posteriors = path.states.enumerated().map { (Int32($0.offset), graph.pdf[Int($0.element)], 1) }
+                transitionCounts = []
+                for t in 1..<max(T, 1) {
+                    let i = Int(path.states[t - 1]), j = path.states[t]
+                    if let arc = (Int(graph.arcStart[i])..<Int(graph.arcStart[i + 1])).first(where: { graph.arcTo[$0] == j }) {
+                        transitionCounts.append((graph.arcTransition[arc], 1))
+                    }
+                }
+                if let last = path.states.last, graph.finalTransition[Int(last)] >= 0 { transitionCounts.append((graph.finalTransition[Int(last)], 1)) }
+                logLikelihood = Double(path.score)
+            } else {
+                // Without a beam when the beam pruned every path that ends in time (short utterances).
+                let result = mixtureLL.withUnsafeBufferPointer { all in
+                    let ll = UnsafeBufferPointer(rebasing: all[(start * S)..<((start + T) * S)])
+                    return ForwardBackward.occupancy(graph, logLikelihoods: ll, frames: T, pdfCount: S, beam: options.beam,
+                                                     workspace: &workspace.forwardBackward)
+                        ?? ForwardBackward.occupancy(graph, logLikelihoods: ll, frames: T, pdfCount: S, beam: .infinity,
+                                                     workspace: &workspace.forwardBackward)
+                }
+                guard let result else {
+                    statistics.skipped[u.id] = "\(T) frames are too few for its transcript's states"
+                    continue
+                }
+                posteriors = result.posteriors
+                transitionCounts = result.transitionCounts
+                logLikelihood = result.logLikelihood
+            }
+            // Component posteriors Γ (state posterior × the component's share): each listed
+            // (frame, pdf)'s shares log(w N) − log p, exponentiated in one vector pass, then
+            // scattered into Γ with the weight.
+            shares.removeAll(keepingCapacity: true)
+            components.withUnsafeBufferPointer { c in
+                mixtureLL.withUnsafeBufferPointer { ll in
+                    offsets.withUnsafeBufferPointer { offsets in
+                        for (t, s, _) in posteriors {
+                            let row = start + Int(t), s = Int(s), total = ll[row * S + s]
+                            for k in offsets[s]..<offsets[s + 1] { shares.append(c[row * K + k] - total) }
+                        }
+                    }
                 }
             }
+            shares.withUnsafeMutableBufferPointer { Float.exp($0.baseAddress!, count: $0.count) }
+            // Γ is sparse (a frame's posterior mass sits on one or two pdfs), so each nonzero
+            // γ adds γ·[x, x²] to its component's sums: a short vector loop, rather than a dense
+            // Γᵀ·[X, X²] GEMM that would mostly multiply zeros.
+            sums.withUnsafeMutableBufferPointer { sums in
+                occupancy.withUnsafeMutableBufferPointer { occupancy in
+                    workspace.expanded.withUnsafeBufferPointer { x in
+                        offsets.withUnsafeBufferPointer { offsets in
+                            var next = 0
+                            for (t, s, weight) in posteriors {
+                                let frame = x.baseAddress! + (start + Int(t)) * 2 * D, s = Int(s)
+                                for k in offsets[s]..<offsets[s + 1] {
+                                    let value = shares[next] * weight
+                                    next += 1
+                                    occupancy[k] += Double(value)
+                                    let sum = sums.baseAddress! + k * 2 * D
+                                    for d in 0..<(2 * D) { sum[d] += value * frame[d] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (id, c) in transitionCounts { statistics.transitions[Int(id)] += c }
+            statistics.logLikelihood += logLikelihood
+            statistics.frames += T
+            statistics.utterances += 1
         }
         sums.withUnsafeBufferPointer { out in
             for s in 0..<S {
@@ -290,10 +369,9 @@ public struct GMMHMMTrainer: Sendable {
                 }
             }
         }
-        for (id, c) in transitionCounts { statistics.transitions[Int(id)] += c }
-        statistics.logLikelihood += logLikelihood
-        statistics.frames += T
-        statistics.utterances += 1
+        swap(&occupancy, &workspace.occupancy)
+        swap(&sums, &workspace.sums)
+        swap(&shares, &workspace.shares)
     }
 
     /// The M-step: new mixtures and transition probabilities from `statistics`.
@@ -379,4 +457,28 @@ struct TranscriptGraph: Sendable {
     /// The model's pdf of each local pdf.
     var pdfs: [Int]
     var likelihoods: GMMLikelihoods
+}
+
+/// Buffers one E-step worker reuses from chunk to chunk.
+struct EStepWorkspace {
+    var expanded: [Float] = []
+    var components: [Float] = []
+    var mixtureLogLikelihoods: [Float] = []
+    var scratch: [Float] = []
+    var occupancy: [Double] = []
+    var sums: [Float] = []
+    var shares: [Float] = []
+    var forwardBackward = ForwardBackward.Workspace()
+
+    /// Room for a chunk's `[F, 2D]` expanded frames, and zeroed occupancies `[K]` and sums `[K, 2D]`.
+    mutating func prepareChunk(frames F: Int, components K: Int, dimension D: Int) {
+        if expanded.count < F * 2 * D { expanded = [Float](repeating: 0, count: F * 2 * D) }
+        func zeroed<Value: Numeric>(_ buffer: inout [Value], _ count: Int) {
+            if buffer.count < count { buffer = [Value](repeating: 0, count: count) } else {
+                buffer.withUnsafeMutableBufferPointer { $0.baseAddress!.update(repeating: 0, count: count) }
+            }
+        }
+        zeroed(&occupancy, K)
+        zeroed(&sums, K * 2 * D)
+    }
 }

@@ -6,7 +6,7 @@ import TensorCore
 
 /// How a hybrid network is trained.
 public struct HybridTrainingOptions: Codable, Sendable, Equatable {
-    public var epochs = 12
+    public var epochs = 30
     /// Utterances per mini-batch (bucketed by length).
     public var batchSize = 32
     public var learningRate: Float = 2e-3

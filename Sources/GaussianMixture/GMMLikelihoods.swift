@@ -55,9 +55,21 @@ public struct GMMLikelihoods: Sendable {
     /// `[T, 2D]`: each frame followed by its squares, the left operand of the likelihood GEMM
     /// (and of the statistics GEMM in training).
     public func expand(_ frames: [Float], count T: Int) -> [Float] {
-        let D = dimension
+        var expanded: [Float] = []
+        expand(frames, count: T, into: &expanded)
+        return expanded
+    }
+
+    /// ``expand(_:count:)`` into `expanded` (resized when too small; its first T·2D values are
+    /// the result), for a caller that reuses one buffer.
+    public func expand(_ frames: [Float], count T: Int, into expanded: inout [Float]) {
+        Self.expand(frames, dimension: dimension, count: T, into: &expanded)
+    }
+
+    /// `[T, 2D]` rows of each frame and its squares, for frames of `dimension` values.
+    public static func expand(_ frames: [Float], dimension D: Int, count T: Int, into expanded: inout [Float]) {
         precondition(frames.count == T * D, "GMMLikelihoods: \(frames.count) values are not \(T) frames of \(D)")
-        var expanded = [Float](repeating: 0, count: T * 2 * D)
+        if expanded.count < T * 2 * D { expanded = [Float](repeating: 0, count: T * 2 * D) }
         frames.withUnsafeBufferPointer { f in
             expanded.withUnsafeMutableBufferPointer { e in
                 for t in 0..<T {
@@ -69,7 +81,6 @@ public struct GMMLikelihoods: Sendable {
                 }
             }
         }
-        return expanded
     }
 
     /// Every component's weighted log-likelihood for `frames` (`[T, D]` row-major): `[T, K]`.
@@ -80,46 +91,77 @@ public struct GMMLikelihoods: Sendable {
 
     /// Every component's weighted log-likelihood from ``expand(_:count:)``'s output.
     public func componentLogLikelihoods(expanded: [Float], count T: Int) -> [Float] {
+        var out: [Float] = []
+        componentLogLikelihoods(expanded: expanded, count: T, into: &out)
+        return out
+    }
+
+    /// The same into a reused buffer (its first T·K values).
+    public func componentLogLikelihoods(expanded: [Float], count T: Int, into out: inout [Float]) {
         let D = dimension, K = componentCount
-        var out = [Float](repeating: 0, count: T * K)
+        precondition(expanded.count >= T * 2 * D, "GMMLikelihoods: too few expanded values")
+        if out.count < T * K { out = [Float](repeating: 0, count: T * K) }
         expanded.withUnsafeBufferPointer { x in
             weights.withUnsafeBufferPointer { w in
-                out.withUnsafeMutableBufferPointer { o in
-                    for t in 0..<T { for k in 0..<K { o[t * K + k] = gconst[k] } }
-                    Float.gemm(transposeA: false, transposeB: false, m: T, n: K, k: 2 * D, alpha: 1,
-                               a: x.baseAddress!, lda: 2 * D, b: w.baseAddress!, ldb: K, beta: 1, c: o.baseAddress!, ldc: K)
+                gconst.withUnsafeBufferPointer { g in
+                    out.withUnsafeMutableBufferPointer { o in
+                        for t in 0..<T { (o.baseAddress! + t * K).update(from: g.baseAddress!, count: K) }
+                        Float.gemm(transposeA: false, transposeB: false, m: T, n: K, k: 2 * D, alpha: 1,
+                                   a: x.baseAddress!, lda: 2 * D, b: w.baseAddress!, ldb: K, beta: 1, c: o.baseAddress!, ldc: K)
+                    }
                 }
             }
         }
-        return out
     }
 
     /// Each mixture's log-likelihood per frame `[T, S]`, from component values `[T, K]`.
     public func mixtureLogLikelihoods(components: [Float], count T: Int) -> [Float] {
+        var out: [Float] = [], scratch: [Float] = []
+        mixtureLogLikelihoods(components: components, count: T, into: &out, scratch: &scratch)
+        return out
+    }
+
+    /// The same into a reused buffer (its first T·S values); `scratch` is reused too.
+    ///
+    /// Whole-matrix passes rather than per-frame ones, so that the exponentials and logarithms
+    /// run as two long vector loops: the largest component of each (frame, mixture), the
+    /// components minus it, one exp over all `T·K`, the sums, one log over all `T·S`.
+    public func mixtureLogLikelihoods(components: [Float], count T: Int, into out: inout [Float], scratch: inout [Float]) {
         let K = componentCount, S = mixtureCount
-        var out = [Float](repeating: 0, count: T * S)
-        var shifted = [Float](repeating: 0, count: K)
+        precondition(components.count >= T * K, "GMMLikelihoods: too few component values")
+        if out.count < T * S { out = [Float](repeating: 0, count: T * S) }
+        if K == S {  // one Gaussian per mixture: each component is its mixture
+            components.withUnsafeBufferPointer { c in out.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: c.baseAddress!, count: T * S) } }
+            return
+        }
+        if scratch.count < T * (K + S) { scratch = [Float](repeating: 0, count: T * (K + S)) }
         components.withUnsafeBufferPointer { c in
-            shifted.withUnsafeMutableBufferPointer { e in
-                for t in 0..<T {
-                    // Each component minus its mixture's largest, exponentiated in one vector pass.
-                    for s in 0..<S {
-                        let lo = componentOffsets[s], hi = componentOffsets[s + 1]
-                        var top = -Float.infinity
-                        for k in lo..<hi { top = Swift.max(top, c[t * K + k]) }
-                        out[t * S + s] = top
-                        for k in lo..<hi { e[k] = c[t * K + k] - top }
-                    }
-                    Float.exp(e.baseAddress!, count: K)
-                    for s in 0..<S {
-                        var sum: Float = 0
-                        for k in componentOffsets[s]..<componentOffsets[s + 1] { sum += e[k] }
-                        out[t * S + s] += Float.log(sum)
-                    }
+        out.withUnsafeMutableBufferPointer { o in
+        scratch.withUnsafeMutableBufferPointer { buffer in
+        componentOffsets.withUnsafeBufferPointer { offsets in
+            let e = buffer.baseAddress!, sums = e + T * K
+            for t in 0..<T {
+                let row = c.baseAddress! + t * K, shifted = e + t * K, top = o.baseAddress! + t * S
+                for s in 0..<S {
+                    let lo = offsets[s], hi = offsets[s + 1]
+                    var m = row[lo]
+                    for k in (lo + 1)..<max(hi, lo + 1) { m = Swift.max(m, row[k]) }
+                    top[s] = m
+                    for k in lo..<hi { shifted[k] = row[k] - m }
                 }
             }
-        }
-        return out
+            Float.exp(e, count: T * K)
+            for t in 0..<T {
+                let shifted = e + t * K, sum = sums + t * S
+                for s in 0..<S {
+                    var total: Float = 0
+                    for k in offsets[s]..<offsets[s + 1] { total += shifted[k] }
+                    sum[s] = total
+                }
+            }
+            Float.log(sums, count: T * S)
+            for i in 0..<(T * S) { o[i] += sums[i] }
+        }}}}
     }
 
     /// Each mixture's log-likelihood per frame `[T, S]`.

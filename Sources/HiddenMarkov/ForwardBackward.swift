@@ -7,8 +7,46 @@ public struct StateOccupancy: Sendable {
     public var logLikelihood: Double
     /// (frame, pdf, posterior) for every pdf with posterior above the threshold.
     public var posteriors: [(frame: Int32, pdf: Int32, weight: Float)]
-    /// Expected count of each transition id used.
+    /// Expected counts of the transitions used, one entry per graph arc (a transition id may
+    /// appear more than once: add them).
     public var transitionCounts: [(transition: Int32, count: Double)]
+}
+
+extension ForwardBackward {
+    /// Buffers one thread reuses from utterance to utterance, so that the E-step does not
+    /// allocate per utterance.
+    public struct Workspace: Sendable {
+        var emission: [Float] = []
+        var offsets: [Double] = []
+        var alpha: [Double] = []
+        var beta: [Double] = []
+        var scale: [Double] = []
+        var arcCounts: [Double] = []
+        var perPdf: [Float] = []
+        /// Per-state scratch, N values each.
+        var stateEmission: [Double] = []
+        var weightedBeta: [Double] = []
+        public init() {}
+
+        /// Sizes every buffer for T frames, N states, S pdfs and `arcs` arcs, zeroing what the
+        /// passes accumulate into.
+        mutating func prepare(frames T: Int, states N: Int, pdfs S: Int, arcs: Int) {
+            func fit<Value: Numeric>(_ buffer: inout [Value], _ count: Int) {
+                if buffer.count < count { buffer = [Value](repeating: 0, count: count) } else {
+                    buffer.withUnsafeMutableBufferPointer { $0.baseAddress!.update(repeating: 0, count: count) }
+                }
+            }
+            fit(&emission, T * S)
+            fit(&offsets, T)
+            fit(&alpha, T * N)
+            fit(&beta, T * N)
+            fit(&scale, T)
+            fit(&arcCounts, arcs)
+            fit(&perPdf, S)
+            fit(&stateEmission, N)
+            fit(&weightedBeta, N)
+        }
+    }
 }
 
 /// The forward-backward algorithm over a graph (Baum-Welch's E-step), scaled: probabilities
@@ -21,63 +59,95 @@ public enum ForwardBackward {
     /// path fits.
     public static func occupancy(_ graph: DecodingGraph, logLikelihoods ll: [Float], frames T: Int, pdfCount S: Int,
                                  beam: Float = 300, minimumPosterior: Float = 1e-5) -> StateOccupancy? {
+        var workspace = Workspace()
+        return ll.withUnsafeBufferPointer { ll in
+            occupancy(graph, logLikelihoods: ll, frames: T, pdfCount: S, beam: beam, minimumPosterior: minimumPosterior, workspace: &workspace)
+        }
+    }
+
+    /// ``occupancy(_:logLikelihoods:frames:pdfCount:beam:minimumPosterior:)`` on `[T, S]` values
+    /// in memory the caller owns, with the buffers of `workspace` (reused across calls on one
+    /// thread).
+    public static func occupancy(_ graph: DecodingGraph, logLikelihoods ll: UnsafeBufferPointer<Float>, frames T: Int, pdfCount S: Int,
+                                 beam: Float = 300, minimumPosterior: Float = 1e-5, workspace: inout Workspace) -> StateOccupancy? {
         let N = graph.stateCount
         guard T > 0, ll.count == T * S else { return nil }
         let arcCount = graph.arcTo.count
         let pruneBelow = Foundation.exp(-Double(beam))
+        workspace.prepare(frames: T, states: N, pdfs: S, arcs: arcCount)
         // Emission probabilities per pdf, e[t][s] = exp(ll − m_t), m_t the frame's largest over
-        // the pdfs the graph uses (vectorized exp), and the offsets m_t.
+        // the pdfs the graph uses (vectorized exp), and the offsets m_t. A compacted graph
+        // (`compactingPDFs()`) uses every pdf, and needs no mask.
         var used = [Bool](repeating: false, count: S)
         for p in graph.pdf { used[Int(p)] = true }
-        var emission = [Float](repeating: 0, count: T * S)
-        var offsets = [Double](repeating: 0, count: T)
-        var alpha = [Double](repeating: 0, count: T * N), beta = [Double](repeating: 0, count: T * N)
-        var scale = [Double](repeating: 0, count: T)
-        var arcCounts = [Double](repeating: 0, count: arcCount)
+        let usesAll = !used.contains(false)
         var logLikelihood = 0.0, end = 0.0
-        let ok: Bool = ll.withUnsafeBufferPointer { ll in
-        emission.withUnsafeMutableBufferPointer { e in
-        alpha.withUnsafeMutableBufferPointer { alpha in
-        beta.withUnsafeMutableBufferPointer { beta in
-        arcCounts.withUnsafeMutableBufferPointer { counts in
+        let ok: Bool = { () -> Bool in
+        workspace.emission.withUnsafeMutableBufferPointer { e in
+        workspace.alpha.withUnsafeMutableBufferPointer { alpha in
+        workspace.beta.withUnsafeMutableBufferPointer { beta in
+        workspace.arcCounts.withUnsafeMutableBufferPointer { counts in
+        workspace.offsets.withUnsafeMutableBufferPointer { offsets in
+        workspace.scale.withUnsafeMutableBufferPointer { scale in
+        workspace.stateEmission.withUnsafeMutableBufferPointer { stateEmission in
+        workspace.weightedBeta.withUnsafeMutableBufferPointer { weighted in
         graph.pdf.withUnsafeBufferPointer { pdf in
         graph.arcStart.withUnsafeBufferPointer { arcStart in
         graph.arcTo.withUnsafeBufferPointer { arcTo in
         graph.arcProbability.withUnsafeBufferPointer { arcProbability in
             for t in 0..<T {
+                let row = e.baseAddress! + t * S, frame = ll.baseAddress! + t * S
                 var m = -Float.infinity
-                for s in 0..<S where used[s] { m = Swift.max(m, ll[t * S + s]) }
+                if usesAll {
+                    for s in 0..<S { m = Swift.max(m, frame[s]) }
+                    for s in 0..<S { row[s] = frame[s] - m }
+                } else {
+                    for s in 0..<S where used[s] { m = Swift.max(m, frame[s]) }
+                    for s in 0..<S { row[s] = used[s] ? frame[s] - m : -100 }
+                }
                 offsets[t] = Double(m)
-                let row = e.baseAddress! + t * S
-                for s in 0..<S { row[s] = used[s] ? ll[t * S + s] - m : -100 }
                 Float.exp(row, count: S)
             }
+            // The emission of every state at frame t, as Double (states that share a pdf share it).
+            func gatherEmissions(_ t: Int) {
+                let row = e.baseAddress! + t * S
+                for j in 0..<N { stateEmission[j] = Double(row[Int(pdf[j])]) }
+            }
+            gatherEmissions(0)
             for (k, to) in graph.initialTo.enumerated() {
                 let j = Int(to)
-                alpha[j] += Foundation.exp(Double(graph.initialLogProbability[k])) * Double(e[Int(pdf[j])])
+                alpha[j] += Foundation.exp(Double(graph.initialLogProbability[k])) * stateEmission[j]
             }
+            var top = 0.0  // the previous frame's largest normalized forward probability
             for t in 0..<T {
-                let current = t * N
+                let current = alpha.baseAddress! + t * N
+                var sum = 0.0
                 if t > 0 {
-                    let previous = (t - 1) * N
-                    var top = 0.0
-                    for i in 0..<N { top = Swift.max(top, alpha[previous + i]) }
+                    let previous = current - N
                     let threshold = top * pruneBelow
                     for i in 0..<N {
-                        let a = alpha[previous + i]
-                        guard a > threshold else { alpha[previous + i] = 0; continue }
+                        let a = previous[i]
+                        guard a > threshold else { previous[i] = 0; continue }
                         for arc in Int(arcStart[i])..<Int(arcStart[i + 1]) {
-                            alpha[current + Int(arcTo[arc])] += a * arcProbability[arc]
+                            current[Int(arcTo[arc])] += a * arcProbability[arc]
                         }
                     }
-                    for j in 0..<N { alpha[current + j] *= Double(e[t * S + Int(pdf[j])]) }
+                    gatherEmissions(t)
+                    for j in 0..<N {
+                        current[j] *= stateEmission[j]
+                        sum += current[j]
+                    }
+                } else {
+                    for j in 0..<N { sum += current[j] }
                 }
-                var sum = 0.0
-                for j in 0..<N { sum += alpha[current + j] }
                 guard sum > 0 else { return false }
                 scale[t] = sum
                 let inverse = 1 / sum
-                for j in 0..<N { alpha[current + j] *= inverse }
+                top = 0
+                for j in 0..<N {
+                    current[j] *= inverse
+                    top = Swift.max(top, current[j])
+                }
             }
             for i in 0..<N { end += alpha[(T - 1) * N + i] * graph.finalProbability[i] }
             guard end > 0 else { return false }
@@ -85,50 +155,62 @@ public enum ForwardBackward {
             for t in 0..<T { logLikelihood += Foundation.log(scale[t]) + offsets[t] }
             for i in 0..<N where alpha[(T - 1) * N + i] > 0 { beta[(T - 1) * N + i] = graph.finalProbability[i] / end }
             if T >= 2 {
+                // w(j) = e_{t+1}(j) β_{t+1}(j) / c_{t+1}, shared by every arc into j.
                 for t in stride(from: T - 2, through: 0, by: -1) {
-                    let next = (t + 1) * N, inverseScale = 1 / scale[t + 1]
-                    for i in 0..<N where alpha[t * N + i] > 0 {
+                    let next = beta.baseAddress! + (t + 1) * N, inverseScale = 1 / scale[t + 1]
+                    gatherEmissions(t + 1)
+                    for j in 0..<N { weighted[j] = stateEmission[j] * next[j] * inverseScale }
+                    let forward = alpha.baseAddress! + t * N, backward = beta.baseAddress! + t * N
+                    for i in 0..<N where forward[i] > 0 {
                         var b = 0.0
-                        let a = alpha[t * N + i]
+                        let a = forward[i]
                         for arc in Int(arcStart[i])..<Int(arcStart[i + 1]) {
-                            let j = Int(arcTo[arc])
-                            let v = arcProbability[arc] * Double(e[(t + 1) * S + Int(pdf[j])]) * beta[next + j] * inverseScale
+                            let v = arcProbability[arc] * weighted[Int(arcTo[arc])]
                             b += v
                             counts[arc] += a * v
                         }
-                        beta[t * N + i] = b
+                        backward[i] = b
                     }
                 }
             }
             return true
-        }}}}}}}}}
+        }}}}}}}}}}}}}()
         guard ok else { return nil }
-        var transitionCounts: [Int32: Double] = [:]
-        for i in 0..<N where alpha[(T - 1) * N + i] > 0 && graph.finalTransition[i] >= 0 {
-            transitionCounts[graph.finalTransition[i], default: 0] += alpha[(T - 1) * N + i] * graph.finalProbability[i] / end
-        }
-        for arc in 0..<arcCount where arcCounts[arc] > 1e-10 {
-            transitionCounts[graph.arcTransition[arc], default: 0] += arcCounts[arc]
-        }
-        var posteriors: [(Int32, Int32, Float)] = []
+        var transitionCounts: [(transition: Int32, count: Double)] = []
+        var posteriors: [(frame: Int32, pdf: Int32, weight: Float)] = []
         posteriors.reserveCapacity(T * 2)
-        var perPdf = [Float](repeating: 0, count: S)
-        var touched: [Int] = []
-        for t in 0..<T {
-            touched.removeAll(keepingCapacity: true)
-            for i in 0..<N {
-                let p = Float(alpha[t * N + i] * beta[t * N + i])
-                guard p > 0 else { continue }
-                let s = Int(graph.pdf[i])
-                if perPdf[s] == 0 { touched.append(s) }
-                perPdf[s] += p
+        workspace.alpha.withUnsafeBufferPointer { alpha in
+        workspace.beta.withUnsafeBufferPointer { beta in
+        workspace.perPdf.withUnsafeMutableBufferPointer { perPdf in
+            for i in 0..<N where alpha[(T - 1) * N + i] > 0 && graph.finalTransition[i] >= 0 {
+                transitionCounts.append((graph.finalTransition[i], alpha[(T - 1) * N + i] * graph.finalProbability[i] / end))
             }
-            for s in touched {
-                if perPdf[s] >= minimumPosterior { posteriors.append((Int32(t), Int32(s), perPdf[s])) }
-                perPdf[s] = 0
+            for arc in 0..<arcCount where workspace.arcCounts[arc] > 1e-10 {
+                transitionCounts.append((graph.arcTransition[arc], workspace.arcCounts[arc]))
             }
-        }
-        return StateOccupancy(logLikelihood: logLikelihood, posteriors: posteriors,
-                              transitionCounts: transitionCounts.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 })
+            // Posterior of each pdf per frame: the states that share a pdf are summed; a pdf is
+            // listed once per frame, in the order the states first reach it.
+            for t in 0..<T {
+                let first = posteriors.count
+                for i in 0..<N {
+                    let p = Float(alpha[t * N + i] * beta[t * N + i])
+                    guard p > 0 else { continue }
+                    let s = Int(graph.pdf[i])
+                    if perPdf[s] == 0 { posteriors.append((Int32(t), Int32(s), 0)) }
+                    perPdf[s] += p
+                }
+                var kept = first
+                for k in first..<posteriors.count {
+                    let s = Int(posteriors[k].pdf)
+                    if perPdf[s] >= minimumPosterior {
+                        posteriors[kept] = (posteriors[k].frame, posteriors[k].pdf, perPdf[s])
+                        kept += 1
+                    }
+                    perPdf[s] = 0
+                }
+                posteriors.removeLast(posteriors.count - kept)
+            }
+        }}}
+        return StateOccupancy(logLikelihood: logLikelihood, posteriors: posteriors, transitionCounts: transitionCounts)
     }
 }

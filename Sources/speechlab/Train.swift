@@ -46,6 +46,8 @@ struct TrainGMMHMM: ParsableCommand {
     var unitStates: [String] = []
     @Flag(help: "Viterbi (hard) training instead of Baum-Welch.")
     var viterbi = false
+    @Option(name: .customLong("train-beam"), help: ArgumentHelp("Pruning beam of the E-step, log domain: states this far below a frame's best are dropped (default: \(GMMHMMTrainingOptions().beam)).", valueName: "x"))
+    var trainBeam: Float?
     @Flag(help: "Continue an interrupted training from the last iteration saved in --out.")
     var resume = false
     @Flag(help: "Train on the base features without deltas.")
@@ -61,6 +63,7 @@ struct TrainGMMHMM: ParsableCommand {
         guard states >= 1, gaussians >= 1, iterations >= 1, jobs >= 1 else {
             throw ValidationError("--states, --gaussians, --iterations and --jobs must be at least 1")
         }
+        if let trainBeam, !(trainBeam > 0) { throw ValidationError("--train-beam must be positive") }
         _ = try stateOverrides()
     }
 
@@ -97,6 +100,7 @@ struct TrainGMMHMM: ParsableCommand {
         options.gaussians = gaussians
         options.iterations = iterations
         options.viterbiTraining = viterbi
+        if let trainBeam { options.beam = trainBeam }
         options.stateOverrides = try stateOverrides()
         var checkpoint: (model: GMMHMM, log: [GMMHMMIterationLog])? = nil
         if resume {

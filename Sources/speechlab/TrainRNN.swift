@@ -37,7 +37,7 @@ struct TrainRNN: ParsableCommand {
     @Option(help: ArgumentHelp("Dropout between layers.", valueName: "p"))
     var dropout: Float = 0.1
     @Option(help: ArgumentHelp("Most epochs (early stopping may end sooner).", valueName: "e"))
-    var epochs: Int = 12
+    var epochs: Int = 30
     @Option(name: .customLong("batch-size"), help: ArgumentHelp("Utterances per batch.", valueName: "n"))
     var batchSize: Int = 32
     @Option(name: .customLong("learning-rate"), help: ArgumentHelp("Adam's initial learning rate.", valueName: "x"))

@@ -83,3 +83,20 @@ import TensorCore
         }
     }
 }
+
+@Suite struct VectorMathTests {
+    @Test func vectorLogMatchesLibmOverTheFloatRange() {
+        var inputs: [Float] = [1, 2, 0.5, 0.70710677, 0.7071068, 1e-30, 1e-40, Float.leastNonzeroMagnitude, Float.greatestFiniteMagnitude, 3.3e38, 1.0000001, 0.9999999]
+        var x: Float = 1e-37
+        while x < 1e37 { inputs.append(x); x *= 1.37 }
+        var values = inputs
+        values.withUnsafeMutableBufferPointer { Float.log($0.baseAddress!, count: $0.count) }
+        for (input, value) in zip(inputs, values) {
+            let expected = Foundation.log(Double(input))
+            #expect(abs(Double(value) - expected) <= 2e-7 * max(1, abs(expected)), "log \(input): \(value) vs \(expected)")
+        }
+        var special: [Float] = [0, -1, .infinity, .nan]
+        special.withUnsafeMutableBufferPointer { Float.log($0.baseAddress!, count: $0.count) }
+        #expect(special[0] == -.infinity && special[1].isNaN && special[2] == .infinity && special[3].isNaN)
+    }
+}

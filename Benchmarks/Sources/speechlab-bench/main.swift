@@ -3,6 +3,7 @@ import AudioIO
 import FeatureExtraction
 import Foundation
 import NeuralNet
+import TensorCore
 
 /// CPU time of this process in seconds.
 func cpuSeconds() -> Double {
@@ -39,12 +40,35 @@ func benchFeatures(listPath: String, repeats: Int) throws {
     print("{\"audio_seconds\": \(audioSeconds), \"frames\": \(frames), \"compute_seconds\": \(times), \"read_seconds\": \(readSeconds)}")
 }
 
+/// `speechlab-bench gmm-decode MODEL FEATS REPEATS`: decodes every utterance of a feature
+/// directory with a GMM-HMM (isolated-word grammar) on one thread, features and model loaded
+/// beforehand (as hmmlearn's timed loop has them), and prints the CPU seconds of the fastest
+/// repetition of the decoding loop and the hypotheses' first words.
+func benchGMMDecode(model path: String, features: String, repeats: Int) throws {
+    BLAS.setThreadCount(1)
+    let (model, search) = try GMMHMM.load(path)
+    let recognizer = try Recognizer(transitions: model.transitions, lexicon: model.lexicon, vocabulary: model.vocabulary, options: search)
+    let directory = try FeatureDirectory.open(features)
+    let utterances = try directory.entries.indices.map { try directory.features($0) }
+    var best = Double.infinity
+    var words: [String] = []
+    for _ in 0..<max(repeats, 1) {
+        let start = cpuSeconds()
+        words = utterances.map { recognizer.decode($0, scorer: model, grammar: .isolated)?.words.first?.word ?? "" }
+        best = min(best, cpuSeconds() - start)
+    }
+    let ids = directory.entries.map(\.id)
+    let hypotheses = zip(ids, words).map { "\"\($0.0)\": \"\($0.1)\"" }.joined(separator: ", ")
+    print("{\"decode_seconds\": \(best), \"utterances\": \(utterances.count), \"hypotheses\": {\(hypotheses)}}")
+}
+
 let arguments = CommandLine.arguments
 func usage() -> Never {
     FileHandle.standardError.write(Data("""
         usage: speechlab-bench features LIST REPEATS
                speechlab-bench gemm N THREADS REPEATS
                speechlab-bench rnn-step lstm|gru HIDDEN THREADS STEPS
+               speechlab-bench gmm-decode MODEL FEATS REPEATS
                speechlab-bench export-recurrent DIR
                speechlab-bench rnn-epoch FEATS ALIGNMENTS TEST_FEATS lstm|gru THREADS
 
@@ -66,6 +90,9 @@ do {
     case ("rnn-epoch", 7):
         guard let cell = RecurrentCell(rawValue: arguments[5]), let threads = Int(arguments[6]) else { usage() }
         try benchRecurrentEpoch(features: arguments[2], alignments: arguments[3], test: arguments[4], cell: cell, threads: threads)
+    case ("gmm-decode", 5):
+        guard let repeats = Int(arguments[4]) else { usage() }
+        try benchGMMDecode(model: arguments[2], features: arguments[3], repeats: repeats)
     case ("export-recurrent", 3):
         try exportRecurrent(to: arguments[2])
     default:
