@@ -65,25 +65,86 @@ public struct BaumWelchStatistics: Codable, Sendable {
 /// One training utterance: its features and transcript.
 public struct TrainingUtterance: Sendable {
     public var id: String
-    public var features: FeatureMatrix { didSet { prepare() } }
+    public var features: FeatureMatrix { didSet { nonFiniteFrame = features.firstNonFinite?.frame } }
     public var words: [String]
     /// The first frame with a NaN or infinity, found once rather than every iteration.
     public private(set) var nonFiniteFrame: Int?
-    /// `[T, 2D]`: each frame and its squares, the operand of the likelihood and statistics
-    /// GEMMs, made once rather than every iteration.
-    public private(set) var expandedFeatures: [Float] = []
 
     public init(id: String, features: FeatureMatrix, words: [String]) {
         self.id = id
         self.features = features
         self.words = words
-        prepare()
+        nonFiniteFrame = features.firstNonFinite?.frame
+    }
+}
+
+/// Training data arranged once for every E-step: utterances grouped by transcript, in chunks
+/// whose frames and squared frames `[X, X²]` lie contiguously, so that a chunk's likelihoods
+/// are one GEMM. Utterances with NaN or infinite features are set aside with the reason.
+public struct EStepCorpus: Sendable {
+    struct Chunk: Sendable {
+        /// Index into `transcripts`.
+        var transcript: Int
+        var ids: [String]
+        /// First row of each utterance in `expanded`, and its frames.
+        var starts: [Int]
+        var frames: [Int]
+        /// `[F, 2D]`, F the chunk's frames.
+        var expanded: [Float]
+        var frameCount: Int { (starts.last ?? 0) + (frames.last ?? 0) }
     }
 
-    private mutating func prepare() {
-        nonFiniteFrame = features.firstNonFinite?.frame
-        expandedFeatures = []
-        GMMLikelihoods.expand(features.values, dimension: features.dimension, count: features.frames, into: &expandedFeatures)
+    let transcripts: [[String]]
+    let chunks: [Chunk]
+    let dimension: Int
+    /// Utterances no E-step can use, and why.
+    let excluded: [String: String]
+
+    /// Utterances per chunk: enough for efficient GEMMs, few enough that Float sums over a
+    /// chunk's frames stay accurate and chunks spread evenly over the workers.
+    public static let chunkSize = 64
+
+    public init(_ data: [TrainingUtterance]) {
+        var index: [[String]: Int] = [:], transcripts: [[String]] = [], members: [[Int]] = []
+        var excluded: [String: String] = [:]
+        for (i, u) in data.enumerated() {
+            if let bad = u.nonFiniteFrame {
+                excluded[u.id] = "features are not finite at frame \(bad)"
+                continue
+            }
+            let k = index[u.words] ?? {
+                index[u.words] = transcripts.count
+                transcripts.append(u.words)
+                members.append([])
+                return transcripts.count - 1
+            }()
+            members[k].append(i)
+        }
+        let D = data.first?.features.dimension ?? 0
+        var chunks: [Chunk] = []
+        for (k, indices) in members.enumerated() {
+            for first in stride(from: 0, to: indices.count, by: Self.chunkSize) {
+                let group = indices[first..<min(first + Self.chunkSize, indices.count)].map { data[$0] }
+                var starts: [Int] = [], F = 0
+                for u in group {
+                    starts.append(F)
+                    F += u.features.frames
+                }
+                var expanded = [Float](repeating: 0, count: F * 2 * D)
+                expanded.withUnsafeMutableBufferPointer { x in
+                    for (b, u) in group.enumerated() {
+                        var rows: [Float] = []
+                        GMMLikelihoods.expand(u.features.values, dimension: D, count: u.features.frames, into: &rows)
+                        rows.withUnsafeBufferPointer { (x.baseAddress! + starts[b] * 2 * D).update(from: $0.baseAddress!, count: u.features.frames * 2 * D) }
+                    }
+                }
+                chunks.append(Chunk(transcript: k, ids: group.map(\.id), starts: starts, frames: group.map(\.features.frames), expanded: expanded))
+            }
+        }
+        self.transcripts = transcripts
+        self.chunks = chunks
+        self.dimension = D
+        self.excluded = excluded
     }
 }
 
@@ -194,102 +255,90 @@ public struct GMMHMMTrainer: Sendable {
 
     /// The E-step over `data`, in parallel over `jobs` workers.
     public func accumulate(_ model: GMMHMM, _ data: [TrainingUtterance]) -> BaumWelchStatistics {
-        let workers = max(jobs, 1)
+        accumulate(model, EStepCorpus(data))
+    }
+
+    /// The E-step over a corpus arranged once for all iterations, in parallel over `jobs` workers.
+    public func accumulate(_ model: GMMHMM, _ corpus: EStepCorpus) -> BaumWelchStatistics {
         let partial = Mutex([BaumWelchStatistics]())
         let next = Atomic(0)
         let options = self.options
         // One graph per distinct transcript (with this iteration's transition probabilities):
-        // an isolated-word corpus has as many graphs as words.
-        // Each graph's pdfs are renumbered, and its own likelihood computer covers only them.
-        var graphIndex: [[String]: Int] = [:]
-        var graphs: [TranscriptGraph?] = []
-        let graphOf: [Int] = data.map { u in
-            if let k = graphIndex[u.words] { return k }
-            var graph: TranscriptGraph? = nil
-            if let units = try? model.wordUnits(u.words), !units.isEmpty {
-                let (g, pdfs) = GraphBuilder.transcript(model: model.transitions, words: units, silence: model.silence).compactingPDFs()
-                graph = TranscriptGraph(graph: g, pdfs: pdfs, likelihoods: GMMLikelihoods(pdfs.map { model.mixtures[$0] }))
-            }
-            graphIndex[u.words] = graphs.count
-            graphs.append(graph)
-            return graphs.count - 1
+        // an isolated-word corpus has as many graphs as words. Each graph's pdfs are
+        // renumbered, and its own likelihood computer covers only them.
+        let graphs: [TranscriptGraph?] = corpus.transcripts.map { words in
+            guard let units = try? model.wordUnits(words), !units.isEmpty else { return nil }
+            let (graph, pdfs) = GraphBuilder.transcript(model: model.transitions, words: units, silence: model.silence).compactingPDFs()
+            return TranscriptGraph(graph: graph, pdfs: pdfs, likelihoods: GMMLikelihoods(pdfs.map { model.mixtures[$0] }))
         }
-        // Work in chunks of utterances that share a graph, so that the likelihoods and the
-        // statistics of a whole chunk are one GEMM each.
-        var members = [[Int]](repeating: [], count: graphs.count)
-        for (i, k) in graphOf.enumerated() { members[k].append(i) }
-        let chunks = members.enumerated().flatMap { k, indices in
-            stride(from: 0, to: indices.count, by: Self.chunkSize).map { (graph: k, utterances: Array(indices[$0..<min($0 + Self.chunkSize, indices.count)])) }
-        }
-        let cache = graphs
-        DispatchQueue.concurrentPerform(iterations: min(workers, max(chunks.count, 1))) { _ in
+        DispatchQueue.concurrentPerform(iterations: min(max(jobs, 1), max(corpus.chunks.count, 1))) { _ in
             var statistics = BaumWelchStatistics(model: model)
             var workspace = EStepWorkspace()
-            while case let c = next.add(1, ordering: .relaxed).oldValue, c < chunks.count {
-                Self.accumulate(model, chunks[c].utterances.map { data[$0] }, graph: cache[chunks[c].graph], options: options,
+            while case let c = next.add(1, ordering: .relaxed).oldValue, c < corpus.chunks.count {
+                let chunk = corpus.chunks[c]
+                Self.accumulate(model, chunk, dimension: corpus.dimension, graph: graphs[chunk.transcript], options: options,
                                 into: &statistics, workspace: &workspace)
             }
             partial.withLock { $0.append(statistics) }
         }
         var total = BaumWelchStatistics(model: model)
         for p in partial.withLock({ $0 }) { total.add(p) }
+        total.skipped.merge(corpus.excluded) { a, _ in a }
         return total
     }
 
-    /// Utterances per E-step chunk: enough for efficient GEMMs, few enough that Float sums
-    /// over a chunk's frames stay accurate and the chunks spread evenly over the workers.
-    static let chunkSize = 64
-
-    /// Adds the expected statistics (soft, or hard with Viterbi training) of utterances that
-    /// share `transcript`'s graph (nil when their transcript cannot be modelled): their frames'
-    /// likelihoods are one GEMM, each utterance is aligned on its own, and each component's
-    /// posterior-weighted sums of x and x² gather over the chunk in Float (the totals
-    /// accumulate in Double).
-    static func accumulate(_ model: GMMHMM, _ chunk: [TrainingUtterance], graph transcript: TranscriptGraph?, options: GMMHMMTrainingOptions,
-                           into statistics: inout BaumWelchStatistics, workspace: inout EStepWorkspace) {
-        var members: [TrainingUtterance] = []
-        for u in chunk {
-            if let bad = u.nonFiniteFrame {
-                statistics.skipped[u.id] = "features are not finite at frame \(bad)"
-            } else if transcript == nil {
-                statistics.skipped[u.id] = "its transcript has a word the model does not know, or no word"
-            } else {
-                members.append(u)
-            }
+    /// Adds the expected statistics (soft, or hard with Viterbi training) of a chunk of
+    /// utterances that share `transcript`'s graph (nil when their transcript cannot be
+    /// modelled): the chunk's likelihoods are one GEMM, in the linear domain (no logarithms:
+    /// the forward-backward takes scaled probabilities and a component's share of its mixture
+    /// is a ratio); each utterance is aligned on its own; each component's posterior-weighted
+    /// sums of x and x² gather over the chunk in Float (the totals accumulate in Double).
+    static func accumulate(_ model: GMMHMM, _ chunk: EStepCorpus.Chunk, dimension D: Int, graph transcript: TranscriptGraph?,
+                           options: GMMHMMTrainingOptions, into statistics: inout BaumWelchStatistics, workspace: inout EStepWorkspace) {
+        guard let transcript else {
+            for id in chunk.ids { statistics.skipped[id] = "its transcript has a word the model does not know, or no word" }
+            return
         }
-        guard let transcript, let first = members.first else { return }
         // Local pdf numbering: pdf l of the graph is the model's pdf `transcript.pdfs[l]`.
-        let graph = transcript.graph, S = transcript.pdfs.count, D = first.features.dimension
+        let graph = transcript.graph, S = transcript.pdfs.count
         let likelihoods = transcript.likelihoods, offsets = likelihoods.componentOffsets, K = offsets.last!
-        var starts: [Int] = [], F = 0
-        for u in members {
-            starts.append(F)
-            F += u.features.frames
-        }
-        workspace.prepareChunk(frames: F, components: K, dimension: D)
-        workspace.expanded.withUnsafeMutableBufferPointer { x in
-            for (b, u) in members.enumerated() {
-                u.expandedFeatures.withUnsafeBufferPointer { (x.baseAddress! + starts[b] * 2 * D).update(from: $0.baseAddress!, count: u.features.frames * 2 * D) }
+        let F = chunk.frameCount
+        likelihoods.componentLogLikelihoods(expanded: chunk.expanded, count: F, into: &workspace.shares)
+        likelihoods.mixtureShares(components: &workspace.shares, count: F, top: &workspace.top, sums: &workspace.mixtureSums)
+        workspace.prepareChunk(frames: F, pdfs: S, components: K, dimension: D)
+        // Emissions e^(log p_s − m_t) with m_t each frame's largest component value: one exp.
+        workspace.emission.withUnsafeMutableBufferPointer { e in
+            workspace.frameOffsets.withUnsafeMutableBufferPointer { o in
+                workspace.top.withUnsafeBufferPointer { top in
+                    for t in 0..<F {
+                        var m = -Float.infinity
+                        for s in 0..<S { m = Swift.max(m, top[t * S + s]) }
+                        o[t] = Double(m)
+                        for s in 0..<S { e[t * S + s] = top[t * S + s] - m }
+                    }
+                }
+                Float.exp(e.baseAddress!, count: F * S)
+                workspace.mixtureSums.withUnsafeBufferPointer { sums in
+                    for i in 0..<(F * S) { e[i] *= sums[i] }
+                }
             }
         }
-        likelihoods.componentLogLikelihoods(expanded: workspace.expanded, count: F, into: &workspace.components)
-        likelihoods.mixtureLogLikelihoods(components: workspace.components, count: F, into: &workspace.mixtureLogLikelihoods, scratch: &workspace.scratch)
         // Moved out of the workspace (and back at the end), so that writing them copies nothing.
-        var occupancy: [Double] = [], sums: [Float] = [], shares: [Float] = []
+        var occupancy: [Double] = [], sums: [Float] = []
         swap(&occupancy, &workspace.occupancy)
         swap(&sums, &workspace.sums)
-        swap(&shares, &workspace.shares)
-        let components = workspace.components, mixtureLL = workspace.mixtureLogLikelihoods
-        for (b, u) in members.enumerated() {
-            let T = u.features.frames, start = starts[b]
+        let shares = workspace.shares, mixtureSums = workspace.mixtureSums
+        let emission = workspace.emission, frameOffsets = workspace.frameOffsets, top = workspace.top
+        for (b, id) in chunk.ids.enumerated() {
+            let T = chunk.frames[b], start = chunk.starts[b]
             var posteriors: [(frame: Int32, pdf: Int32, weight: Float)]
             var transitionCounts: [(transition: Int32, count: Double)]
             let logLikelihood: Double
             if options.viterbiTraining {
-                let ll = Array(mixtureLL[(start * S)..<((start + T) * S)])
+                let ll = (start * S..<(start + T) * S).map { top[$0] + Foundation.log(mixtureSums[$0]) }
                 guard let path = Viterbi.search(graph, logLikelihoods: ll, frames: T, pdfCount: S, options: SearchOptions(beam: options.beam))
                     ?? Viterbi.search(graph, logLikelihoods: ll, frames: T, pdfCount: S, options: SearchOptions(beam: .infinity)) else {
-                    statistics.skipped[u.id] = "\(T) frames are too few for its transcript's states"
+                    statistics.skipped[id] = "\(T) frames are too few for its transcript's states"
                     continue
                 }
                 posteriors = path.states.enumerated().map { (Int32($0.offset), graph.pdf[Int($0.element)], 1) }
@@ -304,58 +353,45 @@ public struct GMMHMMTrainer: Sendable {
                 logLikelihood = Double(path.score)
             } else {
                 // Without a beam when the beam pruned every path that ends in time (short utterances).
-                let result = mixtureLL.withUnsafeBufferPointer { all in
-                    let ll = UnsafeBufferPointer(rebasing: all[(start * S)..<((start + T) * S)])
-                    return ForwardBackward.occupancy(graph, logLikelihoods: ll, frames: T, pdfCount: S, beam: options.beam,
-                                                     workspace: &workspace.forwardBackward)
-                        ?? ForwardBackward.occupancy(graph, logLikelihoods: ll, frames: T, pdfCount: S, beam: .infinity,
-                                                     workspace: &workspace.forwardBackward)
+                let result = emission.withUnsafeBufferPointer { all in
+                    frameOffsets.withUnsafeBufferPointer { allOffsets in
+                        let e = UnsafeBufferPointer(rebasing: all[(start * S)..<((start + T) * S)])
+                        let o = UnsafeBufferPointer(rebasing: allOffsets[start..<(start + T)])
+                        return ForwardBackward.occupancy(graph, emissions: e, offsets: o, frames: T, pdfCount: S, beam: options.beam,
+                                                         workspace: &workspace.forwardBackward)
+                            ?? ForwardBackward.occupancy(graph, emissions: e, offsets: o, frames: T, pdfCount: S, beam: .infinity,
+                                                         workspace: &workspace.forwardBackward)
+                    }
                 }
                 guard let result else {
-                    statistics.skipped[u.id] = "\(T) frames are too few for its transcript's states"
+                    statistics.skipped[id] = "\(T) frames are too few for its transcript's states"
                     continue
                 }
                 posteriors = result.posteriors
                 transitionCounts = result.transitionCounts
                 logLikelihood = result.logLikelihood
             }
-            // Component posteriors Γ (state posterior × the component's share): each listed
-            // (frame, pdf)'s shares log(w N) − log p, exponentiated in one vector pass, then
-            // scattered into Γ with the weight.
-            shares.removeAll(keepingCapacity: true)
-            components.withUnsafeBufferPointer { c in
-                mixtureLL.withUnsafeBufferPointer { ll in
-                    offsets.withUnsafeBufferPointer { offsets in
-                        for (t, s, _) in posteriors {
-                            let row = start + Int(t), s = Int(s), total = ll[row * S + s]
-                            for k in offsets[s]..<offsets[s + 1] { shares.append(c[row * K + k] - total) }
-                        }
-                    }
-                }
-            }
-            shares.withUnsafeMutableBufferPointer { Float.exp($0.baseAddress!, count: $0.count) }
-            // Γ is sparse (a frame's posterior mass sits on one or two pdfs), so each nonzero
-            // γ adds γ·[x, x²] to its component's sums: a short vector loop, rather than a dense
-            // Γᵀ·[X, X²] GEMM that would mostly multiply zeros.
+            // Each nonzero component posterior γ = state posterior × share adds γ·[x, x²] to its
+            // component's sums: Γ is sparse (a frame's mass sits on one or two pdfs), so a short
+            // vector loop per entry, rather than a dense Γᵀ·[X, X²] GEMM that would mostly
+            // multiply zeros.
             sums.withUnsafeMutableBufferPointer { sums in
-                occupancy.withUnsafeMutableBufferPointer { occupancy in
-                    workspace.expanded.withUnsafeBufferPointer { x in
-                        offsets.withUnsafeBufferPointer { offsets in
-                            var next = 0
-                            for (t, s, weight) in posteriors {
-                                let frame = x.baseAddress! + (start + Int(t)) * 2 * D, s = Int(s)
-                                for k in offsets[s]..<offsets[s + 1] {
-                                    let value = shares[next] * weight
-                                    next += 1
-                                    occupancy[k] += Double(value)
-                                    let sum = sums.baseAddress! + k * 2 * D
-                                    for d in 0..<(2 * D) { sum[d] += value * frame[d] }
-                                }
-                            }
-                        }
+            occupancy.withUnsafeMutableBufferPointer { occupancy in
+            shares.withUnsafeBufferPointer { shares in
+            mixtureSums.withUnsafeBufferPointer { mixtureSums in
+            chunk.expanded.withUnsafeBufferPointer { x in
+            offsets.withUnsafeBufferPointer { offsets in
+                for (t, s, weight) in posteriors {
+                    let row = start + Int(t), s = Int(s)
+                    let frame = x.baseAddress! + row * 2 * D, scale = weight / mixtureSums[row * S + s]
+                    for k in offsets[s]..<offsets[s + 1] {
+                        let value = shares[row * K + k] * scale
+                        occupancy[k] += Double(value)
+                        let sum = sums.baseAddress! + k * 2 * D
+                        for d in 0..<(2 * D) { sum[d] += value * frame[d] }
                     }
                 }
-            }
+            }}}}}}
             for (id, c) in transitionCounts { statistics.transitions[Int(id)] += c }
             statistics.logLikelihood += logLikelihood
             statistics.frames += T
@@ -371,7 +407,6 @@ public struct GMMHMMTrainer: Sendable {
         }
         swap(&occupancy, &workspace.occupancy)
         swap(&sums, &workspace.sums)
-        swap(&shares, &workspace.shares)
     }
 
     /// The M-step: new mixtures and transition probabilities from `statistics`.
@@ -406,9 +441,10 @@ public struct GMMHMMTrainer: Sendable {
         var log = resume?.log ?? []
         let firstIteration = log.count + 1
         guard firstIteration <= options.iterations else { return (model, log) }
+        let corpus = EStepCorpus(data)
         for iteration in firstIteration...max(options.iterations, 1) {
             let started = Date()
-            let statistics = accumulate(model, data)
+            let statistics = accumulate(model, corpus)
             guard statistics.utterances > 0 else {
                 throw ModelError("iteration \(iteration): no utterance could be aligned (\(statistics.skipped.first.map { "\($0.key): \($0.value)" } ?? ""))")
             }
@@ -461,18 +497,22 @@ struct TranscriptGraph: Sendable {
 
 /// Buffers one E-step worker reuses from chunk to chunk.
 struct EStepWorkspace {
-    var expanded: [Float] = []
-    var components: [Float] = []
-    var mixtureLogLikelihoods: [Float] = []
-    var scratch: [Float] = []
+    /// Component values, then their shares e^(value − top) `[F, K]`.
+    var shares: [Float] = []
+    /// Each mixture's largest component value and its sum of shares `[F, S]`.
+    var top: [Float] = []
+    var mixtureSums: [Float] = []
+    /// Scaled emission probabilities `[F, S]` and each frame's scale (log) `[F]`.
+    var emission: [Float] = []
+    var frameOffsets: [Double] = []
     var occupancy: [Double] = []
     var sums: [Float] = []
-    var shares: [Float] = []
     var forwardBackward = ForwardBackward.Workspace()
 
-    /// Room for a chunk's `[F, 2D]` expanded frames, and zeroed occupancies `[K]` and sums `[K, 2D]`.
-    mutating func prepareChunk(frames F: Int, components K: Int, dimension D: Int) {
-        if expanded.count < F * 2 * D { expanded = [Float](repeating: 0, count: F * 2 * D) }
+    /// Room for a chunk's emissions, and zeroed occupancies `[K]` and sums `[K, 2D]`.
+    mutating func prepareChunk(frames F: Int, pdfs S: Int, components K: Int, dimension D: Int) {
+        if emission.count < F * S { emission = [Float](repeating: 0, count: F * S) }
+        if frameOffsets.count < F { frameOffsets = [Double](repeating: 0, count: F) }
         func zeroed<Value: Numeric>(_ buffer: inout [Value], _ count: Int) {
             if buffer.count < count { buffer = [Value](repeating: 0, count: count) } else {
                 buffer.withUnsafeMutableBufferPointer { $0.baseAddress!.update(repeating: 0, count: count) }

@@ -164,6 +164,42 @@ public struct GMMLikelihoods: Sendable {
         }}}}
     }
 
+    /// The linear-domain form of ``mixtureLogLikelihoods(components:count:)``, for callers that
+    /// work with probabilities: each mixture's largest component value `top` `[T, S]`, the
+    /// components replaced by e^(value − top of their mixture) `[T, K]`, and their sums per
+    /// mixture `sums` `[T, S]`, so that p_s(x_t) = e^top · sum and a component's share of its
+    /// mixture is its value over the sum. No logarithm is taken.
+    public func mixtureShares(components: inout [Float], count T: Int, top: inout [Float], sums: inout [Float]) {
+        let K = componentCount, S = mixtureCount
+        precondition(components.count >= T * K, "GMMLikelihoods: too few component values")
+        if top.count < T * S { top = [Float](repeating: 0, count: T * S) }
+        if sums.count < T * S { sums = [Float](repeating: 0, count: T * S) }
+        components.withUnsafeMutableBufferPointer { c in
+        top.withUnsafeMutableBufferPointer { top in
+        sums.withUnsafeMutableBufferPointer { sums in
+        componentOffsets.withUnsafeBufferPointer { offsets in
+            for t in 0..<T {
+                let row = c.baseAddress! + t * K
+                for s in 0..<S {
+                    let lo = offsets[s], hi = offsets[s + 1]
+                    var m = row[lo]
+                    for k in (lo + 1)..<max(hi, lo + 1) { m = Swift.max(m, row[k]) }
+                    top[t * S + s] = m
+                    for k in lo..<hi { row[k] -= m }
+                }
+            }
+            Float.exp(c.baseAddress!, count: T * K)
+            for t in 0..<T {
+                let row = c.baseAddress! + t * K
+                for s in 0..<S {
+                    var total: Float = 0
+                    for k in offsets[s]..<offsets[s + 1] { total += row[k] }
+                    sums[t * S + s] = total
+                }
+            }
+        }}}}
+    }
+
     /// Each mixture's log-likelihood per frame `[T, S]`.
     public func logLikelihoods(_ frames: [Float], count T: Int) -> [Float] {
         mixtureLogLikelihoods(components: componentLogLikelihoods(frames, count: T), count: T)

@@ -28,16 +28,20 @@ extension ForwardBackward {
         var weightedBeta: [Double] = []
         public init() {}
 
-        /// Sizes every buffer for T frames, N states, S pdfs and `arcs` arcs, zeroing what the
-        /// passes accumulate into.
-        mutating func prepare(frames T: Int, states N: Int, pdfs S: Int, arcs: Int) {
+        /// Room for `[T, S]` emissions and T offsets.
+        mutating func prepareEmissions(frames T: Int, pdfs S: Int) {
+            if emission.count < T * S { emission = [Float](repeating: 0, count: T * S) }
+            if offsets.count < T { offsets = [Double](repeating: 0, count: T) }
+        }
+
+        /// Sizes the buffers of the passes for T frames, N states, `arcs` arcs and S pdfs,
+        /// zeroing what they accumulate into.
+        mutating func prepare(frames T: Int, states N: Int, arcs: Int, pdfs S: Int) {
             func fit<Value: Numeric>(_ buffer: inout [Value], _ count: Int) {
                 if buffer.count < count { buffer = [Value](repeating: 0, count: count) } else {
                     buffer.withUnsafeMutableBufferPointer { $0.baseAddress!.update(repeating: 0, count: count) }
                 }
             }
-            fit(&emission, T * S)
-            fit(&offsets, T)
             fit(&alpha, T * N)
             fit(&beta, T * N)
             fit(&scale, T)
@@ -70,24 +74,55 @@ public enum ForwardBackward {
     /// thread).
     public static func occupancy(_ graph: DecodingGraph, logLikelihoods ll: UnsafeBufferPointer<Float>, frames T: Int, pdfCount S: Int,
                                  beam: Float = 300, minimumPosterior: Float = 1e-5, workspace: inout Workspace) -> StateOccupancy? {
-        let N = graph.stateCount
         guard T > 0, ll.count == T * S else { return nil }
-        let arcCount = graph.arcTo.count
-        let pruneBelow = Foundation.exp(-Double(beam))
-        workspace.prepare(frames: T, states: N, pdfs: S, arcs: arcCount)
         // Emission probabilities per pdf, e[t][s] = exp(ll − m_t), m_t the frame's largest over
         // the pdfs the graph uses (vectorized exp), and the offsets m_t. A compacted graph
         // (`compactingPDFs()`) uses every pdf, and needs no mask.
         var used = [Bool](repeating: false, count: S)
         for p in graph.pdf { used[Int(p)] = true }
         let usesAll = !used.contains(false)
+        workspace.prepareEmissions(frames: T, pdfs: S)
+        workspace.emission.withUnsafeMutableBufferPointer { e in
+            workspace.offsets.withUnsafeMutableBufferPointer { offsets in
+                for t in 0..<T {
+                    let row = e.baseAddress! + t * S, frame = ll.baseAddress! + t * S
+                    var m = -Float.infinity
+                    if usesAll {
+                        for s in 0..<S { m = Swift.max(m, frame[s]) }
+                        for s in 0..<S { row[s] = frame[s] - m }
+                    } else {
+                        for s in 0..<S where used[s] { m = Swift.max(m, frame[s]) }
+                        for s in 0..<S { row[s] = used[s] ? frame[s] - m : -100 }
+                    }
+                    offsets[t] = Double(m)
+                    Float.exp(row, count: S)
+                }
+            }
+        }
+        let (emission, offsets) = (workspace.emission, workspace.offsets)
+        return emission.withUnsafeBufferPointer { e in
+            offsets.withUnsafeBufferPointer { o in
+                occupancy(graph, emissions: e, offsets: o, frames: T, pdfCount: S, beam: beam, minimumPosterior: minimumPosterior, workspace: &workspace)
+            }
+        }
+    }
+
+    /// The same from emission probabilities in the linear domain, each frame scaled:
+    /// `emissions[t·S + s]` = p_s(x_t) · e^−offsets[t] (so that the largest is near 1), for
+    /// callers that never need the logarithms. The log-likelihood adds the offsets back.
+    public static func occupancy(_ graph: DecodingGraph, emissions e: UnsafeBufferPointer<Float>, offsets: UnsafeBufferPointer<Double>,
+                                 frames T: Int, pdfCount S: Int, beam: Float = 300, minimumPosterior: Float = 1e-5,
+                                 workspace: inout Workspace) -> StateOccupancy? {
+        let N = graph.stateCount
+        guard T > 0, e.count >= T * S, offsets.count >= T else { return nil }
+        let arcCount = graph.arcTo.count
+        let pruneBelow = Foundation.exp(-Double(beam))
+        workspace.prepare(frames: T, states: N, arcs: arcCount, pdfs: S)
         var logLikelihood = 0.0, end = 0.0
         let ok: Bool = { () -> Bool in
-        workspace.emission.withUnsafeMutableBufferPointer { e in
         workspace.alpha.withUnsafeMutableBufferPointer { alpha in
         workspace.beta.withUnsafeMutableBufferPointer { beta in
         workspace.arcCounts.withUnsafeMutableBufferPointer { counts in
-        workspace.offsets.withUnsafeMutableBufferPointer { offsets in
         workspace.scale.withUnsafeMutableBufferPointer { scale in
         workspace.stateEmission.withUnsafeMutableBufferPointer { stateEmission in
         workspace.weightedBeta.withUnsafeMutableBufferPointer { weighted in
@@ -95,19 +130,6 @@ public enum ForwardBackward {
         graph.arcStart.withUnsafeBufferPointer { arcStart in
         graph.arcTo.withUnsafeBufferPointer { arcTo in
         graph.arcProbability.withUnsafeBufferPointer { arcProbability in
-            for t in 0..<T {
-                let row = e.baseAddress! + t * S, frame = ll.baseAddress! + t * S
-                var m = -Float.infinity
-                if usesAll {
-                    for s in 0..<S { m = Swift.max(m, frame[s]) }
-                    for s in 0..<S { row[s] = frame[s] - m }
-                } else {
-                    for s in 0..<S where used[s] { m = Swift.max(m, frame[s]) }
-                    for s in 0..<S { row[s] = used[s] ? frame[s] - m : -100 }
-                }
-                offsets[t] = Double(m)
-                Float.exp(row, count: S)
-            }
             // The emission of every state at frame t, as Double (states that share a pdf share it).
             func gatherEmissions(_ t: Int) {
                 let row = e.baseAddress! + t * S
@@ -174,7 +196,7 @@ public enum ForwardBackward {
                 }
             }
             return true
-        }}}}}}}}}}}}}()
+        }}}}}}}}}}}()
         guard ok else { return nil }
         var transitionCounts: [(transition: Int32, count: Double)] = []
         var posteriors: [(frame: Int32, pdf: Int32, weight: Float)] = []

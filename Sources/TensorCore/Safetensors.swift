@@ -25,16 +25,22 @@ public enum Safetensors {
     /// atomically (temporary name, then rename).
     public static func write<Scalar: TensorScalar>(_ tensors: [String: Tensor<Scalar>], metadata: [String: String] = [:], to path: String) throws {
         let names = tensors.keys.sorted()
-        var header: [String: Any] = [:]
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        // The header is written directly (a GMM-HMM checkpoint has hundreds of small tensors,
+        // and a generic JSON serializer costs more than the data).
+        var entries: [String] = []
+        if !metadata.isEmpty {
+            let fields = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+            entries.append("\"__metadata__\":{\(fields.joined(separator: ","))}")
+        }
         var offset = 0
         let size = MemoryLayout<Scalar>.size
         for name in names {
             let t = tensors[name]!
-            header[name] = ["dtype": Scalar.safetensorsName, "shape": t.shape, "data_offsets": [offset, offset + t.count * size]] as [String: Any]
+            let shape = t.shape.map(String.init).joined(separator: ",")
+            entries.append("\(jsonString(name)):{\"dtype\":\"\(Scalar.safetensorsName)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + t.count * size)]}")
             offset += t.count * size
         }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        var json = Data(("{" + entries.joined(separator: ",") + "}").utf8)
         // Pad with spaces so that the data starts 8-byte aligned, as the reference writer does.
         while (8 + json.count) % 8 != 0 { json.append(0x20) }
         var data = Data()
@@ -141,4 +147,21 @@ struct SafetensorsEntry {
     var shape: [Int]
     var begin: Int
     var end: Int
+}
+
+/// `text` as a JSON string literal.
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
 }

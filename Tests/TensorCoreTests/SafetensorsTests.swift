@@ -33,6 +33,18 @@ import TensorCore
         #expect((8 + headerLength) % 8 == 0)
     }
 
+    @Test func namesAndMetadataNeedingJSONEscapesRoundTrip() throws {
+        let path = folder + "/escapes.safetensors"
+        let names = ["quote\"d", "back\\slash", "new\nline", "tab\tand\u{1}", "ünïcødé ✓"]
+        var tensors: [String: Tensor<Float>] = [:]
+        for (i, name) in names.enumerated() { tensors[name] = Tensor(shape: [1], values: [Float(i)]) }
+        try Safetensors.write(tensors, metadata: ["note": "a \"quoted\" \\ value"], to: path)
+        let (read, metadata) = try Safetensors.read(path, as: Float.self)
+        #expect(Set(read.keys) == Set(names))
+        for (i, name) in names.enumerated() { #expect(read[name]?.values == [Float(i)]) }
+        #expect(metadata["note"] == "a \"quoted\" \\ value")
+    }
+
     @Test("bad files are refused with the reason", arguments: [
         ("short", "truncated"), ("huge", "declares a header"), ("json", "not a JSON"),
         ("dtype", "dtype I8"), ("range", "outside"), ("size", "needs"), ("overlap", "overlap"), ("shape", "larger than the file"),
