@@ -1,7 +1,7 @@
 """Peer side of `scripts/bench rnn`: the same hybrid network and epoch in PyTorch CPU.
 
-Usage: python bench_rnn_peers.py FEATS ALIGNMENTS TEST_FEATS lstm|gru THREADS
-One epoch of a 2-layer LSTM/GRU (hidden 128) + linear layer over the alignment's pdfs, batches
+Usage: python bench_rnn_peers.py FEATS ALIGNMENTS TEST_FEATS lstm|gru|bilstm|bigru THREADS
+One epoch of a 2-layer LSTM/GRU (hidden 128, bi: bidirectional) + linear layer over the alignment's pdfs, batches
 of 32 utterances of similar length (sorted by length), Adam, frame cross-entropy over the
 unpadded frames; then the forward pass over every test utterance one at a time. Prints JSON.
 """
@@ -30,8 +30,9 @@ targets = {l.split()[0]: np.array([int(x) for x in l.split()[1:]]) for l in open
 train = [(x, targets[u]) for u, x in load(feats).items() if u in targets]
 pdfs = max(int(t.max()) for _, t in train) + 1
 D = train[0][0].shape[1]
-rnn = (torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)(D, 128, num_layers=2, batch_first=True)
-head = torch.nn.Linear(128, pdfs)
+bidirectional = cell.startswith("bi")
+rnn = (torch.nn.LSTM if cell.endswith("lstm") else torch.nn.GRU)(D, 128, num_layers=2, batch_first=True, bidirectional=bidirectional)
+head = torch.nn.Linear(256 if bidirectional else 128, pdfs)
 opt = torch.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=2e-3)
 train.sort(key=lambda p: len(p[0]))
 batches = [train[i:i + 32] for i in range(0, len(train), 32)]

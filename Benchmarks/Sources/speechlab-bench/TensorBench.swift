@@ -107,7 +107,7 @@ func exportRecurrent(to folder: String) throws {
 /// 2-layer hybrid LSTM or GRU (hidden 128) on a feature directory with its alignments (batches
 /// of 32 utterances of similar length, Adam, frame cross-entropy), then the forward pass over
 /// every test utterance one at a time. Prints seconds, frames and audio seconds.
-func benchRecurrentEpoch(features: String, alignments: String, test: String, cell: RecurrentCell, threads: Int) throws {
+func benchRecurrentEpoch(features: String, alignments: String, test: String, cell: RecurrentCell, bidirectional: Bool = false, threads: Int) throws {
     BLAS.setThreadCount(1)
     Allocator.keepFreedMemory()
     let directory = try FeatureDirectory.open(features)
@@ -120,7 +120,7 @@ func benchRecurrentEpoch(features: String, alignments: String, test: String, cel
         data.append(FrameTargets(id: directory.entries[i].id, features: f.values, frames: f.frames, targets: t))
         pdfs = max(pdfs, (t.max() ?? 0) + 1)
     }
-    let architecture = HybridArchitecture(cell: cell, inputSize: directory.config.dimension, hiddenSize: 128, layers: 2, bidirectional: false,
+    let architecture = HybridArchitecture(cell: cell, inputSize: directory.config.dimension, hiddenSize: 128, layers: 2, bidirectional: bidirectional,
                                           dropout: 0, outputs: pdfs)
     let network = architecture.makeNetwork(seed: 1)
     var options = HybridTrainingOptions()

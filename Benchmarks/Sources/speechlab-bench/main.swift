@@ -70,7 +70,7 @@ func usage() -> Never {
                speechlab-bench rnn-step lstm|gru HIDDEN THREADS STEPS
                speechlab-bench gmm-decode MODEL FEATS REPEATS
                speechlab-bench export-recurrent DIR
-               speechlab-bench rnn-epoch FEATS ALIGNMENTS TEST_FEATS lstm|gru THREADS
+               speechlab-bench rnn-epoch FEATS ALIGNMENTS TEST_FEATS lstm|gru|bilstm|bigru THREADS
 
         """.utf8))
     exit(2)
@@ -88,8 +88,11 @@ do {
               let threads = Int(arguments[4]), let steps = Int(arguments[5]) else { usage() }
         try benchRecurrentStep(cell: cell, hidden: hidden, threads: threads, steps: steps)
     case ("rnn-epoch", 7):
-        guard let cell = RecurrentCell(rawValue: arguments[5]), let threads = Int(arguments[6]) else { usage() }
-        try benchRecurrentEpoch(features: arguments[2], alignments: arguments[3], test: arguments[4], cell: cell, threads: threads)
+        // lstm, gru, or bilstm/bigru for bidirectional layers (the hybrid default).
+        let name = arguments[5], bidirectional = name.hasPrefix("bi")
+        guard let cell = RecurrentCell(rawValue: bidirectional ? String(name.dropFirst(2)) : name), let threads = Int(arguments[6]) else { usage() }
+        try benchRecurrentEpoch(features: arguments[2], alignments: arguments[3], test: arguments[4], cell: cell, bidirectional: bidirectional,
+                                threads: threads)
     case ("gmm-decode", 5):
         guard let repeats = Int(arguments[4]) else { usage() }
         try benchGMMDecode(model: arguments[2], features: arguments[3], repeats: repeats)
