@@ -106,8 +106,16 @@ public struct GMMLikelihoods: Sendable {
                 gconst.withUnsafeBufferPointer { g in
                     out.withUnsafeMutableBufferPointer { o in
                         for t in 0..<T { (o.baseAddress! + t * K).update(from: g.baseAddress!, count: K) }
-                        Float.gemm(transposeA: false, transposeB: false, m: T, n: K, k: 2 * D, alpha: 1,
-                                   a: x.baseAddress!, lda: 2 * D, b: w.baseAddress!, ldb: K, beta: 1, c: o.baseAddress!, ldc: K)
+                        // In blocks of rows small enough for OpenBLAS's small-matrix kernels
+                        // (m·n·k ≤ 64³), which skip the operand packing that costs a narrow
+                        // product (K columns) as much as its arithmetic.
+                        let block = Swift.max(16, 262_144 / Swift.max(K * 2 * D, 1))
+                        for first in stride(from: 0, to: T, by: block) {
+                            let rows = Swift.min(block, T - first)
+                            Float.gemm(transposeA: false, transposeB: false, m: rows, n: K, k: 2 * D, alpha: 1,
+                                       a: x.baseAddress! + first * 2 * D, lda: 2 * D, b: w.baseAddress!, ldb: K, beta: 1,
+                                       c: o.baseAddress! + first * K, ldc: K)
+                        }
                     }
                 }
             }
@@ -178,6 +186,20 @@ public struct GMMLikelihoods: Sendable {
         top.withUnsafeMutableBufferPointer { top in
         sums.withUnsafeMutableBufferPointer { sums in
         componentOffsets.withUnsafeBufferPointer { offsets in
+            let M = S > 0 ? K / S : 0
+            if M > 0 && K == M * S && (0...S).allSatisfy({ offsets[$0] == M * $0 }) {
+                // Every mixture has M Gaussians (the usual case): one flat pass over the
+                // (frame, mixture) pairs without the offsets, inlined for the common sizes so
+                // that the inner loops unroll.
+                switch M {
+                case 1: Self.uniformShares(c.baseAddress!, pairs: T * S, gaussians: 1, top: top.baseAddress!, sums: sums.baseAddress!)
+                case 2: Self.uniformShares(c.baseAddress!, pairs: T * S, gaussians: 2, top: top.baseAddress!, sums: sums.baseAddress!)
+                case 4: Self.uniformShares(c.baseAddress!, pairs: T * S, gaussians: 4, top: top.baseAddress!, sums: sums.baseAddress!)
+                case 8: Self.uniformShares(c.baseAddress!, pairs: T * S, gaussians: 8, top: top.baseAddress!, sums: sums.baseAddress!)
+                default: Self.uniformShares(c.baseAddress!, pairs: T * S, gaussians: M, top: top.baseAddress!, sums: sums.baseAddress!)
+                }
+                return
+            }
             for t in 0..<T {
                 let row = c.baseAddress! + t * K
                 for s in 0..<S {
@@ -198,6 +220,26 @@ public struct GMMLikelihoods: Sendable {
                 }
             }
         }}}}
+    }
+
+    /// ``mixtureShares(components:count:top:sums:)`` when every mixture has `M` Gaussians.
+    @inline(__always)
+    static func uniformShares(_ c: UnsafeMutablePointer<Float>, pairs: Int, gaussians M: Int,
+                              top: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>) {
+        for i in 0..<pairs {
+            let row = c + i * M
+            var m = row[0]
+            for k in 1..<M { m = Swift.max(m, row[k]) }
+            top[i] = m
+            for k in 0..<M { row[k] -= m }
+        }
+        Float.exp(c, count: pairs * M)
+        for i in 0..<pairs {
+            let row = c + i * M
+            var total: Float = 0
+            for k in 0..<M { total += row[k] }
+            sums[i] = total
+        }
     }
 
     /// Each mixture's log-likelihood per frame `[T, S]`.

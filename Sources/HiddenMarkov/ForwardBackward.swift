@@ -23,7 +23,8 @@ extension ForwardBackward {
         var scale: [Double] = []
         var arcCounts: [Double] = []
         var perPdf: [Float] = []
-        /// Per-state scratch, N values each.
+        /// Each state's emission per frame `[T, N]` (kept from the forward pass for the
+        /// backward one), and per-state scratch of N values.
         var stateEmission: [Double] = []
         var weightedBeta: [Double] = []
         public init() {}
@@ -47,7 +48,7 @@ extension ForwardBackward {
             fit(&scale, T)
             fit(&arcCounts, arcs)
             fit(&perPdf, S)
-            fit(&stateEmission, N)
+            if stateEmission.count < T * N { stateEmission = [Double](repeating: 0, count: T * N) }
             fit(&weightedBeta, N)
         }
     }
@@ -130,12 +131,12 @@ public enum ForwardBackward {
         graph.arcStart.withUnsafeBufferPointer { arcStart in
         graph.arcTo.withUnsafeBufferPointer { arcTo in
         graph.arcProbability.withUnsafeBufferPointer { arcProbability in
-            // The emission of every state at frame t, as Double (states that share a pdf share it).
-            func gatherEmissions(_ t: Int) {
-                let row = e.baseAddress! + t * S
-                for j in 0..<N { stateEmission[j] = Double(row[Int(pdf[j])]) }
+            // The emission of every state at every frame, as Double (states that share a pdf
+            // share it), gathered once for both passes.
+            for t in 0..<T {
+                let row = e.baseAddress! + t * S, states = stateEmission.baseAddress! + t * N
+                for j in 0..<N { states[j] = Double(row[Int(pdf[j])]) }
             }
-            gatherEmissions(0)
             for (k, to) in graph.initialTo.enumerated() {
                 let j = Int(to)
                 alpha[j] += Foundation.exp(Double(graph.initialLogProbability[k])) * stateEmission[j]
@@ -154,9 +155,9 @@ public enum ForwardBackward {
                             current[Int(arcTo[arc])] += a * arcProbability[arc]
                         }
                     }
-                    gatherEmissions(t)
+                    let emission = stateEmission.baseAddress! + t * N
                     for j in 0..<N {
-                        current[j] *= stateEmission[j]
+                        current[j] *= emission[j]
                         sum += current[j]
                     }
                 } else {
@@ -180,8 +181,8 @@ public enum ForwardBackward {
                 // w(j) = e_{t+1}(j) β_{t+1}(j) / c_{t+1}, shared by every arc into j.
                 for t in stride(from: T - 2, through: 0, by: -1) {
                     let next = beta.baseAddress! + (t + 1) * N, inverseScale = 1 / scale[t + 1]
-                    gatherEmissions(t + 1)
-                    for j in 0..<N { weighted[j] = stateEmission[j] * next[j] * inverseScale }
+                    let emission = stateEmission.baseAddress! + (t + 1) * N
+                    for j in 0..<N { weighted[j] = emission[j] * next[j] * inverseScale }
                     let forward = alpha.baseAddress! + t * N, backward = beta.baseAddress! + t * N
                     for i in 0..<N where forward[i] > 0 {
                         var b = 0.0
