@@ -370,6 +370,7 @@ public struct GMMHMMTrainer: Sendable {
                 posteriors = result.posteriors
                 transitionCounts = result.transitionCounts
                 logLikelihood = result.logLikelihood
+                workspace.forwardBackward.recycle(result)
             }
             // Each nonzero component posterior γ = state posterior × share adds γ·[x, x²] to its
             // component's sums: Γ is sparse (a frame's mass sits on one or two pdfs), so a short

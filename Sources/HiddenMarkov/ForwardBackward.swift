@@ -23,11 +23,20 @@ extension ForwardBackward {
         var scale: [Double] = []
         var arcCounts: [Double] = []
         var perPdf: [Float] = []
+        var touched: [Int32] = []
+        var sparePosteriors: [(frame: Int32, pdf: Int32, weight: Float)] = []
+        var spareTransitionCounts: [(transition: Int32, count: Double)] = []
         /// Each state's emission per frame `[T, N]` (kept from the forward pass for the
         /// backward one), and per-state scratch of N values.
         var stateEmission: [Double] = []
         var weightedBeta: [Double] = []
         public init() {}
+
+        /// Gives a result's arrays back for the next call to fill.
+        public mutating func recycle(_ occupancy: StateOccupancy) {
+            sparePosteriors = occupancy.posteriors
+            spareTransitionCounts = occupancy.transitionCounts
+        }
 
         /// Room for `[T, S]` emissions and T offsets.
         mutating func prepareEmissions(frames T: Int, pdfs S: Int) {
@@ -48,6 +57,7 @@ extension ForwardBackward {
             fit(&scale, T)
             fit(&arcCounts, arcs)
             fit(&perPdf, S)
+            fit(&touched, N)
             if stateEmission.count < T * N { stateEmission = [Double](repeating: 0, count: T * N) }
             fit(&weightedBeta, N)
         }
@@ -199,12 +209,20 @@ public enum ForwardBackward {
             return true
         }}}}}}}}}}}()
         guard ok else { return nil }
-        var transitionCounts: [(transition: Int32, count: Double)] = []
-        var posteriors: [(frame: Int32, pdf: Int32, weight: Float)] = []
+        // The result's arrays come from the workspace when a caller gave them back
+        // (``Workspace/recycle(_:)``), so that a long E-step does not allocate per utterance.
+        var transitionCounts = workspace.spareTransitionCounts
+        var posteriors = workspace.sparePosteriors
+        workspace.spareTransitionCounts = []
+        workspace.sparePosteriors = []
+        transitionCounts.removeAll(keepingCapacity: true)
+        posteriors.removeAll(keepingCapacity: true)
         posteriors.reserveCapacity(T * 2)
         workspace.alpha.withUnsafeBufferPointer { alpha in
         workspace.beta.withUnsafeBufferPointer { beta in
         workspace.perPdf.withUnsafeMutableBufferPointer { perPdf in
+        workspace.touched.withUnsafeMutableBufferPointer { touched in
+        graph.pdf.withUnsafeBufferPointer { pdf in
             for i in 0..<N where alpha[(T - 1) * N + i] > 0 && graph.finalTransition[i] >= 0 {
                 transitionCounts.append((graph.finalTransition[i], alpha[(T - 1) * N + i] * graph.finalProbability[i] / end))
             }
@@ -214,26 +232,25 @@ public enum ForwardBackward {
             // Posterior of each pdf per frame: the states that share a pdf are summed; a pdf is
             // listed once per frame, in the order the states first reach it.
             for t in 0..<T {
-                let first = posteriors.count
+                var count = 0
+                let forward = alpha.baseAddress! + t * N, backward = beta.baseAddress! + t * N
                 for i in 0..<N {
-                    let p = Float(alpha[t * N + i] * beta[t * N + i])
+                    let p = Float(forward[i] * backward[i])
                     guard p > 0 else { continue }
-                    let s = Int(graph.pdf[i])
-                    if perPdf[s] == 0 { posteriors.append((Int32(t), Int32(s), 0)) }
+                    let s = Int(pdf[i])
+                    if perPdf[s] == 0 {
+                        touched[count] = Int32(s)
+                        count += 1
+                    }
                     perPdf[s] += p
                 }
-                var kept = first
-                for k in first..<posteriors.count {
-                    let s = Int(posteriors[k].pdf)
-                    if perPdf[s] >= minimumPosterior {
-                        posteriors[kept] = (posteriors[k].frame, posteriors[k].pdf, perPdf[s])
-                        kept += 1
-                    }
+                for k in 0..<count {
+                    let s = Int(touched[k])
+                    if perPdf[s] >= minimumPosterior { posteriors.append((Int32(t), Int32(s), perPdf[s])) }
                     perPdf[s] = 0
                 }
-                posteriors.removeLast(posteriors.count - kept)
             }
-        }}}
+        }}}}}
         return StateOccupancy(logLikelihood: logLikelihood, posteriors: posteriors, transitionCounts: transitionCounts)
     }
 }
