@@ -514,12 +514,7 @@ struct EStepWorkspace {
     mutating func prepareChunk(frames F: Int, pdfs S: Int, components K: Int, dimension D: Int) {
         if emission.count < F * S { emission = [Float](repeating: 0, count: F * S) }
         if frameOffsets.count < F { frameOffsets = [Double](repeating: 0, count: F) }
-        func zeroed<Value: Numeric>(_ buffer: inout [Value], _ count: Int) {
-            if buffer.count < count { buffer = [Value](repeating: 0, count: count) } else {
-                buffer.withUnsafeMutableBufferPointer { $0.baseAddress!.update(repeating: 0, count: count) }
-            }
-        }
-        zeroed(&occupancy, K)
-        zeroed(&sums, K * 2 * D)
+        occupancy.resetPrefix(K)
+        sums.resetPrefix(K * 2 * D)
     }
 }

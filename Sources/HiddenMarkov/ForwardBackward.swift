@@ -47,19 +47,14 @@ extension ForwardBackward {
         /// Sizes the buffers of the passes for T frames, N states, `arcs` arcs and S pdfs,
         /// zeroing what they accumulate into.
         mutating func prepare(frames T: Int, states N: Int, arcs: Int, pdfs S: Int) {
-            func fit<Value: Numeric>(_ buffer: inout [Value], _ count: Int) {
-                if buffer.count < count { buffer = [Value](repeating: 0, count: count) } else {
-                    buffer.withUnsafeMutableBufferPointer { $0.baseAddress!.update(repeating: 0, count: count) }
-                }
-            }
-            fit(&alpha, T * N)
-            fit(&beta, T * N)
-            fit(&scale, T)
-            fit(&arcCounts, arcs)
-            fit(&perPdf, S)
-            fit(&touched, N)
+            alpha.resetPrefix(T * N)
+            beta.resetPrefix(T * N)
+            scale.resetPrefix(T)
+            arcCounts.resetPrefix(arcs)
+            perPdf.resetPrefix(S)
+            touched.resetPrefix(N)
             if stateEmission.count < T * N { stateEmission = [Double](repeating: 0, count: T * N) }
-            fit(&weightedBeta, N)
+            weightedBeta.resetPrefix(N)
         }
     }
 }

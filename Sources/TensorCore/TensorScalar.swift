@@ -98,3 +98,16 @@ public enum Allocator {
         mallopt(M_TRIM_THRESHOLD, 1 << 30)
     }
 }
+
+extension Array where Element: Numeric {
+    /// Makes the first `count` elements zero, growing the array when it is shorter: a scratch
+    /// buffer reused from call to call, allocated only when a call needs more.
+    @inlinable
+    public mutating func resetPrefix(_ count: Int) {
+        if self.count < count {
+            self = Array(repeating: 0, count: count)
+        } else if count > 0 {
+            withUnsafeMutableBufferPointer { $0.baseAddress!.update(repeating: 0, count: count) }
+        }
+    }
+}
