@@ -50,6 +50,9 @@ struct Compare: ParsableCommand {
         // Every model is loaded before any work, so that an unreadable one stops the run at once.
         let loaded = try models.map { path in (path: path, model: try RecognitionModel.load(path)) }
         let names = uniqueNames(models)
+        // Every audio file read once before any timing, so that the first model's decoding
+        // time does not include the disk while the others' come from the page cache.
+        for u in corpus { _ = FileManager.default.contents(atPath: u.audioPath) }
 
         var decodings: [ModelDecoding] = []
         for (k, (path, model)) in loaded.enumerated() {
