@@ -171,7 +171,6 @@ public struct ComparisonReport: Codable, Sendable, Equatable {
         referenceWords = test.reduce(0) { $0 + $1.words.count }
         audioSeconds = test.reduce(0) { $0 + $1.seconds }
         isolatedWords = !test.isEmpty && test.allSatisfy { $0.words.count == 1 }
-        let references = Dictionary(uniqueKeysWithValues: test.map { ($0.id, $0.words) })
         let testWords = Set(test.flatMap(\.words))
 
         var perUtteranceErrors: [[Int]] = []

@@ -47,15 +47,19 @@ struct Compare: ParsableCommand {
             throw CorpusError("\(test): utterance '\(missing.id)' has no transcript (a data directory with a text file is needed)")
         }
         let grammar = self.grammar ?? (corpus.allSatisfy { $0.words!.count == 1 } ? .isolated : .loop)
-        // Every model is loaded before any work, so that an unreadable one stops the run at once.
-        let loaded = try models.map { path in (path: path, model: try RecognitionModel.load(path)) }
+        // Every model and its training log are read before any work, so that an unreadable one
+        // stops the run at once, before anything is written.
+        let loaded = try models.map { path in
+            let model = try RecognitionModel.load(path)
+            return (path: path, model: model, seconds: try trainingSeconds(path, kind: model.kind), curves: try trainingCurves(path, kind: model.kind))
+        }
         let names = uniqueNames(models)
         // Every audio file read once before any timing, so that the first model's decoding
         // time does not include the disk while the others' come from the page cache.
         for u in corpus { _ = FileManager.default.contents(atPath: u.audioPath) }
 
         var decodings: [ModelDecoding] = []
-        for (k, (path, model)) in loaded.enumerated() {
+        for (k, (path, model, trainingSeconds, curves)) in loaded.enumerated() {
             if !quiet { printError("compare: decoding with \(names[k]) (\(model.architecture))") }
             let started = Date()
             let features = try CorpusFeatures.load(test, config: model.features, rateGiven: true, jobs: jobs, requireTranscripts: true, quiet: quiet)
@@ -75,8 +79,8 @@ struct Compare: ParsableCommand {
                            to: try outputPath(names[k].replacingOccurrences(of: "/", with: "_") + ".hyp"))
             decodings.append(ModelDecoding(
                 name: names[k], path: path, kind: model.kind, architecture: model.architecture, features: model.features.summary,
-                parameters: model.parameters, trainingSeconds: try trainingSeconds(path, kind: model.kind), decodingSeconds: seconds,
-                threads: jobs, hypotheses: hypotheses, vocabulary: Set(model.vocabulary), curves: try trainingCurves(path, kind: model.kind)))
+                parameters: model.parameters, trainingSeconds: trainingSeconds, decodingSeconds: seconds,
+                threads: jobs, hypotheses: hypotheses, vocabulary: Set(model.vocabulary), curves: curves))
         }
 
         let testSet = corpus.map { u in
