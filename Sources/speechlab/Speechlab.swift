@@ -7,11 +7,12 @@ struct Speechlab: ParsableCommand {
         commandName: "speechlab",
         abstract: "Speech modelling: features, GMM-HMM and LSTM/GRU acoustic models, decoding and scoring.",
         discussion: """
-            A typical run: prepare data directories, train, decode, score.
+            A typical run: prepare data directories, train, decode, score, compare models.
               speechlab prepare fsdd --src recordings --out data/fsdd
               speechlab train gmm-hmm --train data/fsdd/train --out exp/gmm-hmm
               speechlab decode --model exp/gmm-hmm --data data/fsdd/test --out exp/hyp
               speechlab score --ref data/fsdd/test/text --hyp exp/hyp
+              speechlab compare --test data/fsdd/test --models exp/gmm-hmm exp/lstm --out exp/cmp
             Data directories are Kaldi's (wav.scp, text, utt2spk); features are NumPy .npy files; \
             models are directories of model.json and weights.safetensors.
             """,
