@@ -1,5 +1,8 @@
 import Evaluation
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 
 @Suite struct ScoringTests {
@@ -84,5 +87,9 @@ import Testing
         #expect(report.pairwise.first?.test.method == "matched-pairs")
         #expect(report.disagreements.map(\.id) == ["a", "b"])
         #expect(report.models[0].realTimeFactor == 0.1)
+        // Both views carry the deletions, and the page stays well-formed with them.
+        #expect(report.markdown.contains("<del>"))
+        #expect(report.html.contains("&lt;del&gt;"))
+        #expect(XMLParser(data: Data(report.html.utf8)).parse())
     }
 }
