@@ -156,28 +156,28 @@ extension ComparisonReport {
     public var html: String {
         var h: [String] = []
         h.append("<!DOCTYPE html>")
-        h.append("<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>\(esc("speechlab: model comparison on \(testSet)"))</title>")
+        h.append("<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>\(htmlEscaped("speechlab: model comparison on \(testSet)"))</title>")
         h.append("<style>\(Self.style)</style></head><body>")
         h.append("<h1>Model comparison</h1>")
-        h.append("<p class=\"meta\">Test set <code>\(esc(testSet))</code>: \(esc(overview)). Written \(esc(created)).</p>")
+        h.append("<p class=\"meta\">Test set <code>\(htmlEscaped(testSet))</code>: \(htmlEscaped(overview)). Written \(htmlEscaped(created)).</p>")
 
         h.append("<h2>Summary</h2>")
-        h.append("<table id=\"summary\"><thead><tr>\(summaryHeader.map { "<th>\(esc($0))</th>" }.joined())</tr></thead><tbody>")
+        h.append("<table id=\"summary\"><thead><tr>\(summaryHeader.map { "<th>\(htmlEscaped($0))</th>" }.joined())</tr></thead><tbody>")
         let best = isolatedWords ? models.map(\.accuracy).max() : models.map(\.wordErrorRate).min()
         for (m, r) in zip(models, summaryRows) {
             let isBest = (isolatedWords ? m.accuracy : m.wordErrorRate) == best && models.count > 1
-            h.append("<tr data-model=\"\(esc(r.model))\"\(isBest ? " class=\"best\"" : "")><th>\(esc(r.model))</th>"
-                + r.cells.map { "<td data-field=\"\($0.field)\">\(esc($0.text))</td>" }.joined() + "</tr>")
+            h.append("<tr data-model=\"\(htmlEscaped(r.model))\"\(isBest ? " class=\"best\"" : "")><th>\(htmlEscaped(r.model))</th>"
+                + r.cells.map { "<td data-field=\"\($0.field)\">\(htmlEscaped($0.text))</td>" }.joined() + "</tr>")
         }
         h.append("</tbody></table>")
         h.append("<p class=\"small\">95% confidence intervals: percentile bootstrap over utterances (1,000 resamples). "
             + "Decoding RTF: seconds of feature extraction and search per second of audio. Training time from each model's model.json or training log.</p>")
         h.append("<table><thead><tr><th>model</th><th>features</th><th>path</th></tr></thead><tbody>")
-        for m in models { h.append("<tr><th>\(esc(m.name))</th><td class=\"left\">\(esc(m.features))</td><td class=\"left\"><code>\(esc(m.path))</code></td></tr>") }
+        for m in models { h.append("<tr><th>\(htmlEscaped(m.name))</th><td class=\"left\">\(htmlEscaped(m.features))</td><td class=\"left\"><code>\(htmlEscaped(m.path))</code></td></tr>") }
         h.append("</tbody></table>")
 
         if !notes.isEmpty {
-            h.append("<h2>Notes</h2><ul>\(notes.map { "<li>\(esc($0))</li>" }.joined())</ul>")
+            h.append("<h2>Notes</h2><ul>\(notes.map { "<li>\(htmlEscaped($0))</li>" }.joined())</ul>")
         }
 
         if !pairwise.isEmpty {
@@ -185,18 +185,18 @@ extension ComparisonReport {
             h.append("<p>\(isolatedWords ? "McNemar's exact test on whether each utterance is right." : "Matched-pairs test (Gillick and Cox) on word errors per utterance."), two-sided.</p>")
             h.append("<table id=\"significance\"><thead><tr><th>first</th><th>second</th><th>first better</th><th>second better</th><th>p</th><th>p &lt; 0.05</th></tr></thead><tbody>")
             for p in pairwise {
-                h.append("<tr><td class=\"left\">\(esc(p.first))</td><td class=\"left\">\(esc(p.second))</td><td>\(p.test.firstBetter)</td><td>\(p.test.secondBetter)</td>"
-                    + "<td data-field=\"pValue\">\(esc(Self.pValue(p.test.pValue)))</td><td>\(p.significant ? "<strong>yes</strong>" : "no")</td></tr>")
+                h.append("<tr><td class=\"left\">\(htmlEscaped(p.first))</td><td class=\"left\">\(htmlEscaped(p.second))</td><td>\(p.test.firstBetter)</td><td>\(p.test.secondBetter)</td>"
+                    + "<td data-field=\"pValue\">\(htmlEscaped(Self.pValue(p.test.pValue)))</td><td>\(p.significant ? "<strong>yes</strong>" : "no")</td></tr>")
             }
             h.append("</tbody></table>")
         }
 
         h.append("<h2>Per speaker</h2>")
         h.append("<p>\(isolatedWords ? "Accuracy" : "Word error rate") in percent.</p>")
-        h.append("<table id=\"speakers\"><thead><tr><th>speaker</th><th>utterances</th>\(models.map { "<th>\(esc($0.name))</th>" }.joined())</tr></thead><tbody>")
+        h.append("<table id=\"speakers\"><thead><tr><th>speaker</th><th>utterances</th>\(models.map { "<th>\(htmlEscaped($0.name))</th>" }.joined())</tr></thead><tbody>")
         for s in speakers {
             let n = models.first?.speakers[s]?.utterances ?? 0
-            h.append("<tr><th>\(esc(s))</th><td>\(n)</td>" + models.map { m -> String in
+            h.append("<tr><th>\(htmlEscaped(s))</th><td>\(n)</td>" + models.map { m -> String in
                 guard let score = m.speakers[s] else { return "<td>n/a</td>" }
                 let errorRate = isolatedWords ? score.sentenceErrorRate : score.wordErrorRate
                 let value = isolatedWords ? score.accuracy : score.wordErrorRate
@@ -209,25 +209,25 @@ extension ComparisonReport {
         h.append("<p class=\"small\">Rows: reference words; columns: recognized words, over the edit-distance alignment of each utterance. Blue: correct; red: errors; shade: share of the row.</p>")
         h.append("<div class=\"grid\">")
         for m in models {
-            h.append("<figure><figcaption>\(esc(m.name))</figcaption>\(Self.heatMap(m.confusion))</figure>")
+            h.append("<figure><figcaption>\(htmlEscaped(m.name))</figcaption>\(Self.heatMap(m.confusion))</figure>")
         }
         h.append("</div>")
 
         h.append("<h2>Training curves</h2><div class=\"grid\">")
         for m in models {
-            if m.curves.isEmpty { h.append("<figure><figcaption>\(esc(m.name))</figcaption><p>No training log.</p></figure>") }
-            for c in m.curves { h.append("<figure><figcaption>\(esc(m.name)): \(esc(c.title))</figcaption>\(Self.lineChart(c))</figure>") }
+            if m.curves.isEmpty { h.append("<figure><figcaption>\(htmlEscaped(m.name))</figcaption><p>No training log.</p></figure>") }
+            for c in m.curves { h.append("<figure><figcaption>\(htmlEscaped(m.name)): \(htmlEscaped(c.title))</figcaption>\(Self.lineChart(c))</figure>") }
         }
         h.append("</div>")
 
         h.append("<h2>Disagreements</h2>")
         h.append("<p>\(disagreements.count) of \(utterances) utterances get different hypotheses from the models\(disagreements.count > Self.disagreementLimit ? "; the first \(Self.disagreementLimit) are listed, all are in report.json" : "").</p>")
         if !disagreements.isEmpty {
-            h.append("<table id=\"disagreements\"><thead><tr><th>utterance</th><th>reference</th>\(models.map { "<th>\(esc($0.name))</th>" }.joined())</tr></thead><tbody>")
+            h.append("<table id=\"disagreements\"><thead><tr><th>utterance</th><th>reference</th>\(models.map { "<th>\(htmlEscaped($0.name))</th>" }.joined())</tr></thead><tbody>")
             for d in disagreements.prefix(Self.disagreementLimit) {
-                h.append("<tr><td class=\"left\"><code>\(esc(d.id))</code></td><td class=\"left\">\(esc(d.reference.joined(separator: " ")))</td>" + models.map { m -> String in
+                h.append("<tr><td class=\"left\"><code>\(htmlEscaped(d.id))</code></td><td class=\"left\">\(htmlEscaped(d.reference.joined(separator: " ")))</td>" + models.map { m -> String in
                     let words = d.hypotheses[m.name] ?? []
-                    return "<td class=\"left \(words == d.reference ? "right" : "wrong")\">\(esc(words.joined(separator: " ")))</td>"
+                    return "<td class=\"left \(words == d.reference ? "right" : "wrong")\">\(htmlEscaped(words.joined(separator: " ")))</td>"
                 }.joined() + "</tr>")
             }
             h.append("</tbody></table>")
@@ -260,18 +260,18 @@ extension ComparisonReport {
         var s = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\">"]
         for (j, c) in columns.enumerated() {
             let x = left + cell * (Double(j) + 0.5)
-            s.append("<text x=\"\(fmt(x))\" y=\"\(fmt(top - 6))\" font-size=\"11\" transform=\"rotate(-50 \(fmt(x)) \(fmt(top - 6)))\">\(esc(c))</text>")
+            s.append("<text x=\"\(fmt(x))\" y=\"\(fmt(top - 6))\" font-size=\"11\" transform=\"rotate(-50 \(fmt(x)) \(fmt(top - 6)))\">\(htmlEscaped(c))</text>")
         }
         for (i, r) in rows.enumerated() {
             let total = Double(confusion[r]?.values.reduce(0, +) ?? 0)
             let y = top + cell * Double(i)
-            s.append("<text x=\"\(fmt(left - 6))\" y=\"\(fmt(y + cell * 0.65))\" font-size=\"11\" text-anchor=\"end\">\(esc(r))</text>")
+            s.append("<text x=\"\(fmt(left - 6))\" y=\"\(fmt(y + cell * 0.65))\" font-size=\"11\" text-anchor=\"end\">\(htmlEscaped(r))</text>")
             for (j, c) in columns.enumerated() {
                 let n = confusion[r]?[c] ?? 0
                 let x = left + cell * Double(j)
                 let share = total > 0 ? Double(n) / total : 0
                 let fill = n == 0 ? "#ffffff" : (r == c ? "rgba(31,111,235,\(fmt(0.15 + 0.85 * share)))" : "rgba(207,34,46,\(fmt(0.2 + 0.8 * share)))")
-                s.append("<rect x=\"\(fmt(x))\" y=\"\(fmt(y))\" width=\"\(fmt(cell))\" height=\"\(fmt(cell))\" fill=\"\(fill)\" stroke=\"#d0d7de\"><title>\(esc("\(r) → \(c): \(n)"))</title></rect>")
+                s.append("<rect x=\"\(fmt(x))\" y=\"\(fmt(y))\" width=\"\(fmt(cell))\" height=\"\(fmt(cell))\" fill=\"\(fill)\" stroke=\"#d0d7de\"><title>\(htmlEscaped("\(r) → \(c): \(n)"))</title></rect>")
                 if n > 0 {
                     s.append("<text x=\"\(fmt(x + cell / 2))\" y=\"\(fmt(y + cell * 0.65))\" font-size=\"10\" text-anchor=\"middle\" fill=\"\(share > 0.55 ? "#ffffff" : "#1f2328")\">\(n)</text>")
                 }
@@ -306,7 +306,7 @@ extension ComparisonReport {
             s.append("<text x=\"\(fmt(px(x)))\" y=\"\(fmt(height - bottom + 14))\" font-size=\"10\" text-anchor=\"middle\">\(String(format: "%g", x))</text>")
             x += Double(step)
         }
-        s.append("<text x=\"\(fmt(left + (width - left - right) / 2))\" y=\"\(fmt(height - bottom + 30))\" font-size=\"11\" text-anchor=\"middle\">\(esc(curve.xLabel))</text>")
+        s.append("<text x=\"\(fmt(left + (width - left - right) / 2))\" y=\"\(fmt(height - bottom + 30))\" font-size=\"11\" text-anchor=\"middle\">\(htmlEscaped(curve.xLabel))</text>")
         var legendX = left
         let colors = ["#1f6feb", "#cf222e", "#1a7f37", "#9a6700", "#8250df"]
         for (k, series) in curve.series.enumerated() {
@@ -314,12 +314,12 @@ extension ComparisonReport {
             let path = series.points.filter { $0.count == 2 && $0[1].isFinite }.map { "\(fmt(px($0[0]))),\(fmt(py($0[1])))" }.joined(separator: " ")
             s.append("<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>")
             for p in series.points where p.count == 2 && p[1].isFinite {
-                s.append("<circle cx=\"\(fmt(px(p[0])))\" cy=\"\(fmt(py(p[1])))\" r=\"2.5\" fill=\"\(color)\"><title>\(esc("\(series.name) at \(String(format: "%g", p[0])): \(String(format: "%.5g", p[1]))"))</title></circle>")
+                s.append("<circle cx=\"\(fmt(px(p[0])))\" cy=\"\(fmt(py(p[1])))\" r=\"2.5\" fill=\"\(color)\"><title>\(htmlEscaped("\(series.name) at \(String(format: "%g", p[0])): \(String(format: "%.5g", p[1]))"))</title></circle>")
             }
             // The legend runs along the bottom, where it cannot hide a line.
             let ly = height - 6
             s.append("<line x1=\"\(fmt(legendX))\" x2=\"\(fmt(legendX + 18))\" y1=\"\(fmt(ly - 4))\" y2=\"\(fmt(ly - 4))\" stroke=\"\(color)\" stroke-width=\"2\"/>")
-            s.append("<text x=\"\(fmt(legendX + 22))\" y=\"\(fmt(ly))\" font-size=\"10\">\(esc(series.name))</text>")
+            s.append("<text x=\"\(fmt(legendX + 22))\" y=\"\(fmt(ly))\" font-size=\"10\">\(htmlEscaped(series.name))</text>")
             legendX += 36 + 6 * Double(series.name.count)
         }
         s.append("</svg>")
@@ -330,7 +330,7 @@ extension ComparisonReport {
 }
 
 /// Escapes text for HTML and XML.
-func esc(_ text: String) -> String {
+func htmlEscaped(_ text: String) -> String {
     var out = ""
     out.reserveCapacity(text.count)
     for c in text {
