@@ -16,11 +16,6 @@ extension ComparisonReport {
         return String(digits.enumerated().flatMap { i, c in (i > 0 && (digits.count - i) % 3 == 0 ? [","] : []) + [c] })
     }
 
-    /// The headline column: accuracy on isolated words, else word error rate.
-    var headline: (title: String, field: String) {
-        isolatedWords ? ("accuracy %", "accuracy") : ("WER %", "wordErrorRate")
-    }
-
     /// Rows of the summary table: one per model, cells as shown.
     var summaryRows: [(model: String, cells: [(field: String, text: String)])] {
         models.map { m in
