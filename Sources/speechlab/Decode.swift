@@ -84,8 +84,10 @@ struct Decode: ParsableCommand {
         try writeLines(lines, to: out)
         if let times { try writeLines(timeLines, to: times) }
         let seconds = Date().timeIntervalSince(started)
-        print(String(format: "decode: %d utterances (%d without a path), %.1f s of audio in %.2f s (real-time factor %.4f) → %@",
-                     utterances.count, failed, Double(audioFrames) * shift, seconds, seconds / max(Double(audioFrames) * shift, 1e-9), out))
+        // A classifier names a word for every utterance; only a grammar's search can find no path.
+        let outcome = model.kind == "classifier" ? "classified" : "\(failed) without a path"
+        print(String(format: "decode: %d utterances (%@), %.1f s of audio in %.2f s (real-time factor %.4f) → %@",
+                     utterances.count, outcome, Double(audioFrames) * shift, seconds, seconds / max(Double(audioFrames) * shift, 1e-9), out))
     }
 }
 
