@@ -133,9 +133,9 @@ public struct EStepCorpus: Sendable {
                 var expanded = [Float](repeating: 0, count: F * 2 * D)
                 expanded.withUnsafeMutableBufferPointer { x in
                     for (b, u) in group.enumerated() {
-                        var rows: [Float] = []
-                        GMMLikelihoods.expand(u.features.values, dimension: D, count: u.features.frames, into: &rows)
-                        rows.withUnsafeBufferPointer { (x.baseAddress! + starts[b] * 2 * D).update(from: $0.baseAddress!, count: u.features.frames * 2 * D) }
+                        u.features.values.withUnsafeBufferPointer { f in
+                            GMMLikelihoods.expand(f, dimension: D, count: u.features.frames, into: x.baseAddress! + starts[b] * 2 * D)
+                        }
                     }
                 }
                 chunks.append(Chunk(transcript: k, ids: group.map(\.id), starts: starts, frames: group.map(\.features.frames), expanded: expanded))

@@ -52,33 +52,24 @@ public struct GMMLikelihoods: Sendable {
     /// Components K.
     public var componentCount: Int { componentOffsets.last! }
 
-    /// `[T, 2D]`: each frame followed by its squares, the left operand of the likelihood GEMM
-    /// (and of the statistics GEMM in training).
+    /// `[T, 2D]`: each frame followed by its squares, the left operand of the likelihood GEMM.
     public func expand(_ frames: [Float], count T: Int) -> [Float] {
-        var expanded: [Float] = []
-        expand(frames, count: T, into: &expanded)
+        var expanded = [Float](repeating: 0, count: T * 2 * dimension)
+        frames.withUnsafeBufferPointer { f in
+            expanded.withUnsafeMutableBufferPointer { Self.expand(f, dimension: dimension, count: T, into: $0.baseAddress!) }
+        }
         return expanded
     }
 
-    /// ``expand(_:count:)`` into `expanded` (resized when too small; its first T·2D values are
-    /// the result), for a caller that reuses one buffer.
-    public func expand(_ frames: [Float], count T: Int, into expanded: inout [Float]) {
-        Self.expand(frames, dimension: dimension, count: T, into: &expanded)
-    }
-
-    /// `[T, 2D]` rows of each frame and its squares, for frames of `dimension` values.
-    public static func expand(_ frames: [Float], dimension D: Int, count T: Int, into expanded: inout [Float]) {
+    /// Writes the `[T, 2D]` rows of each frame and its squares, for frames of `dimension`
+    /// values, at `expanded` (room for T·2D values), e.g. into a larger buffer of many utterances.
+    public static func expand(_ frames: UnsafeBufferPointer<Float>, dimension D: Int, count T: Int, into expanded: UnsafeMutablePointer<Float>) {
         precondition(frames.count == T * D, "GMMLikelihoods: \(frames.count) values are not \(T) frames of \(D)")
-        if expanded.count < T * 2 * D { expanded = [Float](repeating: 0, count: T * 2 * D) }
-        frames.withUnsafeBufferPointer { f in
-            expanded.withUnsafeMutableBufferPointer { e in
-                for t in 0..<T {
-                    for d in 0..<D {
-                        let x = f[t * D + d]
-                        e[t * 2 * D + d] = x
-                        e[t * 2 * D + D + d] = x * x
-                    }
-                }
+        for t in 0..<T {
+            for d in 0..<D {
+                let x = frames[t * D + d]
+                expanded[t * 2 * D + d] = x
+                expanded[t * 2 * D + D + d] = x * x
             }
         }
     }
@@ -122,54 +113,18 @@ public struct GMMLikelihoods: Sendable {
         }
     }
 
-    /// Each mixture's log-likelihood per frame `[T, S]`, from component values `[T, K]`.
+    /// Each mixture's log-likelihood per frame `[T, S]`, from component values `[T, K]`:
+    /// ``mixtureShares(components:count:top:sums:)`` and one vectorized log over all `T·S`,
+    /// log p = top + log Σ e^(value − top).
     public func mixtureLogLikelihoods(components: [Float], count T: Int) -> [Float] {
-        var out: [Float] = [], scratch: [Float] = []
-        mixtureLogLikelihoods(components: components, count: T, into: &out, scratch: &scratch)
-        return out
-    }
-
-    /// The same into a reused buffer (its first T·S values); `scratch` is reused too.
-    ///
-    /// Whole-matrix passes rather than per-frame ones, so that the exponentials and logarithms
-    /// run as two long vector loops: the largest component of each (frame, mixture), the
-    /// components minus it, one exp over all `T·K`, the sums, one log over all `T·S`.
-    public func mixtureLogLikelihoods(components: [Float], count T: Int, into out: inout [Float], scratch: inout [Float]) {
         let K = componentCount, S = mixtureCount
         precondition(components.count >= T * K, "GMMLikelihoods: too few component values")
-        if out.count < T * S { out = [Float](repeating: 0, count: T * S) }
-        if K == S {  // one Gaussian per mixture: each component is its mixture
-            components.withUnsafeBufferPointer { c in out.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: c.baseAddress!, count: T * S) } }
-            return
-        }
-        if scratch.count < T * (K + S) { scratch = [Float](repeating: 0, count: T * (K + S)) }
-        components.withUnsafeBufferPointer { c in
-        out.withUnsafeMutableBufferPointer { o in
-        scratch.withUnsafeMutableBufferPointer { buffer in
-        componentOffsets.withUnsafeBufferPointer { offsets in
-            let e = buffer.baseAddress!, sums = e + T * K
-            for t in 0..<T {
-                let row = c.baseAddress! + t * K, shifted = e + t * K, top = o.baseAddress! + t * S
-                for s in 0..<S {
-                    let lo = offsets[s], hi = offsets[s + 1]
-                    var m = row[lo]
-                    for k in (lo + 1)..<max(hi, lo + 1) { m = Swift.max(m, row[k]) }
-                    top[s] = m
-                    for k in lo..<hi { shifted[k] = row[k] - m }
-                }
-            }
-            Float.exp(e, count: T * K)
-            for t in 0..<T {
-                let shifted = e + t * K, sum = sums + t * S
-                for s in 0..<S {
-                    var total: Float = 0
-                    for k in offsets[s]..<offsets[s + 1] { total += shifted[k] }
-                    sum[s] = total
-                }
-            }
-            Float.log(sums, count: T * S)
-            for i in 0..<(T * S) { o[i] += sums[i] }
-        }}}}
+        if K == S { return Array(components.prefix(T * S)) }  // one Gaussian per mixture: each component is its mixture
+        var shares = Array(components.prefix(T * K)), top: [Float] = [], sums: [Float] = []
+        mixtureShares(components: &shares, count: T, top: &top, sums: &sums)
+        sums.withUnsafeMutableBufferPointer { Float.log($0.baseAddress!, count: T * S) }
+        for i in 0..<(T * S) { top[i] += sums[i] }
+        return top
     }
 
     /// The linear-domain form of ``mixtureLogLikelihoods(components:count:)``, for callers that

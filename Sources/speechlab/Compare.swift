@@ -89,9 +89,9 @@ struct Compare: ParsableCommand {
         let report = ComparisonReport(testSet: test, grammar: grammar.rawValue, test: testSet, decodings: decodings)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try write(try encoder.encode(report), to: try outputPath("report.json"))
-        try write(Data(report.markdown.utf8), to: try outputPath("report.md"))
-        try write(Data(report.html.utf8), to: try outputPath("report.html"))
+        try writeAtomically(try encoder.encode(report), to: try outputPath("report.json"))
+        try writeAtomically(Data(report.markdown.utf8), to: try outputPath("report.md"))
+        try writeAtomically(Data(report.html.utf8), to: try outputPath("report.html"))
         print(report.summaryMarkdown)
         for note in report.notes { print("note: " + note) }
         print("report: \((out as NSString).appendingPathComponent("report.html")) (also report.md, report.json)")
@@ -103,12 +103,6 @@ struct Compare: ParsableCommand {
             throw ValidationError("\(out): cannot be created: \(error.localizedDescription)")
         }
         return (out as NSString).appendingPathComponent(name)
-    }
-
-    private func write(_ data: Data, to path: String) throws {
-        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw ValidationError("\(path): cannot be written: \(error.localizedDescription)")
-        }
     }
 
     /// The model directories' names, made unique with their parent folder or a number.

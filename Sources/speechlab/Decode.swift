@@ -93,8 +93,13 @@ struct Decode: ParsableCommand {
 
 /// Writes lines atomically.
 func writeLines(_ lines: [String], to path: String) throws {
+    try writeAtomically(Data(lines.map { $0 + "\n" }.joined().utf8), to: path)
+}
+
+/// Writes `data` to `path` under a temporary name, then renames it.
+func writeAtomically(_ data: Data, to path: String) throws {
     do {
-        try Data(lines.map { $0 + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     } catch {
         throw ValidationError("\(path): cannot be written: \(error.localizedDescription)")
     }

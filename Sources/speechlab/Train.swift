@@ -105,9 +105,7 @@ struct TrainGMMHMM: ParsableCommand {
         var checkpoint: (model: GMMHMM, log: [GMMHMMIterationLog])? = nil
         if resume {
             let (model, _) = try GMMHMM.load(out)
-            let logPath = (out as NSString).appendingPathComponent("training.log")
-            let lines = (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n") ?? []
-            let log = try lines.map { try JSONDecoder().decode(GMMHMMIterationLog.self, from: Data($0.utf8)) }
+            let log = try ModelDirectory.trainingLog(out, as: GMMHMMIterationLog.self)
             guard model.features == data.config else { throw ModelError("\(out): was trained with other feature options; --resume needs the same") }
             checkpoint = (model, log)
             printError("train gmm-hmm: resuming after iteration \(log.count) of \(iterations)")

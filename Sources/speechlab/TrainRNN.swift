@@ -112,8 +112,7 @@ struct TrainRNN: ParsableCommand {
         let checkpoint = (out as NSString).appendingPathComponent("checkpoint")
         if resume {
             printError("train rnn: resuming from \(checkpoint)")
-            let previous = (try? String(contentsOfFile: (out as NSString).appendingPathComponent("training.log"), encoding: .utf8)) ?? ""
-            log = previous.split(separator: "\n").compactMap { try? JSONDecoder().decode(HybridEpochLog.self, from: Data($0.utf8)) }
+            log = previousLog()
             previousSeconds = log.reduce(0) { $0 + $1.seconds }  // epochs before the interruption
         }
         _ = try ClassifierTrainer(options: trainingOptions()).train(model, data: data, checkpoint: checkpoint, resume: resume) { entry, improved in
@@ -128,6 +127,13 @@ struct TrainRNN: ParsableCommand {
         try ModelDirectory.recordTraining(seconds: Date().timeIntervalSince(started) + previousSeconds, log: log, in: out)
         print(String(format: "train rnn: classifier %@ %d×%d%@, %@ pooling, %d words, %d parameters, %.1f s → %@", cell.rawValue, layers, hidden,
                      bidirectional ? " bidirectional" : "", pooling.rawValue, words.count, model.parameterCount, Date().timeIntervalSince(started), out))
+    }
+
+    /// The epochs an interrupted run logged in `--out` (lines that cannot be read are left out:
+    /// the checkpoint, not the log, decides where training resumes).
+    private func previousLog() -> [HybridEpochLog] {
+        let previous = (try? String(contentsOfFile: (out as NSString).appendingPathComponent("training.log"), encoding: .utf8)) ?? ""
+        return previous.split(separator: "\n").compactMap { try? JSONDecoder().decode(HybridEpochLog.self, from: Data($0.utf8)) }
     }
 
     func run() throws {
@@ -190,8 +196,7 @@ struct TrainRNN: ParsableCommand {
         let checkpoint = (out as NSString).appendingPathComponent("checkpoint")
         if resume {
             printError("train rnn: resuming from \(checkpoint)")
-            let previous = (try? String(contentsOfFile: (out as NSString).appendingPathComponent("training.log"), encoding: .utf8)) ?? ""
-            log = previous.split(separator: "\n").compactMap { try? JSONDecoder().decode(HybridEpochLog.self, from: Data($0.utf8)) }
+            log = previousLog()
             previousSeconds = log.reduce(0) { $0 + $1.seconds }  // epochs before the interruption
             epochNumber = log.last?.epoch ?? 0
         }
