@@ -6,6 +6,7 @@ let package = Package(
     name: "speechlab",
     products: [
         .executable(name: "speechlab", targets: ["speechlab"]),
+        .library(name: "SpeechBase", targets: ["SpeechBase"]),
         .library(name: "AudioIO", targets: ["AudioIO"]),
         .library(name: "FeatureExtraction", targets: ["FeatureExtraction"]),
         .library(name: "SpeechCorpus", targets: ["SpeechCorpus"]),
@@ -26,23 +27,26 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSamplerate", pkgConfig: "samplerate", providers: [.apt(["libsamplerate0-dev"])]),
 
-        .target(name: "AudioIO", dependencies: ["CSndfile", "CSamplerate"]),
-        .target(name: "FeatureExtraction", dependencies: ["AudioIO", "CFFTW"]),
-        .target(name: "SpeechCorpus", dependencies: ["AudioIO"]),
-        .target(name: "TensorCore", dependencies: ["CBLAS"]),
+        // Files written whole, text read alike, directories swapped in one step: no other dependency.
+        .target(name: "SpeechBase"),
+        .target(name: "AudioIO", dependencies: ["SpeechBase", "CSndfile", "CSamplerate"]),
+        .target(name: "FeatureExtraction", dependencies: ["SpeechBase", "AudioIO", "CFFTW"]),
+        .target(name: "SpeechCorpus", dependencies: ["SpeechBase", "AudioIO"]),
+        .target(name: "TensorCore", dependencies: ["SpeechBase", "CBLAS"]),
         .target(name: "NeuralNet", dependencies: ["TensorCore"]),
         .target(name: "GaussianMixture", dependencies: ["TensorCore"]),
         .target(name: "HiddenMarkov", dependencies: ["TensorCore"]),
-        .target(name: "Evaluation", dependencies: ["TensorCore"]),
-        .target(name: "AcousticModels", dependencies: ["GaussianMixture", "HiddenMarkov", "NeuralNet", "TensorCore", "FeatureExtraction", "SpeechCorpus", "AudioIO"]),
+        .target(name: "Evaluation", dependencies: ["SpeechBase", "TensorCore"]),
+        .target(name: "AcousticModels", dependencies: ["SpeechBase", "GaussianMixture", "HiddenMarkov", "NeuralNet", "TensorCore", "FeatureExtraction", "SpeechCorpus", "AudioIO"]),
         .executableTarget(
             name: "speechlab",
             dependencies: [
-                "AudioIO", "FeatureExtraction", "SpeechCorpus", "AcousticModels", "Evaluation", "TensorCore", "NeuralNet", "HiddenMarkov",
+                "SpeechBase", "AudioIO", "FeatureExtraction", "SpeechCorpus", "AcousticModels", "Evaluation", "TensorCore", "NeuralNet", "HiddenMarkov",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
+        .testTarget(name: "SpeechBaseTests", dependencies: ["SpeechBase"]),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO"]),
         .testTarget(
             name: "FeatureExtractionTests",

@@ -2,6 +2,7 @@ import FeatureExtraction
 import Foundation
 import GaussianMixture
 import HiddenMarkov
+import SpeechBase
 
 /// Maps words to units. By default every word is its own unit (whole-word models).
 public struct Lexicon: Codable, Sendable, Equatable {
@@ -17,12 +18,11 @@ public struct Lexicon: Codable, Sendable, Equatable {
 
     /// Reads `WORD unit unit ...` lines (one pronunciation per word); errors name file and line.
     public static func read(_ path: String) throws -> Lexicon {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw ModelError("\(path): " + (FileManager.default.fileExists(atPath: path) ? "is not readable UTF-8 text" : "does not exist"))
-        }
+        let lines: [Substring]
+        do { lines = try TextFile.lines(of: path) } catch { throw ModelError("\(error)") }
         var pronunciations: [String: [String]] = [:]
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+        for (n, line) in lines.enumerated() {
+            let fields = TextFile.fields(line).map(String.init)
             guard let word = fields.first else { continue }
             guard fields.count >= 2 else { throw ModelError("\(path):\(n + 1): word '\(word)' has no units") }
             guard pronunciations[word] == nil else { throw ModelError("\(path):\(n + 1): word '\(word)' is listed twice") }

@@ -24,6 +24,8 @@ public struct GMMHMMTrainingOptions: Codable, Sendable, Equatable {
     /// Forward pruning beam of the E-step (log domain).
     public var beam: Float = 300
     public var update = GMMUpdateOptions()
+    /// ``trainingDataFingerprint(_:)`` of the data trained on: a resumed run must use the same.
+    public var dataFingerprint: String?
 
     public init() {}
 
@@ -182,6 +184,7 @@ public struct GMMHMMTrainer: Sendable {
         guard !vocabulary.isEmpty else { throw ModelError("the training transcripts have no words") }
         let unitNames = Set(vocabulary.flatMap { lexicon.units(of: $0) }).sorted()
         if unitNames.contains(silenceUnit) { throw ModelError("a word or unit is named \(silenceUnit), which is reserved for silence") }
+        try checkSizes(data, unitNames: unitNames, lexicon: lexicon)
         let units = unitNames + [silenceUnit]
         let topologies = units.map { name -> HMMTopology in
             name == silenceUnit ? .silence(states: options.silenceStates)
@@ -251,6 +254,30 @@ public struct GMMHMMTrainer: Sendable {
         }
         model.setMixtures(mixtures)
         return model
+    }
+
+    /// Refuses sizes the data cannot support, before the model is allocated: a unit that no
+    /// utterance is long enough to train with its state count (it would keep the flat start's
+    /// Gaussian), or more Gaussians per state than there are frames per state.
+    func checkSizes(_ data: [TrainingUtterance], unitNames: [String], lexicon: Lexicon) throws {
+        let statesOf = { (unit: String) in self.options.stateOverrides[unit] ?? self.options.statesPerUnit }
+        var trainable: Set<String> = [], frames = 0
+        for u in data {
+            let units = u.words.flatMap { lexicon.units(of: $0) }
+            frames += u.features.frames
+            if units.reduce(0, { $0 + statesOf($1) }) <= u.features.frames { trainable.formUnion(units) }
+        }
+        let untrainable = unitNames.filter { !trainable.contains($0) }
+        guard untrainable.isEmpty else {
+            let names = untrainable.prefix(8).joined(separator: ", ") + (untrainable.count > 8 ? ", ..." : "")
+            throw ModelError("\(untrainable.count) of \(unitNames.count) units (\(names)) occur in no training utterance long enough for "
+                + "their \(options.statesPerUnit)-state models, so they would never be trained; use fewer --states (or --unit-states)")
+        }
+        let states = unitNames.reduce(options.silenceStates) { $0 + statesOf($1) }
+        guard options.gaussians <= max(1, frames / states) else {
+            throw ModelError("--gaussians \(options.gaussians) is more than the \(frames / states) training frames per HMM state "
+                + "(\(frames) frames, \(states) states); use fewer Gaussians")
+        }
     }
 
     /// The E-step over `data`, in parallel over `jobs` workers.

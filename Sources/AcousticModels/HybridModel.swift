@@ -2,6 +2,7 @@ import FeatureExtraction
 import Foundation
 import HiddenMarkov
 import NeuralNet
+import SpeechBase
 import TensorCore
 
 /// The HMM side a hybrid network is trained for: the units, topologies and transition
@@ -25,6 +26,8 @@ public struct HMMDescription: Codable, Sendable, Equatable {
     }
 
     public func transitionModel() throws -> TransitionModel {
+        guard units.count == topologies.count, !units.isEmpty else { throw ModelError("hmm.json: \(units.count) units but \(topologies.count) topologies") }
+        guard transitionProbabilities.allSatisfy({ $0 > 0 && $0 <= 1 }) else { throw ModelError("hmm.json: a transition probability is not in (0, 1]") }
         var model = TransitionModel(units: units, topologies: topologies)
         guard transitionProbabilities.count == model.transitionCount else { throw ModelError("hmm.json: transition probabilities do not fit the topologies") }
         model.probabilities = transitionProbabilities
@@ -52,6 +55,13 @@ public struct InputNormalization: Codable, Sendable, Equatable {
         }
         mean = (0..<D).map { Float(sum[$0] / max(n, 1)) }
         std = (0..<D).map { Float(max((squares[$0] / max(n, 1) - (sum[$0] / max(n, 1)) * (sum[$0] / max(n, 1))).squareRoot(), 1e-3)) }
+    }
+
+    /// Refuses a normalization that would divide by zero or spread NaN (a damaged model file).
+    public func validate(in file: String) throws {
+        guard mean.count == std.count, mean.allSatisfy(\.isFinite), std.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw ModelError("\(file): the input normalization has a standard deviation ≤ 0 or a value that is not finite")
+        }
     }
 
     public func apply(_ f: FeatureMatrix) -> [Float] {
@@ -108,6 +118,11 @@ public struct HybridArchitecture: Codable, Sendable, Equatable {
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.outputs = outputs
+    }
+
+    /// The recurrent part, for validation and sizes.
+    public var recurrent: RecurrentShape {
+        RecurrentShape(cell: cell, inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bidirectional: bidirectional, outputs: outputs)
     }
 
     public func makeNetwork(seed: UInt64) -> RecurrentTagger {
@@ -185,36 +200,41 @@ extension HybridModel {
     /// network under PyTorch's names (`rnn.weight_ih_l0`, ..., `output.weight`, `output.bias`).
     public func save(to path: String, search: SearchOptions = SearchOptions(), training: HybridTrainingOptions? = nil,
                      log: [HybridEpochLog] = []) throws {
-        try ModelDirectory.createDirectory(path)
-        try Safetensors.write(network.stateDictionary(), metadata: ["kind": "hybrid"], to: (path as NSString).appendingPathComponent("weights.safetensors"))
         let description = HybridDescription(hmm: hmm, architecture: architecture, normalization: normalization, logPriors: logPriors,
                                             priorScale: priorScale, search: search, training: training,
                                             parameterNames: network.parameters.map(\.name))
-        try ModelDirectory.write(try ModelDirectory.encoder().encode(description), to: (path as NSString).appendingPathComponent("model.json"))
-        try ModelDirectory.writeLog(log, in: path)
+        try ModelDirectory.save(to: path, description: try ModelDirectory.encoder().encode(description),
+                                weights: Safetensors.encode(network.stateDictionary(), metadata: ["kind": "hybrid"]),
+                                log: try ModelDirectory.logData(log))
     }
 
     /// Loads a hybrid model directory.
     public static func load(_ path: String) throws -> (model: HybridModel, search: SearchOptions) {
-        let header = try ModelDirectory.header(path)
-        guard header.kind == "hybrid" else { throw ModelError("\(path): is a \(header.kind) model, not a hybrid model") }
-        let jsonPath = (path as NSString).appendingPathComponent("model.json")
-        let d: HybridDescription
-        do { d = try JSONDecoder().decode(HybridDescription.self, from: Data(contentsOf: URL(fileURLWithPath: jsonPath))) } catch {
-            throw ModelError("\(jsonPath): is not a valid hybrid description (\(error))")
-        }
-        let transitions = try d.hmm.transitionModel()
+        let snapshot = try ModelDirectory.read(path)
+        guard snapshot.header.kind == "hybrid" else { throw ModelError("\(path): is a \(snapshot.header.kind) model, not a hybrid model") }
+        let jsonPath = snapshot.descriptionPath
+        let d = try snapshot.decode(HybridDescription.self)
+        try snapshot.checkFeatures(d.hmm.features)
+        let transitions: TransitionModel
+        do { transitions = try d.hmm.transitionModel() } catch { throw ModelError("\(jsonPath): \(error)") }
+        try d.architecture.recurrent.validate(in: jsonPath)
         guard d.architecture.outputs == transitions.pdfCount, d.logPriors.count == transitions.pdfCount,
               d.normalization.mean.count == d.architecture.inputSize, d.normalization.std.count == d.architecture.inputSize,
               d.hmm.features.dimension == d.architecture.inputSize else {
             throw ModelError("\(jsonPath): the architecture, priors, normalization and HMM do not fit together")
         }
+        try d.normalization.validate(in: jsonPath)
+        guard d.logPriors.allSatisfy(\.isFinite), d.priorScale.isFinite else { throw ModelError("\(jsonPath): a log prior or the prior scale is not finite") }
+        // The weights file must be large enough for the architecture before the network is allocated.
+        let needed = d.architecture.recurrent.parameterCount + d.architecture.outputs * (d.architecture.recurrent.outputSize + 1)
+        guard (snapshot.weights?.count ?? 0) >= 4 * needed else {
+            throw ModelError("\(snapshot.weightsPath): is missing or smaller than the \(needed) parameters model.json describes")
+        }
         let network = d.architecture.makeNetwork(seed: 0)
-        let weightsPath = (path as NSString).appendingPathComponent("weights.safetensors")
-        do {
-            try network.loadStateDictionary(try Safetensors.read(weightsPath, as: Float.self).tensors)
-        } catch {
-            throw ModelError("\(weightsPath): \(error)")
+        let weights = try snapshot.tensors(as: Float.self)
+        do { try network.loadStateDictionary(weights) } catch { throw ModelError("\(snapshot.weightsPath): \(error)") }
+        guard weights.values.allSatisfy({ $0.values.allSatisfy(\.isFinite) }) else {
+            throw ModelError("\(snapshot.weightsPath): holds a weight that is NaN or infinite (a diverged training?)")
         }
         return (HybridModel(hmm: d.hmm, architecture: d.architecture, network: network, normalization: d.normalization,
                             logPriors: d.logPriors, priorScale: d.priorScale), d.search)
@@ -223,12 +243,11 @@ extension HybridModel {
 
 /// Reads `alignments.txt` (`utt-id pdf pdf ...`); errors name the file and line.
 public func readAlignments(_ path: String, pdfCount: Int) throws -> [String: [Int]] {
-    guard let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) else {
-        throw ModelError("\(path): " + (FileManager.default.fileExists(atPath: path) ? "is not readable UTF-8 text" : "does not exist"))
-    }
+    let lines: [Substring]
+    do { lines = try TextFile.lines(of: path) } catch { throw ModelError("\(error)") }
     var result: [String: [Int]] = [:]
-    for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-        let fields = line.split(separator: " ")
+    for (n, line) in lines.enumerated() {
+        let fields = TextFile.fields(line)
         guard let id = fields.first.map(String.init) else { continue }
         var pdfs: [Int] = []
         pdfs.reserveCapacity(fields.count - 1)
@@ -239,4 +258,53 @@ public func readAlignments(_ path: String, pdfCount: Int) throws -> [String: [In
         guard result.updateValue(pdfs, forKey: id) == nil else { throw ModelError("\(path):\(n + 1): duplicate utterance '\(id)'") }
     }
     return result
+}
+
+/// The sizes of a recurrent network as a model file or the command line states them, checked
+/// before anything is allocated.
+public struct RecurrentShape: Sendable, Equatable {
+    public var cell: RecurrentCell
+    public var inputSize: Int
+    public var hiddenSize: Int
+    public var layers: Int
+    public var bidirectional: Bool
+    public var outputs: Int
+
+    public init(cell: RecurrentCell, inputSize: Int, hiddenSize: Int, layers: Int, bidirectional: Bool, outputs: Int) {
+        self.cell = cell
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.bidirectional = bidirectional
+        self.outputs = outputs
+    }
+
+    /// Limits far above any useful acoustic model, low enough that no size overflows.
+    public static let maximumHiddenSize = 8192
+    public static let maximumLayers = 32
+    public static let maximumInputSize = 100_000
+    public static let maximumOutputs = 1_000_000
+
+    /// Width of the last layer's output (both directions).
+    public var outputSize: Int { hiddenSize * (bidirectional ? 2 : 1) }
+
+    /// Recurrent parameters: per layer and direction, `gates·H·(in + H)` weights and `2·gates·H` biases.
+    public var parameterCount: Int {
+        let gates = cell == .lstm ? 4 : 3, directions = bidirectional ? 2 : 1
+        return (0..<layers).reduce(0) { total, layer in
+            let input = layer == 0 ? inputSize : outputSize
+            return total + directions * gates * hiddenSize * (input + hiddenSize + 2)
+        }
+    }
+
+    /// Throws, naming `source` (a file, or the flags), when a size is out of range.
+    public func validate(in source: String) throws {
+        func check(_ value: Int, _ name: String, _ limit: Int) throws {
+            guard value >= 1, value <= limit else { throw ModelError("\(source): \(name) is \(value); it must be in 1...\(limit)") }
+        }
+        try check(hiddenSize, "hiddenSize", Self.maximumHiddenSize)
+        try check(layers, "layers", Self.maximumLayers)
+        try check(inputSize, "inputSize", Self.maximumInputSize)
+        try check(outputs, "outputs", Self.maximumOutputs)
+    }
 }

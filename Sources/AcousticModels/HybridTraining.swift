@@ -2,6 +2,7 @@ import Dispatch
 import FeatureExtraction
 import Foundation
 import NeuralNet
+import SpeechBase
 import TensorCore
 
 /// How a hybrid network is trained.
@@ -62,8 +63,11 @@ public struct HybridTrainer: Sendable {
     public func train(_ network: RecurrentTagger, architecture: HybridArchitecture, data: [FrameTargets],
                       checkpoint: String? = nil, resume: Bool = false, onBatch: ((Int, Int, Double, Double) -> Void)? = nil,
                       onEpoch: (HybridEpochLog, Bool) throws -> Void) throws -> [HybridEpochLog] {
+        let fingerprint = trainingDataFingerprint(data.map { u in
+            (u.id, u.frames, [String(u.targets.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }, radix: 16)])
+        })
         let loop = EpochLoop<RecurrentTagger, FrameTargets, HybridArchitecture>(
-            options: options, architecture: architecture, length: { $0.frames }, units: { $0.frames }
+            options: options, architecture: architecture, dataFingerprint: fingerprint, length: { $0.frames }, units: { $0.frames }
         ) { model, shard in
             let (x, lengths, targets) = pad(shard, dimension: architecture.inputSize)
             let logits = model.logits(x, lengths: lengths)
@@ -88,6 +92,8 @@ extension RecurrentTagger: RecurrentModel {}
 struct EpochLoop<Model: RecurrentModel, Item: Sendable, Architecture: Codable & Equatable & Sendable> {
     var options: HybridTrainingOptions
     var architecture: Architecture
+    /// ``trainingDataFingerprint(_:)`` of the training items, kept in the checkpoint.
+    var dataFingerprint: String
     /// Sort key for bucketing.
     var length: (Item) -> Int
     /// What the loss averages over: frames (hybrid) or utterances (classifier).
@@ -116,6 +122,13 @@ struct EpochLoop<Model: RecurrentModel, Item: Sendable, Architecture: Codable & 
             let state = try TrainingCheckpoint<Architecture>.load(checkpoint, into: model, optimizer: optimizer)
             guard state.architecture == architecture else {
                 throw ModelError("\(checkpoint): the checkpoint is of another architecture and cannot resume this training")
+            }
+            // More epochs may be asked for; anything else changed would resume another training.
+            var changed = state.options.map { differingSettings($0, options, ignoring: ["epochs"]) } ?? []
+            if let saved = state.dataFingerprint, saved != dataFingerprint { changed.append("data (\(saved) then, \(dataFingerprint) now)") }
+            guard changed.isEmpty else {
+                throw ModelError("\(checkpoint): was saved by a training with other settings or data (\(changed.joined(separator: ", ")) differ; "
+                    + "workers is --jobs); --resume continues a training with the same ones (--overwrite starts afresh)")
             }
             log = state.log
             best = state.best
@@ -173,7 +186,7 @@ struct EpochLoop<Model: RecurrentModel, Item: Sendable, Architecture: Codable & 
             if improved { best = validationLoss; sinceBest = 0 } else { sinceBest += 1 }
             try onEpoch(entry, improved)
             if let checkpoint {
-                try TrainingCheckpoint(architecture: architecture, epoch: epoch, best: best, sinceBest: sinceBest, step: step, schedule: schedule,
+                try TrainingCheckpoint(architecture: architecture, options: options, dataFingerprint: dataFingerprint, epoch: epoch, best: best, sinceBest: sinceBest, step: step, schedule: schedule,
                                        generator: generator.savedState, replicaGenerators: parallel.replicas.map(\.rnn.generator.savedState),
                                        adamSteps: optimizer.steps, log: log)
                     .save(to: checkpoint, model: model, optimizer: optimizer)
@@ -265,6 +278,9 @@ public struct TrainingDivergedError: Error, CustomStringConvertible, Sendable {
 /// replaced whole, so that a checkpoint is never half old, half new.
 struct TrainingCheckpoint<Architecture: Codable>: Codable {
     var architecture: Architecture
+    /// The options and data of the training (absent in checkpoints of older versions).
+    var options: HybridTrainingOptions?
+    var dataFingerprint: String?
     var epoch: Int
     var best: Double
     var sinceBest: Int
@@ -276,41 +292,42 @@ struct TrainingCheckpoint<Architecture: Codable>: Codable {
     var log: [HybridEpochLog]
 
     func save<Model: Layer>(to folder: String, model network: Model, optimizer: Adam<Float>) throws where Model.Scalar == Float {
-        let staging = folder + ".new"
-        try? FileManager.default.removeItem(atPath: staging)
-        try ModelDirectory.createDirectory(staging)
         var tensors: [String: Tensor<Float>] = [:]
-        for (k, (name, tensor)) in network.parameters.enumerated() {
+        for (name, tensor) in network.parameters {
             tensors["param." + name] = tensor
+            // Adam holds moments for the trainable (unfrozen) parameters only.
+            guard let k = optimizer.parameters.firstIndex(where: { $0 === tensor }) else { continue }
             tensors["adam.m." + name] = Tensor(shape: tensor.shape, values: optimizer.firstMoments[k])
             tensors["adam.v." + name] = Tensor(shape: tensor.shape, values: optimizer.secondMoments[k])
         }
-        try Safetensors.write(tensors, metadata: ["epoch": String(epoch)], to: (staging as NSString).appendingPathComponent("state.safetensors"))
-        try ModelDirectory.write(try ModelDirectory.encoder().encode(self), to: (staging as NSString).appendingPathComponent("state.json"))
-        try? FileManager.default.removeItem(atPath: folder)
-        do { try FileManager.default.moveItem(atPath: staging, toPath: folder) } catch {
-            throw ModelError("\(folder): cannot be written: \(error.localizedDescription)")
-        }
+        let files = ["state.safetensors": Safetensors.encode(tensors, metadata: ["epoch": String(epoch)]),
+                     "state.json": try ModelDirectory.encoder().encode(self)]
+        do { try DirectoryReplacement.write(files, to: folder) } catch { throw ModelError(FileError.reason(error)) }
     }
 
     /// Reads the checkpoint at `folder` (or the complete one being moved into place) and loads
     /// its weights and optimizer state.
     static func load<Model: Layer>(_ folder: String, into network: Model, optimizer: Adam<Float>) throws -> TrainingCheckpoint where Model.Scalar == Float {
-        let path = FileManager.default.fileExists(atPath: folder) ? folder : folder + ".new"
-        guard let data = FileManager.default.contents(atPath: (path as NSString).appendingPathComponent("state.json")) else {
+        let files = (try? DirectorySnapshot.read(folder, files: ["state.json", "state.safetensors"])) ?? [:]
+        guard let data = files["state.json"], let stateBytes = files["state.safetensors"] else {
             throw ModelError("\(folder): there is no checkpoint to resume from")
         }
         let state: TrainingCheckpoint
-        do { state = try JSONDecoder().decode(TrainingCheckpoint.self, from: data) } catch { throw ModelError("\(folder)/state.json: \(error)") }
-        let (tensors, metadata) = try Safetensors.read((path as NSString).appendingPathComponent("state.safetensors"), as: Float.self)
+        do { state = try JSONDecoder().decode(TrainingCheckpoint.self, from: data) } catch { throw ModelError("\(folder)/state.json: \(describe(error))") }
+        let (tensors, metadata) = try Safetensors.decode(stateBytes, path: (folder as NSString).appendingPathComponent("state.safetensors"), as: Float.self)
         guard metadata["epoch"] == String(state.epoch) else { throw ModelError("\(folder): state.json and state.safetensors are of different epochs") }
-        var weights: [String: Tensor<Float>] = [:], first: [[Float]] = [], second: [[Float]] = []
+        var weights: [String: Tensor<Float>] = [:]
         for (name, tensor) in network.parameters {
-            guard let w = tensors["param." + name], let m = tensors["adam.m." + name], let v = tensors["adam.v." + name],
-                  w.shape == tensor.shape, m.shape == tensor.shape, v.shape == tensor.shape else {
+            guard let w = tensors["param." + name], w.shape == tensor.shape else {
                 throw ModelError("\(folder): the checkpoint has no '\(name)' of shape \(tensor.shape): it is of another architecture")
             }
             weights[name] = w
+        }
+        var first: [[Float]] = [], second: [[Float]] = []
+        for (name, tensor) in network.parameters where optimizer.parameters.contains(where: { $0 === tensor }) {
+            guard let m = tensors["adam.m." + name], let v = tensors["adam.v." + name], m.shape == tensor.shape, v.shape == tensor.shape else {
+                throw ModelError("\(folder): the checkpoint has no optimizer state for '\(name)': it was saved with other --freeze options")
+            }
             first.append(m.values)
             second.append(v.values)
         }

@@ -2,6 +2,7 @@ import FeatureExtraction
 import Foundation
 import GaussianMixture
 import HiddenMarkov
+import SpeechBase
 import TensorCore
 
 /// The header every model directory's `model.json` starts with, read first to refuse a
@@ -14,68 +15,120 @@ public struct ModelHeader: Codable, Sendable {
 
 /// A model directory: `model.json` (kind, topology, lexicon, feature configuration, training
 /// settings), `weights.safetensors` and `training.log` (one JSON object per line).
+///
+/// A directory is written whole (``DirectoryReplacement``: the new version is made beside the
+/// old one and swapped in) and read as one snapshot (``DirectorySnapshot``), so that a run
+/// killed while saving, or a reader during a save, finds the old model or the new one, never
+/// a mixture.
 public enum ModelDirectory {
     public static let formatVersion = 1
 
-    /// The kind of model at `path`, after checking the format version.
-    public static func header(_ path: String) throws -> ModelHeader {
-        let file = (path as NSString).appendingPathComponent("model.json")
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ModelError("\(path): is not a model directory (no readable model.json)")
+    /// The files of one model directory, read together.
+    public struct Snapshot {
+        public var path: String
+        /// `model.json`.
+        public var description: Data
+        /// `weights.safetensors`, when present.
+        public var weights: Data?
+        public var header: ModelHeader
+
+        public var descriptionPath: String { (path as NSString).appendingPathComponent("model.json") }
+        public var weightsPath: String { (path as NSString).appendingPathComponent("weights.safetensors") }
+
+        /// `model.json` decoded as `type`; errors name the file and the key.
+        public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+            do { return try JSONDecoder().decode(type, from: description) } catch {
+                throw ModelError("\(descriptionPath): is not a valid \(header.kind) model description: \(describe(error))")
+            }
         }
-        guard let header = try? JSONDecoder().decode(ModelHeader.self, from: data) else {
-            throw ModelError("\(file): is not a speechlab model description (no kind and formatVersion)")
+
+        /// Checks a feature configuration read from `model.json` (its errors name Kaldi's option
+        /// names, which here are fields of the file, not flags the user gave).
+        public func checkFeatures(_ config: FeatureConfig) throws {
+            do { try config.validate() } catch {
+                throw ModelError("\(descriptionPath): the feature configuration ('features') is invalid: \(error)")
+            }
+        }
+
+        /// The weights, decoded; a missing file is an error naming it.
+        public func tensors<Scalar: TensorScalar>(as: Scalar.Type) throws -> [String: Tensor<Scalar>] {
+            guard let weights else { throw ModelError("\(weightsPath): does not exist (the model directory is incomplete)") }
+            do { return try Safetensors.decode(weights, path: weightsPath, as: Scalar.self).tensors } catch { throw ModelError("\(error)") }
+        }
+    }
+
+    /// Reads `model.json` and `weights.safetensors` of `path` as one snapshot and checks the
+    /// header (a JSON object with `kind` and a `formatVersion` this speechlab reads).
+    public static func read(_ path: String) throws -> Snapshot {
+        let files: [String: Data]
+        do { files = try DirectorySnapshot.read(path, files: ["model.json", "weights.safetensors"]) } catch {
+            throw ModelError("\(path): is not a model directory (\(FileError.reason(error)))")
+        }
+        let file = (path as NSString).appendingPathComponent("model.json")
+        guard let description = files["model.json"] else { throw ModelError("\(path): is not a model directory (it has no model.json)") }
+        guard (try? JSONSerialization.jsonObject(with: description)) is [String: Any] else {
+            throw ModelError("\(file): is not a JSON object (a damaged or truncated file?)")
+        }
+        let header: ModelHeader
+        do { header = try JSONDecoder().decode(ModelHeader.self, from: description) } catch {
+            throw ModelError("\(file): is not a speechlab model description: \(describe(error))")
         }
         guard header.formatVersion <= formatVersion else {
             throw ModelError("\(file): format version \(header.formatVersion) is newer than this speechlab reads (\(formatVersion)); update speechlab")
         }
-        return header
+        return Snapshot(path: path, description: description, weights: files["weights.safetensors"], header: header)
     }
 
-    /// Writes `data` to `path` atomically.
-    static func write(_ data: Data, to path: String) throws {
-        do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw ModelError("\(path): cannot be written: \(error.localizedDescription)")
-        }
+    /// The kind of model at `path`, after checking the format version.
+    public static func header(_ path: String) throws -> ModelHeader {
+        try read(path).header
     }
 
-    /// Writes `entries` as `training.log` in `folder`, one JSON object per line (nothing when empty).
-    static func writeLog<Entry: Encodable>(_ entries: [Entry], in folder: String) throws {
-        guard !entries.isEmpty else { return }
+    /// Saves a model directory whole: `model.json`, `weights.safetensors` and `training.log`
+    /// (when `log` has entries), swapped in for the old version in one step. Other entries of
+    /// the old directory (a training checkpoint) are kept.
+    static func save(to path: String, description: Data, weights: Data, log: Data?) throws {
+        var files = ["model.json": description, "weights.safetensors": weights]
+        if let log { files["training.log"] = log }
+        do { try DirectoryReplacement.write(files, to: path) } catch { throw ModelError("\(FileError.reason(error))") }
+    }
+
+    /// `entries` as `training.log` lines, one JSON object per line (nil when empty).
+    static func logData<Entry: Encodable>(_ entries: [Entry]) throws -> Data? {
+        guard !entries.isEmpty else { return nil }
         let lines = try entries.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
-        try write(Data(lines.utf8), to: (folder as NSString).appendingPathComponent("training.log"))
+        return Data(lines.utf8)
     }
 
     /// Records the end of a neural model's training: the whole `training.log` (past the best
     /// epoch, whose weights the directory holds) and the training time in `model.json`.
     public static func recordTraining<Entry: Encodable>(seconds: Double, log: [Entry], in path: String) throws {
-        let jsonPath = (path as NSString).appendingPathComponent("model.json")
-        guard let data = FileManager.default.contents(atPath: jsonPath),
-              var object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ModelError("\(jsonPath): cannot be read back to record the training time")
+        let snapshot = try read(path)
+        guard var object = try? JSONSerialization.jsonObject(with: snapshot.description) as? [String: Any], let weights = snapshot.weights else {
+            throw ModelError("\(snapshot.descriptionPath): cannot be read back to record the training time")
         }
         object["trainingSeconds"] = seconds
-        try write(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), to: jsonPath)
-        try writeLog(log, in: path)
+        try save(to: path, description: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]),
+                 weights: weights, log: try logData(log))
     }
 
     /// The training time `model.json` records, if any.
     public static func trainingSeconds(_ path: String) -> Double? {
         struct Seconds: Decodable { var trainingSeconds: Double? }
-        let jsonPath = (path as NSString).appendingPathComponent("model.json")
-        return FileManager.default.contents(atPath: jsonPath).flatMap { try? JSONDecoder().decode(Seconds.self, from: $0) }?.trainingSeconds
+        return (try? read(path)).flatMap { try? JSONDecoder().decode(Seconds.self, from: $0.description) }?.trainingSeconds
     }
 
     /// The training log of the model at `path`, one decoded entry per line; an unreadable
     /// line names the file and line.
     public static func trainingLog<Entry: Decodable>(_ path: String, as: Entry.Type) throws -> [Entry] {
         let logPath = (path as NSString).appendingPathComponent("training.log")
-        guard let data = FileManager.default.contents(atPath: logPath) else { return [] }
-        return try String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated().map { n, line in
+        guard FileKind.of(logPath) != .missing else { return [] }
+        let lines: [Substring]
+        do { lines = try TextFile.lines(of: logPath) } catch { throw ModelError("\(error)") }
+        return try lines.enumerated().compactMap { n, line in
+            guard !line.allSatisfy(\.isWhitespace) else { return nil }
             do { return try JSONDecoder().decode(Entry.self, from: Data(line.utf8)) } catch {
-                throw ModelError("\(logPath):\(n + 1): not a training log entry (\(error))")
+                throw ModelError("\(logPath):\(n + 1): not a training log entry (\(describe(error)))")
             }
         }
     }
@@ -84,7 +137,7 @@ public enum ModelDirectory {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw ModelError("\(path): cannot be created: \(error.localizedDescription)")
+            throw ModelError("\(path): cannot be created: \(FileError.reason(error))")
         }
     }
 
@@ -92,6 +145,23 @@ public enum ModelDirectory {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         return e
+    }
+}
+
+/// A decoding error as one line: the key path and what is wrong there (never a raw dump).
+public func describe(_ error: Error) -> String {
+    func path(_ keys: [CodingKey]) -> String {
+        let text = keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        return text.isEmpty ? "the top level" : String(text.drop { $0 == "." })
+    }
+    guard let error = error as? DecodingError else { return "\(error)" }
+    switch error {
+    case .keyNotFound(let key, let context): return "'\(path(context.codingPath + [key]))' is missing"
+    case .typeMismatch(let type, let context): return "'\(path(context.codingPath))' is not of type \(type)"
+    case .valueNotFound(let type, let context): return "'\(path(context.codingPath))' is null where a \(type) is needed"
+    case .dataCorrupted(let context):
+        return context.codingPath.isEmpty ? "not valid JSON" : "'\(path(context.codingPath))': \(context.debugDescription)"
+    @unknown default: return "\(error)"
     }
 }
 
@@ -116,33 +186,27 @@ extension GMMHMM {
     /// Saves the model as a model directory at `path` (each file written atomically).
     public func save(to path: String, search: SearchOptions = SearchOptions(), training: GMMHMMTrainingOptions? = nil,
                      trainingSeconds: Double? = nil, log: [GMMHMMIterationLog] = []) throws {
-        try ModelDirectory.createDirectory(path)
         var tensors: [String: Tensor<Double>] = [:]
         for (i, gmm) in mixtures.enumerated() {
             tensors["pdf.\(i).weights"] = Tensor(shape: [gmm.componentCount], values: gmm.weights)
             tensors["pdf.\(i).means"] = Tensor(shape: [gmm.componentCount, gmm.dimension], values: gmm.means)
             tensors["pdf.\(i).variances"] = Tensor(shape: [gmm.componentCount, gmm.dimension], values: gmm.variances)
         }
-        try Safetensors.write(tensors, metadata: ["kind": "gmm-hmm"], to: (path as NSString).appendingPathComponent("weights.safetensors"))
         let description = GMMHMMDescription(units: transitions.units, topologies: transitions.topologies,
                                             transitionProbabilities: transitions.probabilities, lexicon: lexicon, vocabulary: vocabulary,
                                             features: features, dimension: dimension, gaussiansPerPdf: mixtures.map(\.componentCount),
                                             search: search, training: training, trainingSeconds: trainingSeconds)
-        try ModelDirectory.write(try ModelDirectory.encoder().encode(description), to: (path as NSString).appendingPathComponent("model.json"))
-        try ModelDirectory.writeLog(log, in: path)
+        try ModelDirectory.save(to: path, description: try ModelDirectory.encoder().encode(description),
+                                weights: Safetensors.encode(tensors, metadata: ["kind": "gmm-hmm"]), log: try ModelDirectory.logData(log))
     }
 
     /// Loads a GMM-HMM model directory, validating it completely.
     public static func load(_ path: String) throws -> (model: GMMHMM, search: SearchOptions) {
-        let header = try ModelDirectory.header(path)
-        guard header.kind == "gmm-hmm" else { throw ModelError("\(path): is a \(header.kind) model, not a gmm-hmm model") }
-        let jsonPath = (path as NSString).appendingPathComponent("model.json")
-        let description: GMMHMMDescription
-        do {
-            description = try JSONDecoder().decode(GMMHMMDescription.self, from: Data(contentsOf: URL(fileURLWithPath: jsonPath)))
-        } catch {
-            throw ModelError("\(jsonPath): is not a valid gmm-hmm description (\(error))")
-        }
+        let snapshot = try ModelDirectory.read(path)
+        guard snapshot.header.kind == "gmm-hmm" else { throw ModelError("\(path): is a \(snapshot.header.kind) model, not a gmm-hmm model") }
+        let jsonPath = snapshot.descriptionPath
+        let description = try snapshot.decode(GMMHMMDescription.self)
+        try snapshot.checkFeatures(description.features)
         guard description.units.count == description.topologies.count else { throw ModelError("\(jsonPath): units and topologies differ in number") }
         var transitions = TransitionModel(units: description.units, topologies: description.topologies)
         guard description.transitionProbabilities.count == transitions.transitionCount,
@@ -153,9 +217,8 @@ extension GMMHMM {
         guard description.gaussiansPerPdf.count == transitions.pdfCount else {
             throw ModelError("\(jsonPath): \(description.gaussiansPerPdf.count) mixtures for \(transitions.pdfCount) HMM states")
         }
-        let weightsPath = (path as NSString).appendingPathComponent("weights.safetensors")
-        let tensors: [String: Tensor<Double>]
-        do { tensors = try Safetensors.read(weightsPath, as: Double.self).tensors } catch { throw ModelError("\(error)") }
+        let weightsPath = snapshot.weightsPath
+        let tensors = try snapshot.tensors(as: Double.self)
         let D = description.dimension
         var mixtures: [DiagonalGMM] = []
         for (i, m) in description.gaussiansPerPdf.enumerated() {
@@ -173,5 +236,38 @@ extension GMMHMM {
         let model = GMMHMM(transitions: transitions, mixtures: mixtures, lexicon: description.lexicon,
                            vocabulary: description.vocabulary, features: description.features)
         return (model, description.search)
+    }
+}
+
+/// A short digest of a training set (utterance ids, frame counts and transcripts, in order), so
+/// that `--resume` can tell that the data changed (FNV-1a, 64 bits: a check, not security).
+public func trainingDataFingerprint(_ utterances: [(id: String, frames: Int, words: [String])]) -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for u in utterances {
+        for byte in "\(u.id) \(u.frames) \(u.words.joined(separator: " "))\n".utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+    }
+    return "\(utterances.count) utterances, \(utterances.reduce(0) { $0 + $1.frames }) frames, digest " + String(hash, radix: 16)
+}
+
+/// The names of the settings that differ between two encodable values (their JSON fields), for
+/// a resume refused with a message that says what changed.
+public func differingSettings<T: Encodable>(_ a: T, _ b: T, ignoring: Set<String> = []) -> [String] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    func fields(_ value: T) -> [String: Data] {
+        guard let data = try? encoder.encode(value), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        return object.mapValues { (try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed])) ?? Data() }
+    }
+    let x = fields(a), y = fields(b)
+    return Set(x.keys).union(y.keys).subtracting(ignoring).filter { x[$0] != y[$0] }.sorted()
+}
+
+extension GMMHMM {
+    /// The training options `model.json` at `path` records (nil for models saved without them).
+    public static func trainingOptions(_ path: String) throws -> GMMHMMTrainingOptions? {
+        struct Recorded: Decodable { var training: GMMHMMTrainingOptions? }
+        return try ModelDirectory.read(path).decode(Recorded.self).training
     }
 }

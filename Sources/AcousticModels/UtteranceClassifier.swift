@@ -116,29 +116,36 @@ struct ClassifierDescription: Codable {
 
 extension UtteranceClassifier {
     public func save(to path: String, training: HybridTrainingOptions? = nil, log: [HybridEpochLog] = []) throws {
-        try ModelDirectory.createDirectory(path)
-        try Safetensors.write(stateDictionary(), metadata: ["kind": "classifier"], to: (path as NSString).appendingPathComponent("weights.safetensors"))
         let d = ClassifierDescription(architecture: architecture, normalization: normalization, features: features, training: training,
                                       parameterNames: parameters.map(\.name))
-        try ModelDirectory.write(try ModelDirectory.encoder().encode(d), to: (path as NSString).appendingPathComponent("model.json"))
-        try ModelDirectory.writeLog(log, in: path)
+        try ModelDirectory.save(to: path, description: try ModelDirectory.encoder().encode(d),
+                                weights: Safetensors.encode(stateDictionary(), metadata: ["kind": "classifier"]),
+                                log: try ModelDirectory.logData(log))
     }
 
     public static func load(_ path: String) throws -> UtteranceClassifier {
-        let header = try ModelDirectory.header(path)
-        guard header.kind == "classifier" else { throw ModelError("\(path): is a \(header.kind) model, not a classifier") }
-        let jsonPath = (path as NSString).appendingPathComponent("model.json")
-        let d: ClassifierDescription
-        do { d = try JSONDecoder().decode(ClassifierDescription.self, from: Data(contentsOf: URL(fileURLWithPath: jsonPath))) } catch {
-            throw ModelError("\(jsonPath): is not a valid classifier description (\(error))")
-        }
-        guard !d.architecture.words.isEmpty, d.normalization.mean.count == d.architecture.inputSize, d.features.dimension == d.architecture.inputSize else {
+        let snapshot = try ModelDirectory.read(path)
+        guard snapshot.header.kind == "classifier" else { throw ModelError("\(path): is a \(snapshot.header.kind) model, not a classifier") }
+        let jsonPath = snapshot.descriptionPath
+        let d = try snapshot.decode(ClassifierDescription.self)
+        try snapshot.checkFeatures(d.features)
+        let a = d.architecture
+        let shape = RecurrentShape(cell: a.cell, inputSize: a.inputSize, hiddenSize: a.hiddenSize, layers: a.layers,
+                                   bidirectional: a.bidirectional, outputs: a.words.count)
+        try shape.validate(in: jsonPath)
+        guard d.normalization.mean.count == d.architecture.inputSize, d.features.dimension == d.architecture.inputSize else {
             throw ModelError("\(jsonPath): the architecture, words, normalization and features do not fit together")
         }
+        try d.normalization.validate(in: jsonPath)
+        guard (snapshot.weights?.count ?? 0) >= 4 * shape.parameterCount else {
+            throw ModelError("\(snapshot.weightsPath): is missing or smaller than the \(shape.parameterCount) recurrent parameters model.json describes")
+        }
         let model = UtteranceClassifier(architecture: d.architecture, normalization: d.normalization, features: d.features, seed: 0)
-        do {
-            try model.loadStateDictionary(try Safetensors.read((path as NSString).appendingPathComponent("weights.safetensors"), as: Float.self).tensors)
-        } catch { throw ModelError("\(path)/weights.safetensors: \(error)") }
+        let weights = try snapshot.tensors(as: Float.self)
+        do { try model.loadStateDictionary(weights) } catch { throw ModelError("\(snapshot.weightsPath): \(error)") }
+        guard weights.values.allSatisfy({ $0.values.allSatisfy(\.isFinite) }) else {
+            throw ModelError("\(snapshot.weightsPath): holds a weight that is NaN or infinite (a diverged training?)")
+        }
         model.isTraining = false
         return model
     }
@@ -155,7 +162,9 @@ public struct ClassifierTrainer: Sendable {
                       onEpoch: (HybridEpochLog, Bool) throws -> Void) throws -> [HybridEpochLog] {
         let D = model.architecture.inputSize
         let loop = EpochLoop<UtteranceClassifier, LabelledUtterance, ClassifierArchitecture>(
-            options: options, architecture: model.architecture, length: { $0.frames }, units: { _ in 1 }
+            options: options, architecture: model.architecture,
+            dataFingerprint: trainingDataFingerprint(data.enumerated().map { ("u\($0.offset)", $0.element.frames, [String($0.element.label)]) }),
+            length: { $0.frames }, units: { _ in 1 }
         ) { replica, shard in
             let (x, lengths) = padUtterances(shard, dimension: D)
             let logits = replica.logits(x, lengths: lengths)

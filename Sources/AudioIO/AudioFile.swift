@@ -1,5 +1,6 @@
 import CSndfile
 import Foundation
+import SpeechBase
 
 /// Mono audio samples at one sample rate.
 public struct MonoAudio: Sendable, Equatable {
@@ -32,16 +33,25 @@ public struct AudioReadOptions: Sendable, Equatable {
     public var channel: Int?
     /// Sample rate to deliver; `nil` keeps the file's own.
     public var sampleRate: Int?
-    /// Whether a file at another rate than ``sampleRate`` is resampled (else it is refused).
-    public var allowResampling: Bool
+    /// Whether a file at a higher rate than ``sampleRate`` is resampled down to it (else refused;
+    /// Kaldi's `--allow-downsample`).
+    public var allowDownsample: Bool
+    /// Whether a file at a lower rate is resampled up (Kaldi's `--allow-upsample`).
+    public var allowUpsample: Bool
     /// Factor applied to libsndfile's normalized [-1, 1) samples. The default, 32768,
     /// gives the 16-bit integer scale at which Kaldi reads audio.
     public var scale: Float
 
+    /// `allowResampling` sets both directions.
     public init(channel: Int? = nil, sampleRate: Int? = nil, allowResampling: Bool = true, scale: Float = 32768) {
+        self.init(channel: channel, sampleRate: sampleRate, allowDownsample: allowResampling, allowUpsample: allowResampling, scale: scale)
+    }
+
+    public init(channel: Int? = nil, sampleRate: Int? = nil, allowDownsample: Bool, allowUpsample: Bool, scale: Float = 32768) {
         self.channel = channel
         self.sampleRate = sampleRate
-        self.allowResampling = allowResampling
+        self.allowDownsample = allowDownsample
+        self.allowUpsample = allowUpsample
         self.scale = scale
     }
 }
@@ -113,8 +123,10 @@ public enum AudioFile {
         var mono = downmix(interleaved, channels: channels, keep: options.channel, scale: options.scale)
         var rate = info.sampleRate
         if let target = options.sampleRate, target != rate {
-            guard options.allowResampling else {
-                throw AudioError(path: path, reason: "is sampled at \(rate) Hz, not \(target) Hz (resampling is off)")
+            let down = target < rate
+            guard down ? options.allowDownsample : options.allowUpsample else {
+                throw AudioError(path: path, reason: "is sampled at \(rate) Hz, not the working rate \(target) Hz; "
+                    + (down ? "--allow-downsample" : "--allow-upsample") + " resamples it (as in Kaldi)")
             }
             mono = try Resampler.resample(mono, from: rate, to: target, path: path)
             rate = target
@@ -134,6 +146,7 @@ public enum AudioFile {
         info.samplerate = Int32(sampleRate)
         info.channels = 1
         info.format = major | Int32(SF_FORMAT_PCM_16)
+        do { try AtomicFile.checkReplaceable(path) } catch { throw AudioError(path: path, reason: "\(FileError.reason(error))") }
         let temporary = temporaryName(for: path)
         guard let file = sf_open(temporary, Int32(SFM_WRITE), &info) else {
             throw AudioError(path: path, reason: "cannot be written: \(String(cString: sf_strerror(nil)))")
@@ -203,6 +216,13 @@ final class SndfileHandle {
 
     init(readingFrom path: String) throws {
         self.path = path
+        do { try requireRegularFile(path) } catch {
+            if path.hasSuffix("]"), path.contains("["), FileKind.of(path) == .missing {
+                throw AudioError(path: path, reason: "does not exist (Kaldi's extended filenames, 'file.wav[start:end]', are not supported: "
+                    + "describe parts of a recording with a segments file instead)")
+            }
+            throw AudioError(path: path, reason: String(FileError.reason(error).dropFirst(path.count + 2)))
+        }
         var raw = SF_INFO()
         // Files up to 64 MiB are read whole with one system call and parsed from memory:
         // libsndfile's own reads take a dozen small reads and seeks per file, which costs

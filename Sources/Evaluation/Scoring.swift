@@ -1,4 +1,5 @@
 import Foundation
+import SpeechBase
 
 /// Error counts over a test set: word error rate from an edit-distance alignment of each
 /// utterance, sentence error rate, and, for single-word utterances, accuracy and a confusion
@@ -80,16 +81,14 @@ public struct ScoreReport: Codable, Sendable, Equatable {
     }
 }
 
-/// Reads a Kaldi-style `utt-id WORD ...` file (a `text` file or hypotheses), refusing
+/// Reads a Kaldi-style `utt-id WORD ...` file (a `text` file or hypotheses; `-`: standard input), refusing
 /// duplicate ids and non-UTF-8 text; errors name the file and line.
 public func readTranscripts(_ path: String) throws -> [String: [String]] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw TranscriptError(description: "\(path): " + (FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"))
-    }
-    guard let text = String(data: data, encoding: .utf8) else { throw TranscriptError(description: "\(path): is not UTF-8 text") }
+    let lines: [Substring]
+    do { lines = try TextFile.lines(of: path) } catch { throw TranscriptError(description: "\(error)") }
     var result: [String: [String]] = [:]
-    for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+    for (n, line) in lines.enumerated() {
+        let fields = TextFile.fields(line).map(String.init)
         guard let id = fields.first else { continue }
         guard result[id] == nil else { throw TranscriptError(description: "\(path):\(n + 1): duplicate utterance id '\(id)'") }
         result[id] = Array(fields.dropFirst())

@@ -1,4 +1,5 @@
 import Foundation
+import SpeechBase
 
 /// Kaldi's option names for ``FeatureConfig``, so that a Kaldi `mfcc.conf` or `fbank.conf`
 /// translates one to one, from a file (`--config`) or from the command line.
@@ -103,14 +104,10 @@ extension FeatureConfig {
 
     /// Reads a Kaldi configuration file as (name, value, line) entries.
     public static func readKaldiConfig(_ path: String) throws -> [(name: String, value: String?, line: Int)] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw FeatureConfigurationError("\(path): " + (FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"))
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw FeatureConfigurationError("\(path): is not UTF-8 text")
-        }
+        let lines: [Substring]
+        do { lines = try TextFile.lines(of: path) } catch { throw FeatureConfigurationError("\(error)") }
         var options: [(String, String?, Int)] = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, rawLine) in lines.enumerated() {
             var line = Substring(rawLine)
             if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -1,4 +1,5 @@
 import Foundation
+import SpeechBase
 
 /// A feature directory written by ``FeatureExtractionJob/run(_:output:progress:)``:
 /// `feats.scp` (utterance id, `.npy` path relative to the directory) and `config.json`.
@@ -17,14 +18,15 @@ public struct FeatureDirectory: Sendable {
         }
         let config: FeatureConfig
         do { config = try JSONDecoder().decode(FeatureConfig.self, from: configData) } catch {
-            throw NumpyFileError(path: configPath, reason: "is not a feature configuration (\(error))")
+            throw NumpyFileError(path: configPath, reason: "is not a feature configuration (\(FileError.reason(error)))")
         }
-        guard let scp = FileManager.default.contents(atPath: scpPath).flatMap({ String(data: $0, encoding: .utf8) }) else {
-            throw NumpyFileError(path: path, reason: "is not a feature directory (no readable feats.scp)")
+        let lines: [Substring]
+        do { lines = try TextFile.lines(of: scpPath) } catch {
+            throw NumpyFileError(path: path, reason: "is not a feature directory (\(FileError.reason(error)))")
         }
         var entries: [(String, String)] = [], seen: Set<String> = []
-        for (n, line) in scp.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        for (n, line) in lines.enumerated() {
+            let fields = TextFile.fields(line)
             if fields.isEmpty { continue }
             guard fields.count == 2 else { throw NumpyFileError(path: scpPath, reason: "line \(n + 1) is not 'utt-id path'") }
             let id = String(fields[0]), file = String(fields[1])

@@ -25,7 +25,7 @@ extension FeatureExtractionJob {
             let computer = try! FeatureComputer(config: config)  // validated above
             while case let i = next.add(1, ordering: .relaxed).oldValue, i < count {
                 let outcome = Result {
-                    let wave = try AudioFile.read(sources[i].audioPath, options: readOptions)
+                    let wave = try AudioFile.read(sources[i].audioPath, segment: sources[i].segment, options: readOptions)
                     return config.cmvn == .speaker
                         ? try Self.baseFeatures(of: wave.samples, id: sources[i].id, computer: computer)
                         : try Self.features(of: wave.samples, id: sources[i].id, computer: computer)

@@ -1,6 +1,7 @@
 import AudioIO
 import Dispatch
 import Foundation
+import SpeechBase
 import Synchronization
 
 /// One utterance to extract: its id, audio file and (for speaker CMVN) speaker.
@@ -8,11 +9,14 @@ public struct FeatureSource: Sendable, Equatable {
     public var id: String
     public var audioPath: String
     public var speaker: String?
+    /// The part of the recording that is the utterance (a `segments` line), or nil for all of it.
+    public var segment: AudioSegment?
 
-    public init(id: String, audioPath: String, speaker: String? = nil) {
+    public init(id: String, audioPath: String, speaker: String? = nil, segment: AudioSegment? = nil) {
         self.id = id
         self.audioPath = audioPath
         self.speaker = speaker
+        self.segment = segment
     }
 }
 
@@ -98,8 +102,14 @@ public struct FeatureExtractionJob: Sendable {
         do {
             try fm.createDirectory(atPath: featsFolder, withIntermediateDirectories: true)
         } catch {
-            throw NumpyFileError(path: output, reason: "cannot be created: \(error.localizedDescription)")
+            throw NumpyFileError(path: output, reason: "cannot be created: \(FileError.reason(error))")
         }
+        // Two runs into one folder would mix their files undetectably: the second is refused.
+        let lock: DirectoryLock
+        do { lock = try DirectoryLock(output, purpose: "writing features into it") } catch {
+            throw NumpyFileError(path: output, reason: String(FileError.reason(error).dropFirst(output.count + 2)))
+        }
+        defer { withExtendedLifetime(lock) {} }
         for index in ["feats.scp", "utt2num_frames", "config.json"] {
             try? fm.removeItem(atPath: (output as NSString).appendingPathComponent(index))
         }
@@ -128,7 +138,7 @@ public struct FeatureExtractionJob: Sendable {
                 let source = sources[i]
                 var outcome = UtteranceOutcome()
                 do {
-                    let wave = try AudioFile.read(source.audioPath, options: audio)
+                    let wave = try AudioFile.read(source.audioPath, segment: source.segment, options: audio)
                     outcome.audioSeconds = wave.duration
                     if deferCMVN {
                         let raw = try Self.baseFeatures(of: wave.samples, id: source.id, computer: computer)
@@ -202,10 +212,8 @@ public struct FeatureExtractionJob: Sendable {
     static func rawPath(_ folder: String, _ id: String) -> String { (folder as NSString).appendingPathComponent("." + id + ".raw.npy.tmp") }
 
     private func writeAtomically(_ data: Data, _ path: String) throws {
-        do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw NumpyFileError(path: path, reason: "cannot be written: \(error.localizedDescription)")
+        do { try AtomicFile.write(data, to: path) } catch {
+            throw NumpyFileError(path: path, reason: "cannot be written: \(FileError.reason(error))")
         }
     }
 }

@@ -1,5 +1,6 @@
 import AudioIO
 import Foundation
+import SpeechBase
 
 /// A `.npy` file could not be read or written; the description names the file and the reason.
 public struct NumpyFileError: Error, CustomStringConvertible, Sendable {
@@ -31,34 +32,9 @@ public enum NumpyFile {
     /// Writes `matrix` to `path` atomically: a temporary name, then a rename, so that a reader
     /// never sees a partial file. (No fsync: this protects against failed runs, not power loss.)
     public static func write(_ matrix: FeatureMatrix, to path: String) throws {
-        let temporary = temporaryName(for: path)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else {
-            throw NumpyFileError(path: path, reason: "cannot be written: \(String(cString: strerror(errno)))")
+        do { try AtomicFile.write(encode(matrix), to: path, durable: false) } catch {
+            throw NumpyFileError(path: path, reason: "cannot be written: \(FileError.reason(error))")
         }
-        let head = header(frames: matrix.frames, dimension: matrix.dimension)
-        let ok = head.withUnsafeBytes { h in
-            matrix.values.withUnsafeBytes { v in writeAll(fd, h) && writeAll(fd, v) }
-        }
-        let reason = String(cString: strerror(errno))
-        if close(fd) != 0 || !ok {
-            unlink(temporary)
-            throw NumpyFileError(path: path, reason: "cannot be written: \(reason)")
-        }
-        do { try moveIntoPlace(temporary, path) } catch { throw NumpyFileError(path: path, reason: "\(error)") }
-    }
-
-    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += n
-        }
-        return true
     }
 
     /// Reads a float32 (or float64, converted) `.npy` matrix; a 1-D array reads as one column.

@@ -42,3 +42,36 @@ public struct HMMTopology: Codable, Sendable, Equatable {
         destinations.enumerated().compactMap { s, d in d.firstIndex(of: stateCount).map { (s, $0) } }
     }
 }
+
+extension HMMTopology {
+    /// Most emitting states one unit may have (a bound on what a model file can make us allocate).
+    public static let maximumStates = 10_000
+
+    private enum CodingKeys: String, CodingKey { case stateCount, destinations, initialProbabilities }
+
+    /// Decodes a topology and checks it as `init(destinations:initialProbabilities:)` would: a
+    /// model file with a destination outside `0...stateCount` would otherwise index out of
+    /// range in the decoder.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let destinations = try container.decode([[Int]].self, forKey: .destinations)
+        let probabilities = try container.decode([[Double]].self, forKey: .initialProbabilities)
+        let states = try container.decodeIfPresent(Int.self, forKey: .stateCount) ?? destinations.count
+        func fail(_ reason: String) -> DecodingError {
+            .dataCorrupted(.init(codingPath: container.codingPath, debugDescription: reason))
+        }
+        guard states >= 1, states <= Self.maximumStates else { throw fail("stateCount \(states) is not in 1...\(Self.maximumStates)") }
+        guard destinations.count == states, probabilities.count == states else {
+            throw fail("stateCount is \(states) but there are \(destinations.count) destination lists and \(probabilities.count) probability lists")
+        }
+        for (s, (d, p)) in zip(destinations, probabilities).enumerated() {
+            guard !d.isEmpty, d.count == p.count else { throw fail("state \(s) has \(d.count) destinations and \(p.count) probabilities") }
+            guard d.allSatisfy({ $0 >= 0 && $0 <= states }), Set(d).count == d.count else {
+                throw fail("state \(s) has destinations \(d): each must be a state 0..<\(states) or the exit \(states), once")
+            }
+            guard p.allSatisfy({ $0.isFinite && $0 >= 0 }) else { throw fail("state \(s) has a probability that is negative or not finite") }
+        }
+        guard destinations.contains(where: { $0.contains(states) }) else { throw fail("no state reaches the exit") }
+        self.init(destinations: destinations, initialProbabilities: probabilities)
+    }
+}

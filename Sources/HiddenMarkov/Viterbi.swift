@@ -12,6 +12,27 @@ public struct SearchOptions: Sendable, Codable, Equatable {
         self.beam = beam
         self.wordPenalty = wordPenalty
     }
+
+    /// Why these options cannot search (a beam or scale that is not positive and finite, a
+    /// penalty that is not finite), or nil when they can.
+    public var problem: String? {
+        if !(beam > 0 && beam.isFinite) { return "the beam must be a positive number, not \(beam)" }
+        if !(acousticScale > 0 && acousticScale.isFinite) { return "the acoustic scale must be a positive number, not \(acousticScale)" }
+        if !wordPenalty.isFinite { return "the word penalty must be a finite number, not \(wordPenalty)" }
+        return nil
+    }
+}
+
+extension SearchOptions {
+    private enum CodingKeys: String, CodingKey { case acousticScale, beam, wordPenalty }
+
+    /// Decodes and checks the options (a model file with a NaN beam would search nothing).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(acousticScale: try c.decode(Float.self, forKey: .acousticScale), beam: try c.decode(Float.self, forKey: .beam),
+                  wordPenalty: try c.decode(Float.self, forKey: .wordPenalty))
+        if let problem { throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: problem)) }
+    }
 }
 
 /// A recognized word with its frames.

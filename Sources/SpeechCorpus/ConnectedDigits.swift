@@ -1,5 +1,6 @@
 import AudioIO
 import Foundation
+import SpeechBase
 
 /// Builds a connected-digit corpus from isolated FSDD-style recordings: random strings of
 /// 1-7 digits, each a take of one speaker, joined by 0.1-0.5 s of silence, with low noise
@@ -21,7 +22,7 @@ public struct ConnectedDigitsBuilder: Sendable {
         var generator = SplitMixGenerator(seed: seed)
         let audioFolder = (out as NSString).appendingPathComponent("audio")
         do { try FileManager.default.createDirectory(atPath: audioFolder, withIntermediateDirectories: true) } catch {
-            throw CorpusError.at(audioFolder, "cannot be created: \(error.localizedDescription)")
+            throw CorpusError.at(audioFolder, "cannot be created: \(FileError.reason(error))")
         }
         let bySpeaker = Dictionary(grouping: recordings) { $0.utterance.speaker ?? "" }
         let speakers = bySpeaker.keys.sorted()

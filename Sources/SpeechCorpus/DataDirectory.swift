@@ -1,7 +1,10 @@
+import AudioIO
 import Foundation
+import SpeechBase
 
-/// A Kaldi-style data directory: `wav.scp` (`utt-id path`), optional `text` (`utt-id WORD ...`)
-/// and optional `utt2spk` (`utt-id speaker-id`).
+/// A Kaldi-style data directory: `wav.scp` (`utt-id path`), optional `text` (`utt-id WORD ...`),
+/// optional `utt2spk` (`utt-id speaker-id`) and optional `segments` (`utt-id recording-id start
+/// end [channel]`: then `wav.scp` lists recordings, and each utterance is a part of one).
 ///
 /// Reading one never runs a command: `wav.scp` entries that are pipes (`cmd |`), standard input
 /// (`-`) or archive offsets (`file.ark:123`) are refused. Relative audio paths are taken relative
@@ -33,14 +36,20 @@ public struct DataDirectory: Sendable {
             throw CorpusError.at(path, "is not a data directory: it has no wav.scp")
         }
         let scp = try KaldiTable(path: scpPath, requireValue: true)
+        for entry in scp.entries { try checkAudioPath(entry.value, in: scpPath, line: entry.line) }
+        // Where each utterance is listed (wav.scp, or segments when the directory has one).
+        var listing = scp
         var utterances: [Utterance] = []
-        utterances.reserveCapacity(scp.entries.count)
-        for entry in scp.entries {
-            try checkAudioPath(entry.value, in: scpPath, line: entry.line)
-            utterances.append(Utterance(id: entry.key, audioPath: entry.value))
+        let segmentsPath = folder.appendingPathComponent("segments")
+        if FileManager.default.fileExists(atPath: segmentsPath) {
+            listing = try KaldiTable(path: segmentsPath, requireValue: true)
+            utterances = try readSegments(listing, recordings: scp)
+        } else {
+            utterances.reserveCapacity(scp.entries.count)
+            for entry in scp.entries { utterances.append(Utterance(id: entry.key, audioPath: entry.value)) }
         }
         if utterances.isEmpty {
-            throw CorpusError.at(scpPath, "lists no utterances")
+            throw CorpusError.at(listing.path, "lists no utterances")
         }
         var index: [String: Int] = [:]
         for (i, u) in utterances.enumerated() { index[u.id] = i }
@@ -50,14 +59,14 @@ public struct DataDirectory: Sendable {
             let text = try KaldiTable(path: textPath, requireValue: false)
             for entry in text.entries {
                 guard let i = index[entry.key] else {
-                    throw CorpusError.at(textPath, line: entry.line, "utterance '\(entry.key)' has a transcript but no audio in wav.scp")
+                    throw CorpusError.at(textPath, line: entry.line, "utterance '\(entry.key)' has a transcript but no audio in \((listing.path as NSString).lastPathComponent)")
                 }
                 utterances[i].words = entry.value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             }
             if let missing = utterances.first(where: { $0.words == nil }) {
-                let line = scp.entries.first { $0.key == missing.id }!.line
+                let line = listing.entries.first { $0.key == missing.id }!.line
                 let count = utterances.filter { $0.words == nil }.count
-                throw CorpusError.at(scpPath, line: line, "utterance '\(missing.id)' has audio but no transcript in text"
+                throw CorpusError.at(listing.path, line: line, "utterance '\(missing.id)' has audio but no transcript in text"
                     + (count > 1 ? " (and \(count - 1) more)" : ""))
             }
         }
@@ -67,7 +76,7 @@ public struct DataDirectory: Sendable {
             let table = try KaldiTable(path: speakerPath, requireValue: true)
             for entry in table.entries {
                 guard let i = index[entry.key] else {
-                    throw CorpusError.at(speakerPath, line: entry.line, "utterance '\(entry.key)' is not in wav.scp")
+                    throw CorpusError.at(speakerPath, line: entry.line, "utterance '\(entry.key)' is not in \((listing.path as NSString).lastPathComponent)")
                 }
                 guard isValidIdentifier(entry.value), !entry.value.contains(" ") else {
                     throw CorpusError.at(speakerPath, line: entry.line, "'\(entry.value)' is not a valid speaker id")
@@ -79,6 +88,33 @@ public struct DataDirectory: Sendable {
             }
         }
         return DataDirectory(path: path, utterances: utterances)
+    }
+
+    /// The utterances of a `segments` table (`utt-id recording-id start end [channel]`, seconds,
+    /// end -1 for the end of the recording), each cut from its recording in `wav.scp`.
+    static func readSegments(_ segments: KaldiTable, recordings scp: KaldiTable) throws -> [Utterance] {
+        let audio = Dictionary(scp.entries.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+        return try segments.entries.map { entry in
+            let fields = entry.value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            guard fields.count == 3 || fields.count == 4 else {
+                throw CorpusError.at(segments.path, line: entry.line, "expected 'utt-id recording-id start end [channel]', got \(fields.count + 1) fields")
+            }
+            guard let path = audio[fields[0]] else {
+                throw CorpusError.at(segments.path, line: entry.line, "recording '\(fields[0])' is not in wav.scp")
+            }
+            guard let start = Double(fields[1]), start.isFinite, start >= 0 else {
+                throw CorpusError.at(segments.path, line: entry.line, "start '\(fields[1])' is not a time ≥ 0 in seconds")
+            }
+            guard let end = Double(fields[2]), end.isFinite, end == -1 || end > start else {
+                throw CorpusError.at(segments.path, line: entry.line, "end '\(fields[2])' is not a time after the start (or -1 for the end of the recording)")
+            }
+            var channel: Int? = nil
+            if fields.count == 4 {
+                guard let c = Int(fields[3]), c >= 0 else { throw CorpusError.at(segments.path, line: entry.line, "channel '\(fields[3])' is not a number ≥ 0") }
+                channel = c
+            }
+            return Utterance(id: entry.key, audioPath: path, segment: AudioSegment(start: start, end: end == -1 ? nil : end, channel: channel))
+        }
     }
 
     /// Refuses entries that would run a command or read something other than a file.
@@ -107,7 +143,7 @@ public struct DataDirectory: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw CorpusError.at(path, "cannot be created: \(error.localizedDescription)")
+            throw CorpusError.at(path, "cannot be created: \(FileError.reason(error))")
         }
         let sorted = utterances.sorted { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
         let folder = path as NSString

@@ -1,4 +1,5 @@
 import Foundation
+import SpeechBase
 
 /// A Kaldi text table (`wav.scp`, `text`, `utt2spk`): one `key rest...` entry per line.
 struct KaldiTable {
@@ -15,9 +16,10 @@ struct KaldiTable {
     /// - Parameter requireValue: whether every key must be followed by a value.
     init(path: String, requireValue: Bool) throws {
         self.path = path
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CorpusError.at(path, FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist")
-        }
+        do { try requireRegularFile(path) } catch { throw CorpusError(FileError.reason(error)) }
+        guard let contents = FileManager.default.contents(atPath: path) else { throw CorpusError.at(path, "cannot be read") }
+        var data = contents[...]
+        if data.starts(with: [0xEF, 0xBB, 0xBF]) { data = data.dropFirst(3) }  // a UTF-8 byte-order mark is no part of the first id
         var entries: [Entry] = []
         var seen: [String: Int] = [:]
         var lineNumber = 0
@@ -53,12 +55,6 @@ struct KaldiTable {
 
     /// Writes `lines` (already formatted) to `path` atomically.
     static func write(_ lines: [String], to path: String) throws {
-        let text = lines.map { $0 + "\n" }.joined()
-        let url = URL(fileURLWithPath: path)
-        do {
-            try Data(text.utf8).write(to: url, options: .atomic)
-        } catch {
-            throw CorpusError.at(path, "cannot be written: \(error.localizedDescription)")
-        }
+        do { try AtomicFile.write(lines: lines, to: path) } catch { throw CorpusError(FileError.reason(error)) }
     }
 }

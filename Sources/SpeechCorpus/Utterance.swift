@@ -1,3 +1,5 @@
+import AudioIO
+
 /// One utterance of a corpus: where its audio is, who spoke it and what was said.
 public struct Utterance: Sendable, Equatable, Hashable {
     /// The utterance id (no white space, no `/`).
@@ -8,12 +10,15 @@ public struct Utterance: Sendable, Equatable, Hashable {
     public var speaker: String?
     /// The transcript's words, from `text`; `nil` when the corpus has none.
     public var words: [String]?
+    /// The part of the recording that is this utterance (from `segments`); nil for all of it.
+    public var segment: AudioSegment?
 
-    public init(id: String, audioPath: String, speaker: String? = nil, words: [String]? = nil) {
+    public init(id: String, audioPath: String, speaker: String? = nil, words: [String]? = nil, segment: AudioSegment? = nil) {
         self.id = id
         self.audioPath = audioPath
         self.speaker = speaker
         self.words = words
+        self.segment = segment
     }
 }
 

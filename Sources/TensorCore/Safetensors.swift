@@ -1,4 +1,5 @@
 import Foundation
+import SpeechBase
 
 /// A safetensors file could not be read or written; the description names the file and why.
 public struct SafetensorsError: Error, CustomStringConvertible, Sendable {
@@ -24,6 +25,13 @@ public enum Safetensors {
     /// Writes `tensors` (any order; written sorted by name) with optional string metadata,
     /// atomically (temporary name, then rename).
     public static func write<Scalar: TensorScalar>(_ tensors: [String: Tensor<Scalar>], metadata: [String: String] = [:], to path: String) throws {
+        do { try AtomicFile.write(encode(tensors, metadata: metadata), to: path) } catch {
+            throw SafetensorsError(path: path, reason: "cannot be written: \(FileError.reason(error))")
+        }
+    }
+
+    /// The file's bytes for `tensors` (sorted by name) and `metadata`.
+    public static func encode<Scalar: TensorScalar>(_ tensors: [String: Tensor<Scalar>], metadata: [String: String] = [:]) -> Data {
         let names = tensors.keys.sorted()
         // The header is written directly (a GMM-HMM checkpoint has hundreds of small tensors,
         // and a generic JSON serializer costs more than the data).
@@ -50,18 +58,17 @@ public enum Safetensors {
         for name in names {
             tensors[name]!.values.withUnsafeBytes { data.append(contentsOf: $0) }
         }
-        do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw SafetensorsError(path: path, reason: "cannot be written: \(error.localizedDescription)")
-        }
+        return data
     }
 
     /// Reads every tensor of the file at `path`, converted to `Scalar` (F32 and F64 are read).
     public static func read<Scalar: TensorScalar>(_ path: String, as: Scalar.Type = Scalar.self) throws -> (tensors: [String: Tensor<Scalar>], metadata: [String: String]) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SafetensorsError(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist")
-        }
+        let data: Data
+        do {
+            try requireRegularFile(path)
+            guard let contents = FileManager.default.contents(atPath: path) else { throw FileError.at(path, "cannot be read") }
+            data = contents
+        } catch { throw SafetensorsError(path: path, reason: String(FileError.reason(error).dropFirst(path.count + 2))) }
         return try decode(data, path: path)
     }
 

@@ -2,6 +2,7 @@ import AcousticModels
 import ArgumentParser
 import Dispatch
 import Foundation
+import SpeechBase
 import Synchronization
 
 /// `speechlab align`: forced alignment of transcripts, the frame targets of neural models.
@@ -22,16 +23,16 @@ struct Align: ParsableCommand {
     var data: String
     @Option(help: ArgumentHelp("Folder to write the alignments into.", valueName: "dir"))
     var out: String
-    @Option(help: ArgumentHelp("Parallel workers (default: all cores).", valueName: "n"))
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Flag(help: "No progress output.")
-    var quiet = false
+    @OptionGroup(title: "Run options")
+    var runOptions: RunOptions
+    var jobs: Int { runOptions.jobs }
+    var quiet: Bool { runOptions.quiet }
 
     func run() throws {
         Runtime.configure()
         let loaded = try LoadedModel.load(model)
         let recognizer = try Recognizer(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, options: loaded.search)
-        let corpus = try CorpusFeatures.load(data, config: loaded.features, rateGiven: true, jobs: jobs, requireTranscripts: true, quiet: quiet)
+        let corpus = try CorpusFeatures.load(data, config: loaded.features, rateGiven: true, requireTranscripts: true, run: runOptions)
         let count = corpus.utterances.count
         let scorer = loaded.scorer
         let items = corpus.utterances.map { ($0.features, $0.utterance.words ?? []) }
@@ -50,7 +51,7 @@ struct Align: ParsableCommand {
         }
         guard failed < count else { throw ModelError("no utterance of \(data) could be aligned") }
         do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-            throw ModelError("\(out): cannot be created: \(error.localizedDescription)")
+            throw ModelError("\(out): cannot be created: \(FileError.reason(error))")
         }
         var pdfLines: [String] = []
         for (u, name) in loaded.transitions.units.enumerated() {
@@ -61,11 +62,7 @@ struct Align: ParsableCommand {
         let hmm = HMMDescription(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, features: loaded.features)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do {
-            try encoder.encode(hmm).write(to: URL(fileURLWithPath: (out as NSString).appendingPathComponent("hmm.json")), options: .atomic)
-        } catch {
-            throw ModelError("\(out)/hmm.json: cannot be written: \(error.localizedDescription)")
-        }
+        try AtomicFile.write(try encoder.encode(hmm), to: (out as NSString).appendingPathComponent("hmm.json"))
         try writeLines(lines, to: (out as NSString).appendingPathComponent("alignments.txt"))
         print("align: done \(count - failed) of \(count) utterances → \((out as NSString).appendingPathComponent("alignments.txt"))")
     }

@@ -3,6 +3,7 @@ import ArgumentParser
 import AudioIO
 import Evaluation
 import Foundation
+import SpeechBase
 import SpeechCorpus
 import Synchronization
 
@@ -29,14 +30,13 @@ struct Compare: ParsableCommand {
     var out: String
     @Option(help: ArgumentHelp("isolated or loop (default: isolated when every transcript is one word, else loop).", valueName: "grammar"))
     var grammar: Grammar?
-    @Option(help: ArgumentHelp("Parallel workers (default: all cores).", valueName: "n"))
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Flag(help: "No progress output.")
-    var quiet = false
+    @OptionGroup(title: "Run options")
+    var runOptions: RunOptions
+    var jobs: Int { runOptions.jobs }
+    var quiet: Bool { runOptions.quiet }
 
     func validate() throws {
         guard !models.isEmpty else { throw ValidationError("give at least one model with --models") }
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
     }
 
     func run() throws {
@@ -62,7 +62,7 @@ struct Compare: ParsableCommand {
         for (k, (path, model, trainingSeconds, curves)) in loaded.enumerated() {
             if !quiet { printError("compare: decoding with \(names[k]) (\(model.architecture))") }
             let started = Date()
-            let features = try CorpusFeatures.load(test, config: model.features, rateGiven: true, jobs: jobs, requireTranscripts: true, quiet: quiet)
+            let features = try CorpusFeatures.load(test, config: model.features, rateGiven: true, requireTranscripts: true, run: runOptions)
             let items = features.utterances.map(\.features)
             let progress = quiet ? nil : ProgressReporter(label: "decode", total: items.count)
             let done = Atomic(0)
@@ -100,7 +100,7 @@ struct Compare: ParsableCommand {
     /// A path in the output folder, which is made when missing.
     private func outputPath(_ name: String) throws -> String {
         do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-            throw ValidationError("\(out): cannot be created: \(error.localizedDescription)")
+            throw CommandFailure("\(out): cannot be created: \(FileError.reason(error))")
         }
         return (out as NSString).appendingPathComponent(name)
     }

@@ -4,6 +4,7 @@ import Dispatch
 import FeatureExtraction
 import Foundation
 import HiddenMarkov
+import SpeechBase
 import Synchronization
 
 /// `speechlab decode`: recognizes the utterances of a data directory with a trained model.
@@ -35,13 +36,18 @@ struct Decode: ParsableCommand {
     var acousticScale: Float?
     @Option(name: .customLong("word-penalty"), help: ArgumentHelp("Log-domain penalty per word, loop grammar (default: the model's).", valueName: "x"))
     var wordPenalty: Float?
-    @Option(help: ArgumentHelp("Parallel workers (default: all cores).", valueName: "n"))
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Flag(help: "No progress output.")
-    var quiet = false
+    @OptionGroup(title: "Run options")
+    var runOptions: RunOptions
+    var jobs: Int { runOptions.jobs }
+    var quiet: Bool { runOptions.quiet }
 
     func validate() throws {
         guard data != nil || feats != nil else { throw ValidationError("give --data, --feats or both") }
+        if let beam, !(beam > 0 && beam.isFinite) { throw ValidationError("--beam must be a positive number, not \(beam)") }
+        if let acousticScale, !(acousticScale > 0 && acousticScale.isFinite) {
+            throw ValidationError("--acoustic-scale must be a positive number, not \(acousticScale)")
+        }
+        if let wordPenalty, !wordPenalty.isFinite { throw ValidationError("--word-penalty must be a finite number, not \(wordPenalty)") }
     }
 
     func run() throws {
@@ -60,7 +66,7 @@ struct Decode: ParsableCommand {
                 throw ModelError("\(feats): features were made with other options than the model's (compare its config.json with the model's model.json)")
             }
         } else {
-            corpus = try CorpusFeatures.load(data!, config: model.features, rateGiven: true, jobs: jobs, requireTranscripts: false, quiet: quiet)
+            corpus = try CorpusFeatures.load(data!, config: model.features, rateGiven: true, requireTranscripts: false, run: runOptions)
         }
         let grammar = self.grammar
         let utterances = corpus.utterances.map(\.features)
@@ -91,18 +97,14 @@ struct Decode: ParsableCommand {
     }
 }
 
-/// Writes lines atomically.
+/// Writes lines atomically (`-`: standard output).
 func writeLines(_ lines: [String], to path: String) throws {
-    try writeAtomically(Data(lines.map { $0 + "\n" }.joined().utf8), to: path)
+    try AtomicFile.write(lines: lines, to: path)
 }
 
 /// Writes `data` to `path` under a temporary name, then renames it.
 func writeAtomically(_ data: Data, to path: String) throws {
-    do {
-        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-    } catch {
-        throw ValidationError("\(path): cannot be written: \(error.localizedDescription)")
-    }
+    try AtomicFile.write(data, to: path)
 }
 
 extension Grammar: ExpressibleByArgument {}

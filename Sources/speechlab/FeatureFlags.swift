@@ -24,6 +24,10 @@ struct FeatureFlags: ParsableArguments {
 
     @Option(name: .customLong("sample-frequency"), help: ArgumentHelp("Working sample rate in Hz; default: the first file's. Other rates are resampled.", valueName: "Hz"))
     var sampleFrequency: Double?
+    @Option(name: .customLong("allow-downsample"), help: ArgumentHelp("Resample audio at a higher rate than the working rate down to it (true|false; Kaldi's default false: refused).", valueName: "bool"))
+    var allowDownsample: Bool?
+    @Option(name: .customLong("allow-upsample"), help: ArgumentHelp("Resample audio at a lower rate than the working rate up to it (true|false; default false: refused).", valueName: "bool"))
+    var allowUpsample: Bool?
     @Option(name: .customLong("dither"), help: ArgumentHelp("Dither noise standard deviation (0: none; kaldi preset: 1).", valueName: "x"))
     var dither: Double?
     @Option(name: .customLong("dither-seed"), help: ArgumentHelp("Seed of the dither noise.", valueName: "n"))
@@ -80,6 +84,18 @@ struct FeatureFlags: ParsableArguments {
             ("use-log-fbank", useLogFbank), ("cmvn", cmvn?.rawValue), ("norm-vars", normVars),
         ]
         return all.compactMap { name, value in value.map { (name, $0.description) } }
+    }
+
+    /// Kaldi's resampling policy: audio at another rate than the working rate is refused unless
+    /// `--allow-downsample` or `--allow-upsample` (flag, or line of the `--config` file) allows it.
+    func resampling() throws -> (allowDownsample: Bool, allowUpsample: Bool) {
+        var fromFile: [String: Bool] = [:]
+        if let config {
+            for entry in try FeatureConfig.readKaldiConfig(config) where entry.name.hasPrefix("allow-") {
+                fromFile[entry.name] = entry.value.map { KaldiArguments.booleanValue($0) == "true" } ?? true
+            }
+        }
+        return (allowDownsample ?? fromFile["allow-downsample"] ?? false, allowUpsample ?? fromFile["allow-upsample"] ?? false)
     }
 
     /// The configuration: preset defaults, then the `--config` file, then the flags given.

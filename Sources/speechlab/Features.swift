@@ -30,17 +30,14 @@ struct Features: ParsableCommand {
     @OptionGroup(title: "Audio input")
     var audio: AudioFlags
 
-    @Option(help: ArgumentHelp("Parallel workers (default: all cores).", valueName: "n"))
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup(title: "Run options")
+    var runOptions: RunOptions
+    var jobs: Int { runOptions.jobs }
+    var quiet: Bool { runOptions.quiet }
 
-    @Flag(help: "Skip utterances that fail (each is reported) instead of failing the run.")
-    var keepGoing = false
-
-    @Flag(help: "No progress output.")
-    var quiet = false
+    var keepGoing: Bool { runOptions.keepGoing }
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
     }
 
     func run() throws {
@@ -48,8 +45,10 @@ struct Features: ParsableCommand {
         var (config, rateGiven) = try features.resolve()
         if !rateGiven { config = try withWorkingRate(config, of: utterances) }
         try config.validate()
-        let job = FeatureExtractionJob(config: config, audio: audio.readOptions, jobs: jobs, keepGoing: keepGoing)
-        let sources = utterances.map { FeatureSource(id: $0.id, audioPath: $0.audioPath, speaker: $0.speaker) }
+        var readOptions = audio.readOptions
+        if !audio.noResample { (readOptions.allowDownsample, readOptions.allowUpsample) = try features.resampling() }
+        let job = FeatureExtractionJob(config: config, audio: readOptions, jobs: jobs, keepGoing: keepGoing)
+        let sources = utterances.map { FeatureSource(id: $0.id, audioPath: $0.audioPath, speaker: $0.speaker, segment: $0.segment) }
         let progress = quiet ? nil : ProgressReporter(label: "features", total: sources.count)
         let summary = try job.run(sources, output: out) { done, _ in progress?.update(done) }
         progress?.finish()
@@ -69,7 +68,7 @@ struct AudioFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Keep this channel (0-based) of multi-channel audio; default: average all.", valueName: "n"))
     var channel: Int?
 
-    @Flag(help: "Refuse audio at another sample rate instead of resampling it.")
+    @Flag(help: "Refuse audio at another sample rate than the working rate, whatever --allow-downsample and --allow-upsample say.")
     var noResample = false
 
     func validate() throws {

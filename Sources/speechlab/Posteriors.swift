@@ -3,6 +3,7 @@ import ArgumentParser
 import Dispatch
 import FeatureExtraction
 import Foundation
+import SpeechBase
 import Synchronization
 
 /// `speechlab posteriors`: per-frame log posteriors of a hybrid model, as Kaldi's `nnet3-compute`.
@@ -22,18 +23,18 @@ struct Posteriors: ParsableCommand {
     var data: String
     @Option(help: ArgumentHelp("Folder to write into.", valueName: "dir"))
     var out: String
-    @Option(help: ArgumentHelp("Parallel workers (default: all cores).", valueName: "n"))
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Flag(help: "No progress output.")
-    var quiet = false
+    @OptionGroup(title: "Run options")
+    var runOptions: RunOptions
+    var jobs: Int { runOptions.jobs }
+    var quiet: Bool { runOptions.quiet }
 
     func run() throws {
         Runtime.configure()
         let (hybrid, _) = try HybridModel.load(model)
-        let corpus = try CorpusFeatures.load(data, config: hybrid.hmm.features, rateGiven: true, jobs: jobs, requireTranscripts: false, quiet: quiet)
+        let corpus = try CorpusFeatures.load(data, config: hybrid.hmm.features, rateGiven: true, requireTranscripts: false, run: runOptions)
         let folder = (out as NSString).appendingPathComponent("post")
         do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-            throw ModelError("\(folder): cannot be created: \(error.localizedDescription)")
+            throw ModelError("\(folder): cannot be created: \(FileError.reason(error))")
         }
         let items = corpus.utterances
         let failures = parallelMap(items.count, jobs: jobs) { i -> String? in

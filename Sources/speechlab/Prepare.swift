@@ -82,6 +82,10 @@ struct PrepareConnectedDigits: ParsableCommand {
         guard train >= 1, test >= 1, minDigits >= 1, maxDigits >= minDigits else {
             throw ValidationError("--train and --test must be positive and 1 <= --min-digits <= --max-digits")
         }
+        // Bounds that keep the corpus a test corpus: 100 digits is about a minute of audio per string.
+        guard maxDigits <= 100, train + test <= 1_000_000 else {
+            throw ValidationError("--max-digits is at most 100 and --train + --test at most 1000000 (each string is written as audio)")
+        }
     }
 
     func run() throws {

@@ -6,7 +6,7 @@ import Foundation
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score hypotheses against reference transcripts.",
-        discussion: "Both files hold 'utt-id WORD ...' lines. An utterance without a hypothesis counts as all deletions."
+        discussion: "Both files hold 'utt-id WORD ...' lines ('-' reads one of them from standard input). An utterance without a hypothesis counts as all deletions."
     )
 
     @Option(help: ArgumentHelp("Reference transcripts (a data directory's text).", valueName: "file"))
@@ -18,8 +18,12 @@ struct Score: ParsableCommand {
 
     func run() throws {
         let references = try readTranscripts(ref), hypotheses = try readTranscripts(hyp)
-        guard !references.isEmpty else { throw ValidationError("\(ref): holds no transcripts") }
+        guard !references.isEmpty else { throw CommandFailure("\(ref): holds no transcripts") }
         let report = ScoreReport(references: references, hypotheses: hypotheses)
+        // Kaldi's compute-wer divides by zero here too; an error beats "%WER 0.00 [10 / 0]".
+        guard report.referenceWords > 0 else {
+            throw CommandFailure("\(ref): the references hold no words, so the word error rate is undefined (is it the right file?)")
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -19,4 +19,9 @@ struct Speechlab: ParsableCommand {
         version: "0.1.0",
         subcommands: [Prepare.self, Features.self, Train.self, Align.self, Decode.self, Score.self, Compare.self, Posteriors.self]
     )
+
+    /// Kaldi's spellings of feature options are accepted as they are (see ``KaldiArguments``).
+    static func main() {
+        main(KaldiArguments.normalize(Array(CommandLine.arguments.dropFirst())))
+    }
 }

@@ -52,16 +52,18 @@ struct TrainGMMHMM: ParsableCommand {
     var resume = false
     @Flag(help: "Train on the base features without deltas.")
     var noDeltas = false
-    @Option(help: ArgumentHelp("Parallel workers (default: all cores).", valueName: "n"))
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup(title: "Output")
+    var output: ModelOutputOptions
+    @OptionGroup(title: "Run options")
+    var runOptions: RunOptions
+    var jobs: Int { runOptions.jobs }
+    var quiet: Bool { runOptions.quiet }
     @OptionGroup(title: "Feature options")
     var features: FeatureFlags
-    @Flag(help: "No progress output.")
-    var quiet = false
 
     func validate() throws {
-        guard states >= 1, gaussians >= 1, iterations >= 1, jobs >= 1 else {
-            throw ValidationError("--states, --gaussians, --iterations and --jobs must be at least 1")
+        guard states >= 1, gaussians >= 1, iterations >= 1  else {
+            throw ValidationError("--states, --gaussians, --iterations must be at least 1")
         }
         if let trainBeam, !(trainBeam > 0) { throw ValidationError("--train-beam must be positive") }
         _ = try stateOverrides()
@@ -81,6 +83,7 @@ struct TrainGMMHMM: ParsableCommand {
 
     func run() throws {
         Runtime.configure()
+        try output.prepare(out, resume: resume)
         let started = Date()
         let lexicon = try lexicon.map(Lexicon.read) ?? Lexicon()
         var config = try features.resolve().config
@@ -94,7 +97,7 @@ struct TrainGMMHMM: ParsableCommand {
         }
         let data = try feats.map { try CorpusFeatures.load(train, featureDirectory: $0, requireTranscripts: true) }
             ?? CorpusFeatures.load(train, config: config, rateGiven: features.resolve().sampleRateGiven,
-                                   jobs: jobs, requireTranscripts: true, quiet: quiet)
+                                   requireTranscripts: true, run: runOptions, resampling: features.resampling())
         var options = GMMHMMTrainingOptions()
         options.statesPerUnit = states
         options.gaussians = gaussians
@@ -102,11 +105,19 @@ struct TrainGMMHMM: ParsableCommand {
         options.viterbiTraining = viterbi
         if let trainBeam { options.beam = trainBeam }
         options.stateOverrides = try stateOverrides()
+        options.dataFingerprint = trainingDataFingerprint(data.utterances.map { ($0.utterance.id, $0.features.frames, $0.utterance.words ?? []) })
         var checkpoint: (model: GMMHMM, log: [GMMHMMIterationLog])? = nil
         if resume {
             let (model, _) = try GMMHMM.load(out)
             let log = try ModelDirectory.trainingLog(out, as: GMMHMMIterationLog.self)
             guard model.features == data.config else { throw ModelError("\(out): was trained with other feature options; --resume needs the same") }
+            if let recorded = try GMMHMM.trainingOptions(out) {
+                let changed = differingSettings(recorded, options)
+                guard changed.isEmpty else {
+                    throw ModelError("\(out): was trained with other settings or data (\(changed.joined(separator: ", ")) differ); "
+                        + "--resume continues a training with the same ones (--overwrite starts afresh)")
+                }
+            }
             checkpoint = (model, log)
             printError("train gmm-hmm: resuming after iteration \(log.count) of \(iterations)")
         }
@@ -158,7 +169,11 @@ struct CorpusFeatures {
 
     /// Loads the corpus at `path` and computes its features with `config` (the sample rate is
     /// the first file's unless given); failed utterances are reported and skipped.
-    static func load(_ path: String, config: FeatureConfig, rateGiven: Bool, jobs: Int, requireTranscripts: Bool, quiet: Bool) throws -> CorpusFeatures {
+    /// `resampling`: whether audio at a higher or lower rate than the working rate is resampled
+    /// (the feature flags' Kaldi policy when training; a model's fixed rate resamples either way).
+    static func load(_ path: String, config: FeatureConfig, rateGiven: Bool, requireTranscripts: Bool, run: RunOptions,
+                     resampling: (allowDownsample: Bool, allowUpsample: Bool) = (true, true)) throws -> CorpusFeatures {
+        let jobs = run.jobs, quiet = run.quiet
         var corpus = try Corpus.load(path)
         if config.cmvn == .speaker, corpus.contains(where: { $0.speaker == nil }) {
             printError("note: \(path) has no utt2spk for every utterance: those are normalized each on its own (speaker = utterance)")
@@ -169,13 +184,23 @@ struct CorpusFeatures {
         }
         var config = config
         if !rateGiven { config = try withWorkingRate(config, of: corpus) }
-        let job = FeatureExtractionJob(config: config, jobs: jobs)
+        let job = FeatureExtractionJob(config: config, audio: AudioReadOptions(allowDownsample: resampling.allowDownsample,
+                                                                             allowUpsample: resampling.allowUpsample), jobs: jobs)
         let progress = quiet ? nil : ProgressReporter(label: "features", total: corpus.count)
-        let (features, failures) = try job.computeInMemory(corpus.map { FeatureSource(id: $0.id, audioPath: $0.audioPath, speaker: $0.speaker) }) { done, _ in
+        let (features, failures) = try job.computeInMemory(corpus.map { FeatureSource(id: $0.id, audioPath: $0.audioPath, speaker: $0.speaker, segment: $0.segment) }) { done, _ in
             progress?.update(done)
         }
         progress?.finish()
+        // One policy for every command: an unreadable utterance fails the run, naming its file,
+        // unless --keep-going asks to skip it (reported, and counted at the end).
+        let paths = Dictionary(corpus.map { ($0.id, $0.audioPath) }, uniquingKeysWith: { a, _ in a })
+        if let first = failures.first, !run.keepGoing {
+            let reason = first.reason.hasPrefix(paths[first.id] ?? "\u{0}") ? first.reason : "\(paths[first.id] ?? "?"): \(first.reason)"
+            throw CorpusError("utterance '\(first.id)': \(reason)"
+                + (failures.count > 1 ? " (and \(failures.count - 1) more utterances fail)" : "") + "; --keep-going skips such utterances")
+        }
         for failure in failures { printError("warning: skipped \(failure.id): \(failure.reason)") }
+        if !failures.isEmpty { printError("warning: skipped \(failures.count) of \(corpus.count) utterances (--keep-going)") }
         guard failures.count < corpus.count else { throw CorpusError("\(path): no utterance could be read (\(failures[0].reason))") }
         return CorpusFeatures(config: config, utterances: zip(corpus, features).compactMap { u, f in f.map { (u, $0) } })
     }

@@ -4,6 +4,7 @@ import FeatureExtraction
 import Foundation
 import HiddenMarkov
 import NeuralNet
+import SpeechBase
 
 /// `speechlab train rnn`: LSTM or GRU acoustic models.
 struct TrainRNN: ParsableCommand {
@@ -50,8 +51,12 @@ struct TrainRNN: ParsableCommand {
     var alignments: String?
     @Option(help: ArgumentHelp("Model directory to write.", valueName: "dir"))
     var out: String
-    @Option(help: ArgumentHelp("Parallel workers (default: all cores).", valueName: "n"))
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup(title: "Output")
+    var output: ModelOutputOptions
+    @OptionGroup(title: "Run options")
+    var runOptions: RunOptions
+    var jobs: Int { runOptions.jobs }
+    var quiet: Bool { runOptions.quiet }
     @Flag(help: "Continue an interrupted training from MODEL/checkpoint (same data and options).")
     var resume = false
     @Option(help: ArgumentHelp("Start from this hybrid model (finetuning): its architecture and input normalization are kept.", valueName: "model"))
@@ -60,14 +65,21 @@ struct TrainRNN: ParsableCommand {
     var freeze: [String] = []
     @Flag(help: "With --init: initialize the output layer afresh.")
     var reinitOutput = false
-    @Flag(help: "No progress output.")
-    var quiet = false
 
     func validate() throws {
-        guard layers >= 1, hidden >= 1, epochs >= 1, batchSize >= 1, jobs >= 1 else {
-            throw ValidationError("--layers, --hidden, --epochs, --batch-size and --jobs must be at least 1")
+        guard layers >= 1, hidden >= 1, epochs >= 1, batchSize >= 1  else {
+            throw ValidationError("--layers, --hidden, --epochs, --batch-size must be at least 1")
         }
         guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1)") }
+        guard hidden <= RecurrentShape.maximumHiddenSize, layers <= RecurrentShape.maximumLayers else {
+            throw ValidationError("--hidden is at most \(RecurrentShape.maximumHiddenSize) and --layers at most \(RecurrentShape.maximumLayers)")
+        }
+        guard learningRate > 0 && learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number") }
+        if freeze.contains(where: { $0.isEmpty }) { throw ValidationError("--freeze needs a parameter name or prefix, not an empty string") }
+        if kind == .classifier && (`init` != nil || !freeze.isEmpty || reinitOutput) {
+            throw ValidationError("--init, --freeze and --reinit-output finetune hybrid models; the classifier does not take them")
+        }
+        if reinitOutput && `init` == nil { throw ValidationError("--reinit-output needs --init (the model whose output layer to start afresh)") }
         if kind == .hybrid && alignments == nil { throw ValidationError("--kind hybrid needs --alignments (from 'speechlab align')") }
     }
 
@@ -93,8 +105,8 @@ struct TrainRNN: ParsableCommand {
             config.cmvn = .speaker
             config.normalizeVariance = true
         }
-        let corpus = try CorpusFeatures.load(train, config: config, rateGiven: try features.resolve().sampleRateGiven, jobs: jobs,
-                                             requireTranscripts: true, quiet: quiet)
+        let corpus = try CorpusFeatures.load(train, config: config, rateGiven: try features.resolve().sampleRateGiven, requireTranscripts: true, run: runOptions,
+                                             resampling: features.resampling())
         if let bad = corpus.utterances.first(where: { $0.utterance.words?.count != 1 }) {
             throw ModelError("utterance '\(bad.utterance.id)': a classifier needs exactly one word per transcript")
         }
@@ -132,12 +144,13 @@ struct TrainRNN: ParsableCommand {
     /// The epochs an interrupted run logged in `--out` (lines that cannot be read are left out:
     /// the checkpoint, not the log, decides where training resumes).
     private func previousLog() -> [HybridEpochLog] {
-        let previous = (try? String(contentsOfFile: (out as NSString).appendingPathComponent("training.log"), encoding: .utf8)) ?? ""
-        return previous.split(separator: "\n").compactMap { try? JSONDecoder().decode(HybridEpochLog.self, from: Data($0.utf8)) }
+        let previous = (try? TextFile.lines(of: (out as NSString).appendingPathComponent("training.log"))) ?? []
+        return previous.compactMap { try? JSONDecoder().decode(HybridEpochLog.self, from: Data($0.utf8)) }
     }
 
     func run() throws {
         Runtime.configure()
+        try output.prepare(out, resume: resume)
         if kind == .classifier { return try trainClassifier() }
         let alignments = self.alignments!
         let hmmPath = (alignments as NSString).appendingPathComponent("hmm.json")
@@ -145,10 +158,11 @@ struct TrainRNN: ParsableCommand {
             throw ModelError("\(alignments): has no hmm.json (make it with 'speechlab align')")
         }
         let hmm: HMMDescription
-        do { hmm = try JSONDecoder().decode(HMMDescription.self, from: hmmData) } catch { throw ModelError("\(hmmPath): \(error)") }
-        let transitions = try hmm.transitionModel()
+        do { hmm = try JSONDecoder().decode(HMMDescription.self, from: hmmData) } catch { throw ModelError("\(hmmPath): is not an HMM description: \(describe(error))") }
+        let transitions: TransitionModel
+        do { transitions = try hmm.transitionModel() } catch { throw ModelError("\(hmmPath): \(error)") }
         let targets = try readAlignments((alignments as NSString).appendingPathComponent("alignments.txt"), pdfCount: transitions.pdfCount)
-        let corpus = try CorpusFeatures.load(train, config: hmm.features, rateGiven: true, jobs: jobs, requireTranscripts: false, quiet: quiet)
+        let corpus = try CorpusFeatures.load(train, config: hmm.features, rateGiven: true, requireTranscripts: false, run: runOptions)
         var matched: [(String, FeatureMatrix, [Int])] = []
         for (utterance, features) in corpus.utterances {
             guard let pdfs = targets[utterance.id] else {
@@ -184,6 +198,9 @@ struct TrainRNN: ParsableCommand {
                 throw ValidationError("--freeze \(prefix): no parameter has that name or prefix (they are \(network.parameters.map(\.name).joined(separator: ", ")))")
             }
             network.freeze(freeze)
+            guard !network.trainableParameters.isEmpty else {
+                throw ValidationError("--freeze \(freeze.joined(separator: " ")) leaves no parameter to train")
+            }
         }
         let options = trainingOptions()
         let model = HybridModel(hmm: hmm, architecture: architecture, network: network, normalization: normalization,
