@@ -1,0 +1,345 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Tiny models trained once on synthesized tone "words" (no shared data needed), which the
+/// defect tests below copy and damage.
+enum TinyModels {
+    struct Fixture: Sendable {
+        var root: String
+        var data: String { root + "/data" }
+        var gmm: String { root + "/gmm" }
+        var alignments: String { root + "/ali" }
+        var gru: String { root + "/gru" }
+    }
+
+    static let fixture: Fixture = {
+        let root = temporaryFolder()
+        let recordings = try! CompareCommandTests.makeRecordings()
+        func run(_ arguments: [String]) {
+            let result = try! Speechlab.run(arguments)
+            precondition(result.status == 0, "speechlab \(arguments.prefix(2).joined(separator: " ")): \(result.stderr)")
+        }
+        run(["prepare", "fsdd", "--src", recordings, "--out", root + "/data"])
+        run(["train", "gmm-hmm", "--train", root + "/data/train", "--out", root + "/gmm", "--states", "3", "--gaussians", "2",
+             "--iterations", "3", "--quiet"])
+        run(["align", "--model", root + "/gmm", "--data", root + "/data/train", "--out", root + "/ali", "--quiet"])
+        run(["train", "rnn", "--cell", "gru", "--layers", "1", "--hidden", "8", "--epochs", "2", "--batch-size", "8",
+             "--train", root + "/data/train", "--alignments", root + "/ali", "--out", root + "/gru", "--quiet"])
+        return Fixture(root: root)
+    }()
+
+    /// A copy of `model` in a new folder, for a test to change.
+    static func copy(_ model: String) throws -> String {
+        let target = temporaryFolder() + "/" + (model as NSString).lastPathComponent
+        try FileManager.default.copyItem(atPath: model, toPath: target)
+        return target
+    }
+
+    /// Rewrites the JSON file at `path` through `change`.
+    static func editJSON(_ path: String, _ change: (inout [String: Any]) -> Void) throws {
+        var object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        change(&object)
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
+    }
+}
+
+/// An error exit: status 1, a message, no Swift trap (signals give 128 + n) and no usage text.
+private func expectFailure(_ result: CommandResult, mentioning text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(result.status == 1, "status \(result.status): \(result.stderr)", sourceLocation: sourceLocation)
+    #expect(result.stderr.contains(text), "stderr lacks '\(text)': \(result.stderr)", sourceLocation: sourceLocation)
+    #expect(!result.stderr.contains("USAGE"), "a runtime failure printed the usage text", sourceLocation: sourceLocation)
+}
+
+private func expectUsageError(_ result: CommandResult, mentioning text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(result.status == 64, "status \(result.status): \(result.stderr)", sourceLocation: sourceLocation)
+    #expect(result.stderr.contains(text), "stderr lacks '\(text)': \(result.stderr)", sourceLocation: sourceLocation)
+}
+
+@Suite struct DefectTests {
+    let f = TinyModels.fixture
+
+    // 1. Freezing parameters (the checkpoint once walked Adam moments of frozen ones too).
+    @Test func finetuningWithFrozenParametersCheckpointsAndResumes() throws {
+        let out = temporaryFolder() + "/tuned"
+        for freeze in ["rnn", "output", "rnn.weight_ih_l0"] {
+            let result = try Speechlab.run(["train", "rnn", "--init", f.gru, "--freeze", freeze, "--epochs", "2", "--batch-size", "8",
+                                            "--train", f.data + "/train", "--alignments", f.alignments, "--out", out, "--overwrite", "--quiet"])
+            #expect(result.status == 0, "--freeze \(freeze): \(result.stderr)")
+            #expect(FileManager.default.fileExists(atPath: out + "/checkpoint/state.json"))
+        }
+        let resumed = try Speechlab.run(["train", "rnn", "--init", f.gru, "--freeze", "rnn.weight_ih_l0", "--epochs", "3", "--batch-size", "8",
+                                         "--train", f.data + "/train", "--alignments", f.alignments, "--out", out, "--resume", "--quiet"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        expectUsageError(try Speechlab.run(["train", "rnn", "--freeze", "", "--train", f.data + "/train", "--alignments", f.alignments,
+                                            "--out", out + "2"]), mentioning: "--freeze needs a parameter name")
+        expectUsageError(try Speechlab.run(["train", "rnn", "--kind", "classifier", "--init", f.gru, "--train", f.data + "/train",
+                                            "--out", out + "3"]), mentioning: "the classifier does not take them")
+    }
+
+    // 2 and 4. Sizes in model.json are checked before anything is allocated.
+    @Test func damagedArchitecturesAreRefusedNotTrapped() throws {
+        for (key, value) in [("hiddenSize", 0), ("hiddenSize", -3), ("hiddenSize", 1_000_000_000), ("layers", 0), ("layers", 100_000)] {
+            let model = try TinyModels.copy(f.gru)
+            try TinyModels.editJSON(model + "/model.json") { object in
+                var architecture = object["architecture"] as! [String: Any]
+                architecture[key] = value
+                object["architecture"] = architecture
+            }
+            expectFailure(try Speechlab.run(["decode", "--model", model, "--data", f.data + "/test", "--out", model + "/hyp"]), mentioning: key)
+        }
+    }
+
+    // 3. A topology destination out of range was an index out of range in the decoder.
+    @Test func topologiesOutOfRangeAreRefused() throws {
+        let model = try TinyModels.copy(f.gmm)
+        try TinyModels.editJSON(model + "/model.json") { object in
+            var topologies = object["topologies"] as! [[String: Any]]
+            topologies[0]["destinations"] = [[0, 99], [1, 2], [2, 3]]
+            object["topologies"] = topologies
+        }
+        expectFailure(try Speechlab.run(["decode", "--model", model, "--data", f.data + "/test", "--out", model + "/hyp"]), mentioning: "destinations")
+        let alignments = try TinyModels.copy(f.alignments)
+        try TinyModels.editJSON(alignments + "/hmm.json") { object in
+            var topologies = object["topologies"] as! [[String: Any]]
+            topologies[1]["destinations"] = [[-1, 1], [1, 2], [2, 3]]
+            object["topologies"] = topologies
+        }
+        expectFailure(try Speechlab.run(["train", "rnn", "--train", f.data + "/train", "--alignments", alignments,
+                                         "--out", temporaryFolder() + "/m"]), mentioning: "destinations")
+    }
+
+    // 4 and 6. Sizes the data cannot support are refused before training.
+    @Test func sizesBeyondTheDataAreRefused() throws {
+        let out = temporaryFolder() + "/m"
+        expectUsageError(try Speechlab.run(["train", "rnn", "--hidden", "100000000", "--train", f.data + "/train", "--alignments", f.alignments,
+                                            "--out", out]), mentioning: "--hidden is at most")
+        expectUsageError(try Speechlab.run(["train", "rnn", "--layers", "100000", "--train", f.data + "/train", "--alignments", f.alignments,
+                                            "--out", out]), mentioning: "--layers at most")
+        expectFailure(try Speechlab.run(["train", "gmm-hmm", "--states", "1000000", "--train", f.data + "/train", "--out", out, "--quiet"]),
+                      mentioning: "fewer --states")
+        // 0.7 s utterances (68 frames) of one word: 70 states leave every word untrained.
+        expectFailure(try Speechlab.run(["train", "gmm-hmm", "--states", "70", "--gaussians", "1", "--train", f.data + "/train", "--out", out, "--quiet"]),
+                      mentioning: "would never be trained")
+        expectFailure(try Speechlab.run(["train", "gmm-hmm", "--gaussians", "100000", "--train", f.data + "/train", "--out", out, "--quiet"]),
+                      mentioning: "fewer Gaussians")
+        expectUsageError(try Speechlab.run(["prepare", "connected-digits", "--src", f.root, "--out", out, "--min-digits", "100000",
+                                            "--max-digits", "100000"]), mentioning: "--max-digits is at most 100")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    // 5. Windows line ends in every text format.
+    @Test func windowsLineEndsScoreLikeUnixOnes() throws {
+        let root = temporaryFolder()
+        try "a one two\r\nb three\r\n".write(toFile: root + "/ref", atomically: true, encoding: .utf8)
+        try "a one two\r\nb three\r\n".write(toFile: root + "/hyp", atomically: true, encoding: .utf8)
+        let result = try Speechlab.run(["score", "--ref", root + "/ref", "--hyp", root + "/hyp"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("%WER 0.00 [ 0 / 3, 0 ins, 0 del, 0 sub ]"), "\(result.stdout)")
+        try "--num-mel-bins=20\r\n--snip_edges=f\r\n".write(toFile: root + "/mfcc.conf", atomically: true, encoding: .utf8)
+        let features = try Speechlab.run(["features", "--data", f.data + "/test", "--config", root + "/mfcc.conf", "--out", root + "/feats", "--quiet"])
+        #expect(features.status == 0, "\(features.stderr)")
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/feats/config.json"))) as! [String: Any]
+        #expect((config["frame"] as! [String: Any])["snipEdges"] as? Bool == false)
+        let alignments = try TinyModels.copy(f.alignments)
+        let unix = try String(contentsOfFile: alignments + "/alignments.txt", encoding: .utf8)
+        try unix.replacingOccurrences(of: "\n", with: "\r\n").write(toFile: alignments + "/alignments.txt", atomically: true, encoding: .utf8)
+        let rnn = try Speechlab.run(["train", "rnn", "--cell", "gru", "--layers", "1", "--hidden", "8", "--epochs", "1", "--train", f.data + "/train",
+                                     "--alignments", alignments, "--out", root + "/gru", "--quiet"])
+        #expect(rnn.status == 0, "\(rnn.stderr)")
+    }
+
+    // 6. Garbage in a model or an option is refused, not decoded into garbage.
+    @Test func nonFiniteModelsAndSearchOptionsAreRefused() throws {
+        let model = try TinyModels.copy(f.gru)
+        try TinyModels.editJSON(model + "/model.json") { object in
+            var normalization = object["normalization"] as! [String: Any]
+            var std = normalization["std"] as! [Double]
+            std[0] = 0
+            normalization["std"] = std
+            object["normalization"] = normalization
+        }
+        expectFailure(try Speechlab.run(["decode", "--model", model, "--data", f.data + "/test", "--out", model + "/hyp"]), mentioning: "standard deviation")
+        let nan = try TinyModels.copy(f.gru)
+        var weights = try Data(contentsOf: URL(fileURLWithPath: nan + "/weights.safetensors"))
+        let headerLength = Int(weights.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { weights.replaceSubrange((8 + headerLength)..<(12 + headerLength), with: $0) }
+        try weights.write(to: URL(fileURLWithPath: nan + "/weights.safetensors"))
+        expectFailure(try Speechlab.run(["decode", "--model", nan, "--data", f.data + "/test", "--out", nan + "/hyp"]), mentioning: "NaN")
+        for (flag, value) in [("--beam", "0"), ("--beam", "-1"), ("--beam", "nan"), ("--acoustic-scale", "-1"), ("--acoustic-scale", "nan"),
+                              ("--word-penalty", "inf")] {
+            expectUsageError(try Speechlab.run(["decode", "--model", f.gmm, "--data", f.data + "/test", "--out", model + "/hyp", flag, value]),
+                             mentioning: flag)
+        }
+        let root = temporaryFolder()
+        try "a\nb\n".write(toFile: root + "/ref", atomically: true, encoding: .utf8)
+        expectFailure(try Speechlab.run(["score", "--ref", root + "/ref", "--hyp", root + "/ref"]), mentioning: "hold no words")
+    }
+
+    // 7. One policy for unreadable audio: fail naming the file, or skip with --keep-going.
+    @Test func aCorruptFileFailsEveryCommandUnlessKeepGoing() throws {
+        let data = temporaryFolder() + "/test"
+        try FileManager.default.copyItem(atPath: f.data + "/test", toPath: data)
+        let scp = try String(contentsOfFile: data + "/wav.scp", encoding: .utf8)
+        let victim = String(scp.split(separator: "\n")[1].split(separator: " ")[0])
+        let corrupt = temporaryFolder() + "/corrupt.wav"
+        try Data("RIFF....WAVEfmt garbage".utf8).write(to: URL(fileURLWithPath: corrupt))
+        let lines = scp.split(separator: "\n").map { $0.hasPrefix(victim + " ") ? "\(victim) \(corrupt)" : String($0) }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: data + "/wav.scp", atomically: true, encoding: .utf8)
+        let out = temporaryFolder()
+        expectFailure(try Speechlab.run(["decode", "--model", f.gmm, "--data", data, "--out", out + "/hyp"]), mentioning: corrupt)
+        expectFailure(try Speechlab.run(["align", "--model", f.gmm, "--data", data, "--out", out + "/ali"]), mentioning: corrupt)
+        expectFailure(try Speechlab.run(["compare", "--test", data, "--models", f.gmm, "--out", out + "/cmp"]), mentioning: corrupt)
+        expectFailure(try Speechlab.run(["train", "gmm-hmm", "--train", data, "--out", out + "/m"]), mentioning: corrupt)
+        #expect(!FileManager.default.fileExists(atPath: out + "/hyp"))
+        let skipping = try Speechlab.run(["decode", "--model", f.gmm, "--data", data, "--out", out + "/hyp", "--keep-going"])
+        #expect(skipping.status == 0, "\(skipping.stderr)")
+        #expect(skipping.stderr.contains("skipped 1 of"))
+    }
+
+    // 8. Kaldi segments: utterances cut out of longer recordings.
+    @Test func segmentsCutUtterancesOutOfRecordings() throws {
+        let data = temporaryFolder() + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let recording = try String(contentsOfFile: f.data + "/test/wav.scp", encoding: .utf8).split(separator: "\n")[0].split(separator: " ")[1]
+        try "rec \(recording)\n".write(toFile: data + "/wav.scp", atomically: true, encoding: .utf8)
+        try "u1 rec 0.0 0.3\nu2 rec 0.2 -1\n".write(toFile: data + "/segments", atomically: true, encoding: .utf8)
+        try "u1 low\nu2 low\n".write(toFile: data + "/text", atomically: true, encoding: .utf8)
+        let result = try Speechlab.run(["features", "--data", data, "--out", data + "/feats", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let frames = try String(contentsOfFile: data + "/feats/utt2num_frames", encoding: .utf8)
+        // 0.3 s and 0.5 s at 8 kHz: 28 and 48 frames of 25 ms every 10 ms.
+        #expect(frames == "u1 28\nu2 48\n", "\(frames)")
+        try "u1 rec 0.0 0.3\nu2 other 0.2 -1\n".write(toFile: data + "/segments", atomically: true, encoding: .utf8)
+        expectFailure(try Speechlab.run(["features", "--data", data, "--out", data + "/feats2"]), mentioning: "segments:2: recording 'other'")
+    }
+
+    // 9 and 18. Kaldi's resampling policy, and Kaldi's Boolean spellings on the command line.
+    @Test func otherRatesAreRefusedUnlessKaldisFlagsAllowThem() throws {
+        let out = temporaryFolder()
+        expectFailure(try Speechlab.run(["features", "--data", f.data + "/test", "--sample-frequency", "16000", "--out", out + "/a"]),
+                      mentioning: "--allow-upsample")
+        for flags in [["--allow-upsample"], ["--allow_upsample=t"], ["--allow-upsample", "true"]] {
+            let result = try Speechlab.run(["features", "--data", f.data + "/test", "--sample-frequency", "16000", "--snip-edges",
+                                            "--out", out + "/b", "--quiet"] + flags)
+            #expect(result.status == 0, "\(flags): \(result.stderr)")
+        }
+    }
+
+    // 10. A training killed at any moment leaves a model that decodes and resumes to the
+    // model of an uninterrupted run.
+    @Test func aKilledTrainingResumesToTheSameModel() throws {
+        let root = temporaryFolder()
+        let options = ["--states", "3", "--gaussians", "2", "--iterations", "8", "--jobs", "1", "--train", f.data + "/train"]
+        #expect(try Speechlab.run(["train", "gmm-hmm", "--out", root + "/whole", "--quiet"] + options).status == 0)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Speechlab.executable)
+        process.arguments = ["train", "gmm-hmm", "--out", root + "/killed"] + options
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("iteration 4/8") {
+            let chunk = errors.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += chunk
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let decode = try Speechlab.run(["decode", "--model", root + "/killed", "--data", f.data + "/test", "--out", root + "/hyp", "--quiet"])
+        #expect(decode.status == 0, "\(decode.stderr)")
+        let resumed = try Speechlab.run(["train", "gmm-hmm", "--out", root + "/killed", "--resume", "--quiet"] + options)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/killed/weights.safetensors"))
+                == Data(contentsOf: URL(fileURLWithPath: root + "/whole/weights.safetensors")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root).sorted() == ["hyp", "killed", "whole"])
+    }
+
+    // 11. A resume with other settings or data is refused, naming what differs.
+    @Test func resumingWithOtherSettingsIsRefused() throws {
+        let model = try TinyModels.copy(f.gmm)
+        expectFailure(try Speechlab.run(["train", "gmm-hmm", "--train", f.data + "/train", "--out", model, "--states", "4", "--gaussians", "2",
+                                         "--iterations", "3", "--resume"]), mentioning: "statesPerUnit")
+        expectFailure(try Speechlab.run(["train", "gmm-hmm", "--train", f.data + "/test", "--out", model, "--states", "3", "--gaussians", "2",
+                                         "--iterations", "3", "--resume"]), mentioning: "dataFingerprint")
+        let gru = try TinyModels.copy(f.gru)
+        expectFailure(try Speechlab.run(["train", "rnn", "--cell", "gru", "--layers", "1", "--hidden", "8", "--epochs", "3", "--batch-size", "4",
+                                         "--train", f.data + "/train", "--alignments", f.alignments, "--out", gru, "--resume"]), mentioning: "batchSize")
+    }
+
+    // 12. A second features run into a folder that another run is writing is refused.
+    @Test func concurrentFeatureRunsIntoOneFolderAreRefused() throws {
+        let out = temporaryFolder() + "/feats"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let fd = open(out + "/.lock", O_RDWR | O_CREAT, 0o644)
+        #expect(flock(fd, LOCK_EX) == 0)
+        expectFailure(try Speechlab.run(["features", "--data", f.data + "/test", "--out", out]), mentioning: "another run is writing features")
+        close(fd)
+        #expect(try Speechlab.run(["features", "--data", f.data + "/test", "--out", out, "--quiet"]).status == 0)
+    }
+
+    // 13. Existing models are not overwritten silently; `-` is standard output; links are not replaced.
+    @Test func outputsAreReplacedOnlyWhenSafe() throws {
+        let gru = try TinyModels.copy(f.gru)
+        let arguments = ["train", "rnn", "--cell", "gru", "--layers", "1", "--hidden", "8", "--epochs", "1", "--train", f.data + "/train",
+                         "--alignments", f.alignments, "--out", gru, "--quiet"]
+        expectFailure(try Speechlab.run(arguments), mentioning: "--overwrite")
+        #expect(try Speechlab.run(arguments + ["--overwrite"]).status == 0)
+        let toStdout = try Speechlab.run(["decode", "--model", f.gmm, "--data", f.data + "/test", "--out", "-", "--quiet"])
+        #expect(toStdout.status == 0)
+        let utterances = try String(contentsOfFile: f.data + "/test/wav.scp", encoding: .utf8).split(separator: "\n").count
+        #expect(toStdout.stdout.split(separator: "\n").filter { !$0.hasPrefix("decode:") }.count == utterances, "\(toStdout.stdout)")
+        let folder = temporaryFolder()
+        try "keep\n".write(toFile: folder + "/target", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: folder + "/link", withDestinationPath: folder + "/target")
+        expectFailure(try Speechlab.run(["decode", "--model", f.gmm, "--data", f.data + "/test", "--out", folder + "/link", "--quiet"]),
+                      mentioning: "symbolic link")
+        #expect(try String(contentsOfFile: folder + "/target", encoding: .utf8) == "keep\n")
+    }
+
+    // 14. Runtime failures are errors with status 1, naming the file, never usage text.
+    @Test func runtimeFailuresNameTheFileWithoutUsageText() throws {
+        expectFailure(try Speechlab.run(["decode", "--model", f.gmm, "--data", f.data + "/test", "--out", "/nonexistent-folder/hyp", "--quiet"]),
+                      mentioning: "/nonexistent-folder/hyp")
+        let model = try TinyModels.copy(f.gmm)
+        try "{\"kind\": \"gmm-hmm\", ".write(toFile: model + "/model.json", atomically: true, encoding: .utf8)
+        expectFailure(try Speechlab.run(["decode", "--model", model, "--data", f.data + "/test", "--out", model + "/hyp"]),
+                      mentioning: "is not a JSON object")
+        let missingKey = try TinyModels.copy(f.gmm)
+        try TinyModels.editJSON(missingKey + "/model.json") { $0["units"] = nil }
+        expectFailure(try Speechlab.run(["decode", "--model", missingKey, "--data", f.data + "/test", "--out", missingKey + "/hyp"]),
+                      mentioning: "'units' is missing")
+        let data = temporaryFolder()
+        let first = try String(contentsOfFile: f.data + "/test/wav.scp", encoding: .utf8).split(separator: "\n")[0].split(separator: " ")
+        try Data([0xEF, 0xBB, 0xBF] + Array("\(first[0]) \(first[1])\n".utf8)).write(to: URL(fileURLWithPath: data + "/wav.scp"))
+        try Data([0xEF, 0xBB, 0xBF] + Array("\(first[0]) low\n".utf8)).write(to: URL(fileURLWithPath: data + "/text"))
+        #expect(try Speechlab.run(["features", "--data", data, "--out", data + "/feats", "--quiet"]).status == 0)
+        try "\(first[0]) \(first[1])[0:100]\n".write(toFile: data + "/wav.scp", atomically: true, encoding: .utf8)
+        expectFailure(try Speechlab.run(["features", "--data", data, "--out", data + "/feats2"]), mentioning: "extended filenames")
+    }
+
+    // 15. --jobs is validated the same way by every command.
+    @Test func everyCommandRefusesZeroJobs() throws {
+        let out = temporaryFolder()
+        for arguments in [["features", "--data", f.data + "/test", "--out", out + "/f"],
+                          ["train", "gmm-hmm", "--train", f.data + "/train", "--out", out + "/g"],
+                          ["train", "rnn", "--train", f.data + "/train", "--alignments", f.alignments, "--out", out + "/r"],
+                          ["align", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/a"],
+                          ["decode", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/d"],
+                          ["compare", "--test", f.data + "/test", "--models", f.gmm, "--out", out + "/c"],
+                          ["posteriors", "--model", f.gru, "--data", f.data + "/test", "--out", out + "/p"]] {
+            expectUsageError(try Speechlab.run(arguments + ["--jobs", "0"]), mentioning: "--jobs must be at least 1")
+        }
+    }
+
+    // 16. A FIFO where audio is expected is refused at once instead of blocking forever.
+    @Test func aFIFONamedLikeAudioIsRefused() throws {
+        let data = temporaryFolder()
+        #expect(mkfifo(data + "/a.wav", 0o644) == 0)
+        try "a \(data)/a.wav\n".write(toFile: data + "/wav.scp", atomically: true, encoding: .utf8)
+        expectFailure(try Speechlab.run(["features", "--data", data, "--out", data + "/feats"]), mentioning: "FIFO")
+    }
+}
