@@ -1,4 +1,5 @@
 import ArgumentParser
+import TensorCore
 
 /// The `speechlab` command: one subcommand per tool, each a thin file calling the libraries.
 @main
@@ -17,11 +18,13 @@ struct Speechlab: ParsableCommand {
             models are directories of model.json and weights.safetensors.
             """,
         version: "0.1.0",
-        subcommands: [Prepare.self, Features.self, Train.self, Align.self, Decode.self, Score.self, Compare.self, Posteriors.self]
+        subcommands: [Prepare.self, Features.self, Train.self, Align.self, Decode.self, Score.self, Compare.self, Posteriors.self, Info.self]
     )
 
-    /// Kaldi's spellings of feature options are accepted as they are (see ``KaldiArguments``).
+    /// Kaldi's spellings of feature options are accepted as they are (see ``KaldiArguments``);
+    /// first, on a CPU that OpenBLAS does not know, the program restarts with better kernels.
     static func main() {
+        BLASKernels.relaunchWithBetterKernelsIfNeeded(arguments: CommandLine.arguments)
         main(KaldiArguments.normalize(Array(CommandLine.arguments.dropFirst())))
     }
 }

@@ -18,10 +18,15 @@ enum Speechlab {
     static let resources = Bundle.module.url(forResource: "Resources", withExtension: nil)!.path
 
     @discardableResult
-    static func run(_ arguments: [String]) throws -> CommandResult {
+    static func run(_ arguments: [String], environment: [String: String] = [:], removing: [String] = []) throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty || !removing.isEmpty {
+            var merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            for name in removing { merged[name] = nil }
+            process.environment = merged
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

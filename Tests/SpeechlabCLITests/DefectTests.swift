@@ -343,3 +343,22 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         expectFailure(try Speechlab.run(["features", "--data", data, "--out", data + "/feats"]), mentioning: "FIFO")
     }
 }
+
+@Suite struct BLASKernelCommandTests {
+    // 20. OpenBLAS's fallback to SSE3 kernels (reproduced by telling speechlab that OpenBLAS
+    // detected Prescott) is replaced by AVX2/AVX-512 kernels; a user's OPENBLAS_CORETYPE never is.
+    @Test func misdetectedKernelsAreReplacedUnlessTheUserChoseThem() throws {
+        let cpu = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = Set(cpu.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+        guard flags.contains("avx2") && flags.contains("fma") else {
+            print("skipped: this CPU has no AVX2+FMA, so no faster kernels exist to choose")
+            return
+        }
+        let expected = ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) ? "SkylakeX" : "Haswell"
+        let chosen = try Speechlab.run(["info"], environment: ["SPEECHLAB_BLAS_ASSUME_DETECTED": "Prescott"], removing: ["OPENBLAS_CORETYPE"])
+        #expect(chosen.status == 0)
+        #expect(chosen.stdout.contains("BLAS: OpenBLAS \(expected) kernels, chosen by speechlab"), "\(chosen.stdout)")
+        let user = try Speechlab.run(["info"], environment: ["SPEECHLAB_BLAS_ASSUME_DETECTED": "Prescott", "OPENBLAS_CORETYPE": "Prescott"])
+        #expect(user.stdout.contains("BLAS: OpenBLAS Prescott kernels, set by OPENBLAS_CORETYPE=Prescott"), "\(user.stdout)")
+    }
+}
