@@ -37,16 +37,29 @@ struct Features: ParsableCommand {
 
     var keepGoing: Bool { runOptions.keepGoing }
 
+    @Option(help: ArgumentHelp("Make the features this model was trained on (its model.json's front end, its sample rate; audio at other rates is resampled); no other feature option may be given.", valueName: "model"))
+    var like: String?
+
     func validate() throws {
+        if like != nil && (!features.givenOptions.isEmpty || features.config != nil || features.deltas) {
+            throw ValidationError("--like takes the model's feature options; give no other feature option with it")
+        }
     }
 
     func run() throws {
         let utterances = try Corpus.load(data)
-        var (config, rateGiven) = try features.resolve()
-        if !rateGiven { config = try withWorkingRate(config, of: utterances) }
-        try config.validate()
         var readOptions = audio.readOptions
-        if !audio.noResample { (readOptions.allowDownsample, readOptions.allowUpsample) = try features.resampling() }
+        let config: FeatureConfig
+        if let like {
+            config = try RecognitionModel.load(like).features
+            if !audio.noResample { (readOptions.allowDownsample, readOptions.allowUpsample) = (true, true) }
+        } else {
+            var (resolved, rateGiven) = try features.resolve()
+            if !rateGiven { resolved = try withWorkingRate(resolved, of: utterances) }
+            config = resolved
+            if !audio.noResample { (readOptions.allowDownsample, readOptions.allowUpsample) = try features.resampling() }
+        }
+        try config.validate()
         let job = FeatureExtractionJob(config: config, audio: readOptions, jobs: jobs, keepGoing: keepGoing)
         let sources = utterances.map { FeatureSource(id: $0.id, audioPath: $0.audioPath, speaker: $0.speaker, segment: $0.segment) }
         let progress = quiet ? nil : ProgressReporter(label: "features", total: sources.count)

@@ -6,18 +6,20 @@ import Foundation
 import SpeechBase
 import Synchronization
 
-/// `speechlab posteriors`: per-frame log posteriors of a hybrid model, as Kaldi's `nnet3-compute`.
+/// `speechlab posteriors`: log posteriors of a neural model, as Kaldi's `nnet3-compute` writes them.
 struct Posteriors: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a hybrid model's per-frame log posteriors over HMM states as .npy files.",
+        abstract: "Write a neural model's log posteriors as .npy files: per frame over HMM states (hybrid), or per utterance over words (classifier).",
         discussion: """
-            Writes OUT/post/<utt-id>.npy (float32 [frames, states], log p(state | frames), priors not \
-            subtracted) and OUT/posteriors.scp, for post-processing in Python. The model's model.json \
-            says how the input was normalized and which HMM state each column is.
+            Writes OUT/post/<utt-id>.npy and OUT/posteriors.scp, for post-processing in Python. For a \
+            hybrid model each file is float32 [frames, states], log p(state | frames), priors not \
+            subtracted; for a classifier it is float32 [1, words], log p(word | utterance), the \
+            columns in the order of model.json's architecture.words. The model's model.json says how \
+            the input was normalized.
             """
     )
 
-    @Option(help: ArgumentHelp("Hybrid model directory.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Hybrid or classifier model directory.", valueName: "dir"))
     var model: String
     @Option(help: ArgumentHelp("Data directory (or folder of audio files).", valueName: "dir"))
     var data: String
@@ -30,8 +32,21 @@ struct Posteriors: ParsableCommand {
 
     func run() throws {
         Runtime.configure()
-        let (hybrid, _) = try HybridModel.load(model)
-        let corpus = try CorpusFeatures.load(data, config: hybrid.hmm.features, rateGiven: true, requireTranscripts: false, run: runOptions)
+        // Each family's posteriors: a [rows, columns] matrix of one utterance's features.
+        let features: FeatureConfig, columns: Int, posteriorsOf: @Sendable (FeatureMatrix) -> FeatureMatrix
+        switch try ModelDirectory.header(model).kind {
+        case "classifier":
+            let classifier = try UtteranceClassifier.load(model)
+            (features, columns) = (classifier.features, classifier.architecture.words.count)
+            posteriorsOf = { FeatureMatrix(frames: 1, dimension: columns, values: classifier.classify($0).logProbabilities) }
+        default:
+            let (hybrid, _) = try HybridModel.load(model)
+            (features, columns) = (hybrid.hmm.features, hybrid.pdfCount)
+            posteriorsOf = { x in
+                FeatureMatrix(frames: x.frames, dimension: columns, values: hybrid.logPosteriors(frames: hybrid.normalization.apply(x), count: x.frames))
+            }
+        }
+        let corpus = try CorpusFeatures.load(data, config: features, rateGiven: true, requireTranscripts: false, run: runOptions)
         let folder = (out as NSString).appendingPathComponent("post")
         do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
             throw ModelError("\(folder): cannot be created: \(FileError.reason(error))")
@@ -39,8 +54,7 @@ struct Posteriors: ParsableCommand {
         let items = corpus.utterances
         let failures = parallelMap(items.count, jobs: jobs) { i -> String? in
             let (utterance, features) = items[i]
-            let posteriors = hybrid.logPosteriors(frames: hybrid.normalization.apply(features), count: features.frames)
-            let matrix = FeatureMatrix(frames: features.frames, dimension: hybrid.pdfCount, values: posteriors)
+            let matrix = posteriorsOf(features)
             do { try NumpyFile.write(matrix, to: (folder as NSString).appendingPathComponent(utterance.id + ".npy")) } catch {
                 return "\(error)"
             }
@@ -48,6 +62,6 @@ struct Posteriors: ParsableCommand {
         }
         if let first = failures.compactMap({ $0 }).first { throw ModelError(first) }
         try writeLines(items.map { "\($0.utterance.id) post/\($0.utterance.id).npy" }, to: (out as NSString).appendingPathComponent("posteriors.scp"))
-        print("posteriors: \(items.count) utterances, \(hybrid.pdfCount) states → \((out as NSString).appendingPathComponent("posteriors.scp"))")
+        print("posteriors: \(items.count) utterances, \(columns) columns → \((out as NSString).appendingPathComponent("posteriors.scp"))")
     }
 }

@@ -216,6 +216,24 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         expectFailure(try Speechlab.run(["features", "--data", data, "--out", data + "/feats2"]), mentioning: "segments:2: recording 'other'")
     }
 
+    // 17. Features made with a model's own front end, and posteriors of either neural family.
+    @Test func featuresLikeAModelAreWhatItDecodes() throws {
+        let root = temporaryFolder()
+        let made = try Speechlab.run(["features", "--data", f.data + "/test", "--like", f.gru, "--out", root + "/feats", "--quiet"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let decoded = try Speechlab.run(["decode", "--model", f.gru, "--feats", root + "/feats", "--out", root + "/hyp", "--quiet"])
+        #expect(decoded.status == 0, "\(decoded.stderr)")
+        expectUsageError(try Speechlab.run(["features", "--data", f.data + "/test", "--like", f.gru, "--deltas", "--out", root + "/x"]),
+                         mentioning: "--like")
+        #expect(try Speechlab.run(["train", "rnn", "--kind", "classifier", "--layers", "1", "--hidden", "4", "--epochs", "1",
+                                   "--train", f.data + "/train", "--out", root + "/cls", "--quiet"]).status == 0)
+        let posteriors = try Speechlab.run(["posteriors", "--model", root + "/cls", "--data", f.data + "/test", "--out", root + "/post", "--quiet"])
+        #expect(posteriors.status == 0, "\(posteriors.stderr)")
+        let first = try String(contentsOfFile: root + "/post/posteriors.scp", encoding: .utf8).split(separator: "\n")[0].split(separator: " ")
+        let header = try Data(contentsOf: URL(fileURLWithPath: root + "/post/" + first[1]))
+        #expect(String(decoding: header.prefix(80), as: UTF8.self).contains("'shape': (1, 3)"))
+    }
+
     // 9 and 18. Kaldi's resampling policy, and Kaldi's Boolean spellings on the command line.
     @Test func otherRatesAreRefusedUnlessKaldisFlagsAllowThem() throws {
         let out = temporaryFolder()
