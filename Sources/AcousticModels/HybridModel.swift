@@ -218,6 +218,7 @@ extension HybridModel {
         let transitions: TransitionModel
         do { transitions = try d.hmm.transitionModel() } catch { throw ModelError("\(jsonPath): \(error)") }
         try d.architecture.recurrent.validate(in: jsonPath)
+        guard d.architecture.dropout >= 0 && d.architecture.dropout < 1 else { throw ModelError("\(jsonPath): dropout \(d.architecture.dropout) is not in [0, 1)") }
         guard d.architecture.outputs == transitions.pdfCount, d.logPriors.count == transitions.pdfCount,
               d.normalization.mean.count == d.architecture.inputSize, d.normalization.std.count == d.architecture.inputSize,
               d.hmm.features.dimension == d.architecture.inputSize else {

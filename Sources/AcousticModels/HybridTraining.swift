@@ -314,6 +314,9 @@ struct TrainingCheckpoint<Architecture: Codable>: Codable {
         }
         let state: TrainingCheckpoint
         do { state = try JSONDecoder().decode(TrainingCheckpoint.self, from: data) } catch { throw ModelError("\(folder)/state.json: \(describe(error))") }
+        guard ([state.generator] + state.replicaGenerators).allSatisfy({ $0.count == 4 }), state.epoch >= 1, state.step >= 0 else {
+            throw ModelError("\(folder)/state.json: the random generator states or the epoch are damaged")
+        }
         let (tensors, metadata) = try Safetensors.decode(stateBytes, path: (folder as NSString).appendingPathComponent("state.safetensors"), as: Float.self)
         guard metadata["epoch"] == String(state.epoch) else { throw ModelError("\(folder): state.json and state.safetensors are of different epochs") }
         var weights: [String: Tensor<Float>] = [:]

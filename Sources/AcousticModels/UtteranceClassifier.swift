@@ -133,6 +133,7 @@ extension UtteranceClassifier {
         let shape = RecurrentShape(cell: a.cell, inputSize: a.inputSize, hiddenSize: a.hiddenSize, layers: a.layers,
                                    bidirectional: a.bidirectional, outputs: a.words.count)
         try shape.validate(in: jsonPath)
+        guard a.dropout >= 0 && a.dropout < 1 else { throw ModelError("\(jsonPath): dropout \(a.dropout) is not in [0, 1)") }
         guard d.normalization.mean.count == d.architecture.inputSize, d.features.dimension == d.architecture.inputSize else {
             throw ModelError("\(jsonPath): the architecture, words, normalization and features do not fit together")
         }

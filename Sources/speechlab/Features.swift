@@ -47,11 +47,12 @@ struct Features: ParsableCommand {
     }
 
     func run() throws {
-        let utterances = try Corpus.load(data)
+        var utterances = try Corpus.load(data)
         var readOptions = audio.readOptions
         let config: FeatureConfig
         if let like {
             config = try RecognitionModel.load(like).features
+            if config.cmvn == .speaker { Corpus.takeMissingSpeakersAsUtterances(&utterances, of: data) }
             if !audio.noResample { (readOptions.allowDownsample, readOptions.allowUpsample) = (true, true) }
         } else {
             var (resolved, rateGiven) = try features.resolve()

@@ -175,10 +175,7 @@ struct CorpusFeatures {
                      resampling: (allowDownsample: Bool, allowUpsample: Bool) = (true, true)) throws -> CorpusFeatures {
         let jobs = run.jobs, quiet = run.quiet
         var corpus = try Corpus.load(path)
-        if config.cmvn == .speaker, corpus.contains(where: { $0.speaker == nil }) {
-            printError("note: \(path) has no utt2spk for every utterance: those are normalized each on its own (speaker = utterance)")
-            for i in corpus.indices where corpus[i].speaker == nil { corpus[i].speaker = corpus[i].id }
-        }
+        if config.cmvn == .speaker { Corpus.takeMissingSpeakersAsUtterances(&corpus, of: path) }
         if requireTranscripts, let missing = corpus.first(where: { $0.words == nil }) {
             throw CorpusError("\(path): utterance '\(missing.id)' has no transcript (a data directory with a text file is needed)")
         }
