@@ -3,6 +3,7 @@ import FeatureExtraction
 import Foundation
 import GaussianMixture
 import HiddenMarkov
+import SpeechBase
 import Synchronization
 
 /// How a GMM-HMM is trained.
@@ -287,7 +288,7 @@ public struct GMMHMMTrainer: Sendable {
 
     /// The E-step over a corpus arranged once for all iterations, in parallel over `jobs` workers.
     public func accumulate(_ model: GMMHMM, _ corpus: EStepCorpus) -> BaumWelchStatistics {
-        let partial = Mutex([BaumWelchStatistics]())
+        let partial = Locked([BaumWelchStatistics]())
         let next = Atomic(0)
         let options = self.options
         // One graph per distinct transcript (with this iteration's transition probabilities):

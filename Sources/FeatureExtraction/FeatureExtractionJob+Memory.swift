@@ -1,6 +1,7 @@
 import AudioIO
 import Dispatch
 import Foundation
+import SpeechBase
 import Synchronization
 
 extension FeatureExtractionJob {
@@ -19,7 +20,7 @@ extension FeatureExtractionJob {
         let readOptions = audioOptions
         let config = self.config
         let count = sources.count
-        let results = Mutex([Result<FeatureMatrix, Error>?](repeating: nil, count: count))
+        let results = Locked([Result<FeatureMatrix, Error>?](repeating: nil, count: count))
         let next = Atomic(0), done = Atomic(0)
         DispatchQueue.concurrentPerform(iterations: min(jobs, max(count, 1))) { _ in
             let computer = try! FeatureComputer(config: config)  // validated above

@@ -122,7 +122,7 @@ public struct FeatureExtractionJob: Sendable {
         }
 
         let count = sources.count
-        let state = Mutex(JobState(count: count))
+        let state = Locked(JobState(count: count))
         var audioOptions = self.audio
         audioOptions.sampleRate = Int(config.frame.sampleFrequency)
         let audio = audioOptions
@@ -167,7 +167,7 @@ public struct FeatureExtractionJob: Sendable {
                 bySpeaker[source.speaker!, default: CMVNStatistics(dimension: stats.dimension)].add(stats)
             }
             let pooled = bySpeaker
-            let second = Mutex(outcomes)
+            let second = Locked(outcomes)
             let next = Atomic(0)
             DispatchQueue.concurrentPerform(iterations: workers) { _ in
               while case let i = next.add(1, ordering: .relaxed).oldValue, i < count {

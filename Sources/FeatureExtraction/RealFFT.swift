@@ -1,5 +1,5 @@
 import CFFTW
-import Synchronization
+import SpeechBase
 
 /// A real-to-complex FFTW plan for one length, shared by every thread.
 ///
@@ -23,7 +23,7 @@ final class RealFFTPlan: @unchecked Sendable {
         fftwf_free(output)
     }
 
-    private static let cache = Mutex<[Int: RealFFTPlan]>([:])
+    private static let cache = Locked<[Int: RealFFTPlan]>([:])
 
     /// The plan for `length`, made on first use.
     static func forLength(_ length: Int) -> RealFFTPlan {

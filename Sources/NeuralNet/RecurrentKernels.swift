@@ -64,7 +64,10 @@ struct SequenceLayout {
 /// written (by a GEMM with β = 0, say) before they are read, which saves zero-filling megabytes.
 @inlinable
 func uninitializedArray<Scalar: TensorScalar>(_: Scalar.Type, count: Int) -> [Scalar] {
-    [Scalar](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    // For 0 the standard library hands back the shared empty-array storage and still writes its
+    // count: a write to a global that other threads read (ThreadSanitizer reports it).
+    guard count > 0 else { return [] }
+    return [Scalar](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
 }
 
 /// Which recurrent cell.

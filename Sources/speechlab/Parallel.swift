@@ -1,12 +1,13 @@
 import AudioIO
 import Dispatch
 import FeatureExtraction
+import SpeechBase
 import SpeechCorpus
 import Synchronization
 
 /// `body(i)` for every `i` in `0..<count` on `jobs` worker threads, results in order.
 func parallelMap<T: Sendable>(_ count: Int, jobs: Int, _ body: @Sendable (Int) -> T) -> [T] {
-    let results = Mutex([T?](repeating: nil, count: count))
+    let results = Locked([T?](repeating: nil, count: count))
     let next = Atomic(0)
     DispatchQueue.concurrentPerform(iterations: min(max(jobs, 1), max(count, 1))) { _ in
         while case let i = next.add(1, ordering: .relaxed).oldValue, i < count {

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import SpeechBase
 
 /// Progress of long work on standard error: a redrawn bar on a terminal, a plain line every
 /// tenth of the way otherwise (logs, CI).
@@ -14,7 +14,7 @@ final class ProgressReporter: Sendable {
     let total: Int
     private let started = Date()
     private let isTerminal = isatty(STDERR_FILENO) != 0
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(label: String, total: Int) {
         self.label = label
