@@ -180,7 +180,7 @@ public final class HybridModel: AcousticScorer, @unchecked Sendable {
 
 /// `model.json` of a hybrid model.
 struct HybridDescription: Codable {
-    var kind = "hybrid"
+    var kind = ModelKind.hybrid
     var formatVersion = ModelDirectory.formatVersion
     var hmm: HMMDescription
     var architecture: HybridArchitecture
@@ -204,14 +204,14 @@ extension HybridModel {
                                             priorScale: priorScale, search: search, training: training,
                                             parameterNames: network.parameters.map(\.name))
         try ModelDirectory.save(to: path, description: try ModelDirectory.encoder().encode(description),
-                                weights: Safetensors.encode(network.stateDictionary(), metadata: ["kind": "hybrid"]),
+                                weights: Safetensors.encode(network.stateDictionary(), metadata: ["kind": ModelKind.hybrid.rawValue]),
                                 log: try ModelDirectory.logData(log))
     }
 
     /// Loads a hybrid model directory.
     public static func load(_ path: String) throws -> (model: HybridModel, search: SearchOptions) {
         let snapshot = try ModelDirectory.read(path)
-        guard snapshot.header.kind == "hybrid" else { throw ModelError("\(path): is a \(snapshot.header.kind) model, not a hybrid model") }
+        guard snapshot.header.kind == .hybrid else { throw ModelError("\(path): is a \(snapshot.header.kind) model, not a hybrid model") }
         let jsonPath = snapshot.descriptionPath
         let d = try snapshot.decode(HybridDescription.self)
         try snapshot.checkFeatures(d.hmm.features)

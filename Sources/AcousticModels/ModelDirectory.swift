@@ -5,11 +5,20 @@ import HiddenMarkov
 import SpeechBase
 import TensorCore
 
+/// The families of model a model directory can hold: `model.json`'s `kind`, the one place
+/// where a family is named by a string.
+public enum ModelKind: String, Codable, Sendable, CaseIterable, CustomStringConvertible {
+    case gmmHMM = "gmm-hmm"
+    case hybrid
+    case classifier
+
+    public var description: String { rawValue }
+}
+
 /// The header every model directory's `model.json` starts with, read first to refuse a
 /// model of another family or a newer format with a clear message.
 public struct ModelHeader: Codable, Sendable {
-    /// `gmm-hmm`, `hybrid` or `classifier`.
-    public var kind: String
+    public var kind: ModelKind
     public var formatVersion: Int
 }
 
@@ -69,10 +78,15 @@ public enum ModelDirectory {
         guard (try? JSONSerialization.jsonObject(with: description)) is [String: Any] else {
             throw ModelError("\(file): is not a JSON object (a damaged or truncated file?)")
         }
-        let header: ModelHeader
-        do { header = try JSONDecoder().decode(ModelHeader.self, from: description) } catch {
+        struct RawHeader: Decodable { var kind: String; var formatVersion: Int }
+        let raw: RawHeader
+        do { raw = try JSONDecoder().decode(RawHeader.self, from: description) } catch {
             throw ModelError("\(file): is not a speechlab model description: \(describe(error))")
         }
+        guard let kind = ModelKind(rawValue: raw.kind) else {
+            throw ModelError("\(file): kind '\(raw.kind)' is not a model family this speechlab knows (\(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let header = ModelHeader(kind: kind, formatVersion: raw.formatVersion)
         guard header.formatVersion <= formatVersion else {
             throw ModelError("\(file): format version \(header.formatVersion) is newer than this speechlab reads (\(formatVersion)); update speechlab")
         }
@@ -167,7 +181,7 @@ public func describe(_ error: Error) -> String {
 
 /// `model.json` of a GMM-HMM.
 struct GMMHMMDescription: Codable {
-    var kind = "gmm-hmm"
+    var kind = ModelKind.gmmHMM
     var formatVersion = ModelDirectory.formatVersion
     var units: [String]
     var topologies: [HMMTopology]
@@ -197,13 +211,13 @@ extension GMMHMM {
                                             features: features, dimension: dimension, gaussiansPerPdf: mixtures.map(\.componentCount),
                                             search: search, training: training, trainingSeconds: trainingSeconds)
         try ModelDirectory.save(to: path, description: try ModelDirectory.encoder().encode(description),
-                                weights: Safetensors.encode(tensors, metadata: ["kind": "gmm-hmm"]), log: try ModelDirectory.logData(log))
+                                weights: Safetensors.encode(tensors, metadata: ["kind": ModelKind.gmmHMM.rawValue]), log: try ModelDirectory.logData(log))
     }
 
     /// Loads a GMM-HMM model directory, validating it completely.
     public static func load(_ path: String) throws -> (model: GMMHMM, search: SearchOptions) {
         let snapshot = try ModelDirectory.read(path)
-        guard snapshot.header.kind == "gmm-hmm" else { throw ModelError("\(path): is a \(snapshot.header.kind) model, not a gmm-hmm model") }
+        guard snapshot.header.kind == .gmmHMM else { throw ModelError("\(path): is a \(snapshot.header.kind) model, not a gmm-hmm model") }
         let jsonPath = snapshot.descriptionPath
         let description = try snapshot.decode(GMMHMMDescription.self)
         try snapshot.checkFeatures(description.features)

@@ -103,7 +103,7 @@ public struct LabelledUtterance: Sendable {
 
 /// `model.json` of a classifier.
 struct ClassifierDescription: Codable {
-    var kind = "classifier"
+    var kind = ModelKind.classifier
     var formatVersion = ModelDirectory.formatVersion
     var architecture: ClassifierArchitecture
     var normalization: InputNormalization
@@ -119,13 +119,13 @@ extension UtteranceClassifier {
         let d = ClassifierDescription(architecture: architecture, normalization: normalization, features: features, training: training,
                                       parameterNames: parameters.map(\.name))
         try ModelDirectory.save(to: path, description: try ModelDirectory.encoder().encode(d),
-                                weights: Safetensors.encode(stateDictionary(), metadata: ["kind": "classifier"]),
+                                weights: Safetensors.encode(stateDictionary(), metadata: ["kind": ModelKind.classifier.rawValue]),
                                 log: try ModelDirectory.logData(log))
     }
 
     public static func load(_ path: String) throws -> UtteranceClassifier {
         let snapshot = try ModelDirectory.read(path)
-        guard snapshot.header.kind == "classifier" else { throw ModelError("\(path): is a \(snapshot.header.kind) model, not a classifier") }
+        guard snapshot.header.kind == .classifier else { throw ModelError("\(path): is a \(snapshot.header.kind) model, not a classifier") }
         let jsonPath = snapshot.descriptionPath
         let d = try snapshot.decode(ClassifierDescription.self)
         try snapshot.checkFeatures(d.features)

@@ -78,7 +78,7 @@ struct Compare: ParsableCommand {
             try writeLines(features.utterances.map { u in ([u.utterance.id] + (hypotheses[u.utterance.id] ?? [])).joined(separator: " ") },
                            to: try outputPath(names[k].replacingOccurrences(of: "/", with: "_") + ".hyp"))
             decodings.append(ModelDecoding(
-                name: names[k], path: path, kind: model.kind, architecture: model.architecture, features: model.features.summary,
+                name: names[k], path: path, kind: model.kind.rawValue, architecture: model.architecture, features: model.features.summary,
                 parameters: model.parameters, trainingSeconds: trainingSeconds, decodingSeconds: seconds,
                 threads: jobs, hypotheses: hypotheses, vocabulary: Set(model.vocabulary), curves: curves))
         }
@@ -120,9 +120,9 @@ struct Compare: ParsableCommand {
     }
 
     /// model.json's training time, else the sum of the training log's iterations or epochs.
-    private func trainingSeconds(_ path: String, kind: String) throws -> Double? {
+    private func trainingSeconds(_ path: String, kind: ModelKind) throws -> Double? {
         if let seconds = ModelDirectory.trainingSeconds(path) { return seconds }
-        let seconds = kind == "gmm-hmm"
+        let seconds = kind == .gmmHMM
             ? try ModelDirectory.trainingLog(path, as: GMMHMMIterationLog.self).map(\.seconds)
             : try ModelDirectory.trainingLog(path, as: HybridEpochLog.self).map(\.seconds)
         return seconds.isEmpty ? nil : seconds.reduce(0, +)
@@ -130,8 +130,8 @@ struct Compare: ParsableCommand {
 
     /// Curves from the training log: log-likelihood per frame per EM iteration for GMM-HMMs,
     /// losses and accuracies per epoch for neural models.
-    private func trainingCurves(_ path: String, kind: String) throws -> [TrainingCurve] {
-        if kind == "gmm-hmm" {
+    private func trainingCurves(_ path: String, kind: ModelKind) throws -> [TrainingCurve] {
+        if kind == .gmmHMM {
             let log = try ModelDirectory.trainingLog(path, as: GMMHMMIterationLog.self)
             guard !log.isEmpty else { return [] }
             return [TrainingCurve(title: "log-likelihood per frame", xLabel: "iteration",
@@ -139,7 +139,7 @@ struct Compare: ParsableCommand {
         }
         let log = try ModelDirectory.trainingLog(path, as: HybridEpochLog.self)
         guard !log.isEmpty else { return [] }
-        let accuracy = kind == "classifier" ? "accuracy" : "frame accuracy"
+        let accuracy = kind == .classifier ? "accuracy" : "frame accuracy"
         return [
             TrainingCurve(title: "cross-entropy loss", xLabel: "epoch", series: [
                 CurveSeries(name: "training", points: log.map { [Double($0.epoch), $0.trainLoss] }),

@@ -91,7 +91,7 @@ struct Decode: ParsableCommand {
         if let times { try writeLines(timeLines, to: times) }
         let seconds = Date().timeIntervalSince(started)
         // A classifier names a word for every utterance; only a grammar's search can find no path.
-        let outcome = model.kind == "classifier" ? "classified" : "\(failed) without a path"
+        let outcome = model.kind == .classifier ? "classified" : "\(failed) without a path"
         print(String(format: "decode: %d utterances (%@), %.1f s of audio in %.2f s (real-time factor %.4f) → %@",
                      utterances.count, outcome, Double(audioFrames) * shift, seconds, seconds / max(Double(audioFrames) * shift, 1e-9), out))
     }

@@ -35,11 +35,11 @@ struct Posteriors: ParsableCommand {
         // Each family's posteriors: a [rows, columns] matrix of one utterance's features.
         let features: FeatureConfig, columns: Int, posteriorsOf: @Sendable (FeatureMatrix) -> FeatureMatrix
         switch try ModelDirectory.header(model).kind {
-        case "classifier":
+        case .classifier:
             let classifier = try UtteranceClassifier.load(model)
             (features, columns) = (classifier.features, classifier.architecture.words.count)
             posteriorsOf = { FeatureMatrix(frames: 1, dimension: columns, values: classifier.classify($0).logProbabilities) }
-        default:
+        case .hybrid, .gmmHMM:  // a GMM-HMM is refused by the hybrid loader, naming its kind
             let (hybrid, _) = try HybridModel.load(model)
             (features, columns) = (hybrid.hmm.features, hybrid.pdfCount)
             posteriorsOf = { x in

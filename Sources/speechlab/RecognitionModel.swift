@@ -17,20 +17,20 @@ struct LoadedModel {
     static func load(_ path: String) throws -> LoadedModel {
         let header = try ModelDirectory.header(path)
         switch header.kind {
-        case "gmm-hmm":
+        case .gmmHMM:
             let (model, search) = try GMMHMM.load(path)
             // Weights, means and variances of every Gaussian, and the transition probabilities.
             let parameters = model.gaussianCount * (2 * model.dimension + 1) + model.transitions.transitionCount
             return LoadedModel(transitions: model.transitions, lexicon: model.lexicon, vocabulary: model.vocabulary,
                                features: model.features, search: search, scorer: model, parameters: parameters,
                                architecture: "GMM-HMM, \(model.pdfCount) states, \(model.gaussianCount) Gaussians")
-        case "hybrid":
+        case .hybrid:
             let (model, search) = try HybridModel.load(path)
             let a = model.architecture
             return LoadedModel(transitions: try model.hmm.transitionModel(), lexicon: model.hmm.lexicon, vocabulary: model.hmm.vocabulary,
                                features: model.hmm.features, search: search, scorer: model, parameters: model.network.parameterCount,
                                architecture: "hybrid \(a.cell.rawValue.uppercased()) \(a.layers)×\(a.hiddenSize)\(a.bidirectional ? " bidirectional" : ""), \(a.outputs) states")
-        default:
+        case .classifier:
             throw ModelError("\(path): models of kind '\(header.kind)' have no HMM (decode them with 'speechlab decode', which classifies)")
         }
     }
@@ -46,7 +46,7 @@ struct RecognitionModel: Sendable {
         case classifier(UtteranceClassifier)
     }
 
-    var kind: String
+    var kind: ModelKind
     var features: FeatureConfig
     var vocabulary: [String]
     var parameters: Int
@@ -56,7 +56,7 @@ struct RecognitionModel: Sendable {
     /// Loads the model at `path`; `adjust` may change an HMM model's search options.
     static func load(_ path: String, adjust: (inout SearchOptions) -> Void = { _ in }) throws -> RecognitionModel {
         let kind = try ModelDirectory.header(path).kind
-        if kind == "classifier" {
+        if kind == .classifier {
             let c = try UtteranceClassifier.load(path)
             let a = c.architecture
             return RecognitionModel(kind: kind, features: c.features, vocabulary: a.words, parameters: c.parameterCount,

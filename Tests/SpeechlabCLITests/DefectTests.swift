@@ -330,6 +330,10 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         try TinyModels.editJSON(missingKey + "/model.json") { $0["units"] = nil }
         expectFailure(try Speechlab.run(["decode", "--model", missingKey, "--data", f.data + "/test", "--out", missingKey + "/hyp"]),
                       mentioning: "'units' is missing")
+        let unknownKind = try TinyModels.copy(f.gmm)
+        try TinyModels.editJSON(unknownKind + "/model.json") { $0["kind"] = "transformer" }
+        expectFailure(try Speechlab.run(["decode", "--model", unknownKind, "--data", f.data + "/test", "--out", unknownKind + "/hyp"]),
+                      mentioning: "kind 'transformer' is not a model family")
         let data = temporaryFolder()
         let first = try String(contentsOfFile: f.data + "/test/wav.scp", encoding: .utf8).split(separator: "\n")[0].split(separator: " ")
         try Data([0xEF, 0xBB, 0xBF] + Array("\(first[0]) \(first[1])\n".utf8)).write(to: URL(fileURLWithPath: data + "/wav.scp"))
