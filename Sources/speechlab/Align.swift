@@ -1,9 +1,6 @@
 import AcousticModels
 import ArgumentParser
-import Dispatch
 import Foundation
-import SpeechBase
-import Synchronization
 
 /// `speechlab align`: forced alignment of transcripts, the frame targets of neural models.
 struct Align: ParsableCommand {
@@ -39,31 +36,20 @@ struct Align: ParsableCommand {
         let results = parallelMap(count, jobs: jobs) { i in
             Result { try recognizer.align(items[i].0, words: items[i].1, scorer: scorer) }
         }
-        var lines: [String] = []
+        var aligned: [(id: String, pdfs: [Int])] = []
         var failed = 0
         for (i, r) in results.enumerated() {
             switch r {
-            case .success(let pdfs): lines.append(([corpus.utterances[i].utterance.id] + pdfs.map { String($0) }).joined(separator: " "))
+            case .success(let pdfs): aligned.append((corpus.utterances[i].utterance.id, pdfs.map { Int($0) }))
             case .failure(let error):
                 failed += 1
                 printError("warning: \(corpus.utterances[i].utterance.id): not aligned: \(error)")
             }
         }
         guard failed < count else { throw ModelError("no utterance of \(data) could be aligned") }
-        do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-            throw ModelError("\(out): cannot be created: \(FileError.reason(error))")
-        }
-        var pdfLines: [String] = []
-        for (u, name) in loaded.transitions.units.enumerated() {
-            for j in 0..<loaded.transitions.topologies[u].stateCount { pdfLines.append("\(loaded.transitions.pdfOffsets[u] + j) \(name) \(j)") }
-        }
-        try writeLines(pdfLines, to: (out as NSString).appendingPathComponent("pdfs.txt"))
         // The HMM these pdfs belong to, for training a hybrid network on them.
         let hmm = HMMDescription(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, features: loaded.features)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(hmm), to: (out as NSString).appendingPathComponent("hmm.json"))
-        try writeLines(lines, to: (out as NSString).appendingPathComponent("alignments.txt"))
+        try AlignmentDirectory.write(hmm: hmm, alignments: aligned, to: out)
         print("align: done \(count - failed) of \(count) utterances → \((out as NSString).appendingPathComponent("alignments.txt"))")
     }
 }

@@ -153,15 +153,8 @@ struct TrainRNN: ParsableCommand {
         try output.prepare(out, resume: resume)
         if kind == .classifier { return try trainClassifier() }
         let alignments = self.alignments!
-        let hmmPath = (alignments as NSString).appendingPathComponent("hmm.json")
-        guard let hmmData = FileManager.default.contents(atPath: hmmPath) else {
-            throw ModelError("\(alignments): has no hmm.json (make it with 'speechlab align')")
-        }
-        let hmm: HMMDescription
-        do { hmm = try JSONDecoder().decode(HMMDescription.self, from: hmmData) } catch { throw ModelError("\(hmmPath): is not an HMM description: \(describe(error))") }
-        let transitions: TransitionModel
-        do { transitions = try hmm.transitionModel() } catch { throw ModelError("\(hmmPath): \(error)") }
-        let targets = try readAlignments((alignments as NSString).appendingPathComponent("alignments.txt"), pdfCount: transitions.pdfCount)
+        let directory = try AlignmentDirectory.read(alignments)
+        let (hmm, transitions, targets) = (directory.hmm, directory.transitions, directory.alignments)
         let corpus = try CorpusFeatures.load(train, config: hmm.features, rateGiven: true, requireTranscripts: false, run: runOptions)
         var matched: [(String, FeatureMatrix, [Int])] = []
         for (utterance, features) in corpus.utterances {

@@ -66,6 +66,20 @@ import TensorCore
         try "u1 0 1\nu1 2\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: ModelError.self) { try readAlignments(path, pdfCount: 5) }
     }
+
+    @Test func alignmentDirectoriesReadBackWhatWasWritten() throws {
+        let transitions = TransitionModel(units: ["a", "<sil>"], topologies: [.leftToRight(states: 2), .silence(states: 3)])
+        let hmm = HMMDescription(transitions: transitions, lexicon: Lexicon(), vocabulary: ["a"], features: FeatureConfig(preset: .kaldi))
+        let folder = NSTemporaryDirectory() + "speechlab-alignments-\(UUID().uuidString)"
+        try AlignmentDirectory.write(hmm: hmm, alignments: [("u1", [2, 0, 0, 1, 4]), ("u2", [3])], to: folder)
+        let back = try AlignmentDirectory.read(folder)
+        #expect(back.hmm == hmm)
+        #expect(back.alignments == ["u1": [2, 0, 0, 1, 4], "u2": [3]])
+        #expect(try String(contentsOfFile: folder + "/pdfs.txt", encoding: .utf8) == "0 a 0\n1 a 1\n2 <sil> 0\n3 <sil> 1\n4 <sil> 2\n")
+        try FileManager.default.removeItem(atPath: folder + "/hmm.json")
+        let missing = #expect(throws: ModelError.self) { try AlignmentDirectory.read(folder) }
+        #expect(missing?.description.contains("has no hmm.json") == true)
+    }
 }
 
 @Suite struct HybridResumeTests {
