@@ -1,5 +1,7 @@
 import ArgumentParser
 import FeatureExtraction
+import Foundation
+import SpeechCorpus
 
 /// Feature options as Kaldi names them, so that a Kaldi `mfcc.conf` translates one to one.
 /// Unset flags keep the preset's value (or the `--config` file's).
@@ -86,33 +88,55 @@ struct FeatureFlags: ParsableArguments {
         return all.compactMap { name, value in value.map { (name, $0.description) } }
     }
 
-    /// Kaldi's resampling policy: audio at another rate than the working rate is refused unless
-    /// `--allow-downsample` or `--allow-upsample` (flag, or line of the `--config` file) allows it.
-    func resampling() throws -> (allowDownsample: Bool, allowUpsample: Bool) {
-        var fromFile: [String: Bool] = [:]
-        if let config {
-            for entry in try FeatureConfig.readKaldiConfig(config) where entry.name.hasPrefix("allow-") {
-                fromFile[entry.name] = entry.value.map { KaldiArguments.booleanValue($0) == "true" } ?? true
-            }
-        }
-        return (allowDownsample ?? fromFile["allow-downsample"] ?? false, allowUpsample ?? fromFile["allow-upsample"] ?? false)
-    }
-
-    /// The configuration: preset defaults, then the `--config` file, then the flags given.
-    /// - Returns: the configuration and whether the sample rate was set explicitly.
-    func resolve() throws -> (config: FeatureConfig, sampleRateGiven: Bool) {
+    /// The configuration: preset defaults, then the `--config` file (read once), then the flags
+    /// given; with Kaldi's resampling policy (audio at another rate than the working rate is
+    /// refused unless `--allow-downsample` or `--allow-upsample`, flag or file line, allows it).
+    func resolve() throws -> ResolvedFeatures {
         var result = FeatureConfig(preset: preset, type: type)
         var named: Set<String> = []
+        var allowed: [String: Bool] = [:]
         if let config {
-            named = try result.applyKaldiConfig(config)
+            for option in try FeatureConfig.readKaldiConfig(config) {
+                do { try result.apply(option: option.name, value: option.value) } catch {
+                    throw FeatureConfigurationError("\(config):\(option.line): \(error)")
+                }
+                named.insert(option.name)
+                if option.name.hasPrefix("allow-") { allowed[option.name] = option.value.map { KaldiArguments.booleanValue($0) == "true" } ?? true }
+            }
         }
         for (name, value) in givenOptions {
             try result.apply(option: name, value: value)
             named.insert(name)
         }
         if deltas { result.deltaOrder = 2 }
-        return (result, named.contains("sample-frequency"))
+        return ResolvedFeatures(config: result, sampleRateGiven: named.contains("sample-frequency"),
+                                allowDownsample: allowDownsample ?? allowed["allow-downsample"] ?? false,
+                                allowUpsample: allowUpsample ?? allowed["allow-upsample"] ?? false)
     }
+
+    /// The front end a model trains on by default, the one policy of every training command:
+    /// these options, with deltas and delta-deltas (`deltas`), and, unless the flags or the
+    /// `--config` file say how to normalize, means and variances per speaker when `data` is a
+    /// data directory with `utt2spk` (as Kaldi recipes do).
+    func trainingFrontEnd(for data: String, deltas: Bool = true) throws -> ResolvedFeatures {
+        var resolved = try resolve()
+        if deltas { resolved.config.deltaOrder = max(resolved.config.deltaOrder, 2) }
+        if cmvn == nil && normVars == nil && config == nil, DataDirectory.isDataDirectory(data),
+           FileManager.default.fileExists(atPath: (data as NSString).appendingPathComponent("utt2spk")) {
+            resolved.config.cmvn = .speaker
+            resolved.config.normalizeVariance = true
+        }
+        return resolved
+    }
+}
+
+/// Feature flags resolved into a configuration, once.
+struct ResolvedFeatures {
+    var config: FeatureConfig
+    /// Whether the sample rate was set (else it is the first file's).
+    var sampleRateGiven: Bool
+    var allowDownsample: Bool
+    var allowUpsample: Bool
 }
 
 extension FeaturePreset: ExpressibleByArgument {}

@@ -55,10 +55,9 @@ struct Features: ParsableCommand {
             if config.cmvn == .speaker { Corpus.takeMissingSpeakersAsUtterances(&utterances, of: data) }
             if !audio.noResample { (readOptions.allowDownsample, readOptions.allowUpsample) = (true, true) }
         } else {
-            var (resolved, rateGiven) = try features.resolve()
-            if !rateGiven { resolved = try withWorkingRate(resolved, of: utterances) }
-            config = resolved
-            if !audio.noResample { (readOptions.allowDownsample, readOptions.allowUpsample) = try features.resampling() }
+            let resolved = try features.resolve()
+            config = resolved.sampleRateGiven ? resolved.config : try withWorkingRate(resolved.config, of: utterances)
+            if !audio.noResample { (readOptions.allowDownsample, readOptions.allowUpsample) = (resolved.allowDownsample, resolved.allowUpsample) }
         }
         try config.validate()
         let job = FeatureExtractionJob(config: config, audio: readOptions, jobs: jobs, keepGoing: keepGoing)

@@ -86,18 +86,9 @@ struct TrainGMMHMM: ParsableCommand {
         try output.prepare(out, resume: resume)
         let started = Date()
         let lexicon = try lexicon.map(Lexicon.read) ?? Lexicon()
-        var config = try features.resolve().config
-        if !noDeltas { config.deltaOrder = 2 }
-        // Default normalization for models: means and variances per speaker when the data says
-        // who speaks (utt2spk), as Kaldi recipes do; unless the options say otherwise.
-        if features.cmvn == nil && features.normVars == nil && features.config == nil,
-           DataDirectory.isDataDirectory(train), FileManager.default.fileExists(atPath: (train as NSString).appendingPathComponent("utt2spk")) {
-            config.cmvn = .speaker
-            config.normalizeVariance = true
-        }
+        let frontEnd = try features.trainingFrontEnd(for: train, deltas: !noDeltas)
         let data = try feats.map { try CorpusFeatures.load(train, featureDirectory: $0, requireTranscripts: true) }
-            ?? CorpusFeatures.load(train, config: config, rateGiven: features.resolve().sampleRateGiven,
-                                   requireTranscripts: true, run: runOptions, resampling: features.resampling())
+            ?? CorpusFeatures.load(train, frontEnd: frontEnd, requireTranscripts: true, run: runOptions)
         var options = GMMHMMTrainingOptions()
         options.statesPerUnit = states
         options.gaussians = gaussians
@@ -169,6 +160,12 @@ struct CorpusFeatures {
 
     /// Loads the corpus at `path` and computes its features with `config` (the sample rate is
     /// the first file's unless given); failed utterances are reported and skipped.
+    /// With the feature flags' configuration and Kaldi's resampling policy.
+    static func load(_ path: String, frontEnd: ResolvedFeatures, requireTranscripts: Bool, run: RunOptions) throws -> CorpusFeatures {
+        try load(path, config: frontEnd.config, rateGiven: frontEnd.sampleRateGiven, requireTranscripts: requireTranscripts, run: run,
+                 resampling: (frontEnd.allowDownsample, frontEnd.allowUpsample))
+    }
+
     /// `resampling`: whether audio at a higher or lower rate than the working rate is resampled
     /// (the feature flags' Kaldi policy when training; a model's fixed rate resamples either way).
     static func load(_ path: String, config: FeatureConfig, rateGiven: Bool, requireTranscripts: Bool, run: RunOptions,

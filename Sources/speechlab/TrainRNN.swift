@@ -98,15 +98,7 @@ struct TrainRNN: ParsableCommand {
 
     /// `--kind classifier`: one word per utterance, pooled LSTM/GRU outputs, softmax over words.
     func trainClassifier() throws {
-        var config = try features.resolve().config
-        config.deltaOrder = max(config.deltaOrder, 2)
-        if features.cmvn == nil && features.normVars == nil && features.config == nil,
-           FileManager.default.fileExists(atPath: (train as NSString).appendingPathComponent("utt2spk")) {
-            config.cmvn = .speaker
-            config.normalizeVariance = true
-        }
-        let corpus = try CorpusFeatures.load(train, config: config, rateGiven: try features.resolve().sampleRateGiven, requireTranscripts: true, run: runOptions,
-                                             resampling: features.resampling())
+        let corpus = try CorpusFeatures.load(train, frontEnd: try features.trainingFrontEnd(for: train), requireTranscripts: true, run: runOptions)
         if let bad = corpus.utterances.first(where: { $0.utterance.words?.count != 1 }) {
             throw ModelError("utterance '\(bad.utterance.id)': a classifier needs exactly one word per transcript")
         }
