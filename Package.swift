@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "GaussianMixture", dependencies: ["TensorCore"]),
         .target(name: "HiddenMarkov", dependencies: ["TensorCore"]),
         .target(name: "Evaluation", dependencies: ["SpeechBase", "TensorCore"]),
-        .target(name: "AcousticModels", dependencies: ["SpeechBase", "GaussianMixture", "HiddenMarkov", "NeuralNet", "TensorCore", "FeatureExtraction"]),
+        .target(name: "AcousticModels", dependencies: ["SpeechBase", "GaussianMixture", "HiddenMarkov", "NeuralNet", "TensorCore", "FeatureExtraction", "Evaluation"]),
         .executableTarget(
             name: "speechlab",
             dependencies: [

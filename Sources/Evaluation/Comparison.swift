@@ -28,7 +28,7 @@ public struct ModelDecoding: Sendable {
     /// A short unique name (the model directory's name).
     public var name: String
     public var path: String
-    /// `gmm-hmm`, `hybrid` or `classifier`.
+    /// The model's family, as its model directory names it (shown, never interpreted).
     public var kind: String
     /// The architecture in a few words, e.g. `hybrid LSTM 2×128`.
     public var architecture: String
@@ -44,10 +44,14 @@ public struct ModelDecoding: Sendable {
     /// Every word the model can output.
     public var vocabulary: Set<String>
     public var curves: [TrainingCurve]
+    /// What the report should say about models like this one (said once however many there are).
+    public var notes: [String]
+    /// One word per utterance whatever the grammar (a whole-utterance classifier).
+    public var outputsOneWordPerUtterance: Bool
 
     public init(name: String, path: String, kind: String, architecture: String, features: String, parameters: Int,
                 trainingSeconds: Double?, decodingSeconds: Double, threads: Int, hypotheses: [String: [String]],
-                vocabulary: Set<String>, curves: [TrainingCurve]) {
+                vocabulary: Set<String>, curves: [TrainingCurve], notes: [String] = [], outputsOneWordPerUtterance: Bool = false) {
         self.name = name
         self.path = path
         self.kind = kind
@@ -60,6 +64,8 @@ public struct ModelDecoding: Sendable {
         self.hypotheses = hypotheses
         self.vocabulary = vocabulary
         self.curves = curves
+        self.notes = notes
+        self.outputsOneWordPerUtterance = outputsOneWordPerUtterance
     }
 }
 
@@ -255,10 +261,8 @@ public struct ComparisonReport: Codable, Sendable, Equatable {
         for model in models where !model.withoutHypothesis.isEmpty {
             notes.append("\(model.name) found no path for \(model.withoutHypothesis.count) utterance(s) (scored as deletions): \(model.withoutHypothesis.prefix(5).joined(separator: ", "))\(model.withoutHypothesis.count > 5 ? ", ..." : "").")
         }
-        if decodings.contains(where: { $0.kind == "hybrid" }) {
-            notes.append("Training time of hybrid models counts the network's training only, not the GMM-HMM that aligned their targets.")
-        }
-        if decodings.contains(where: { $0.kind == "classifier" }) && !isolatedWords {
+        for note in decodings.flatMap(\.notes) where !notes.contains(note) { notes.append(note) }
+        if decodings.contains(where: \.outputsOneWordPerUtterance) && !isolatedWords {
             notes.append("Whole-utterance classifiers output one word per utterance; on multi-word references they cannot be right.")
         }
     }

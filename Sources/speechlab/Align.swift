@@ -27,9 +27,11 @@ struct Align: ParsableCommand {
 
     func run() throws {
         Runtime.configure()
-        let loaded = try LoadedModel.load(model)
-        let recognizer = try Recognizer(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, options: loaded.search)
-        let corpus = try CorpusFeatures.load(data, config: loaded.features, rateGiven: true, requireTranscripts: true, run: runOptions)
+        let opened = try RecognitionModel.open(model)
+        guard let loaded = opened.hmm, case .search(let recognizer, _) = opened.engine else {
+            throw ModelError("\(model): models of kind '\(opened.kind)' have no HMM to align with")
+        }
+        let corpus = try CorpusFeatures.load(data, config: opened.features, rateGiven: true, requireTranscripts: true, run: runOptions)
         let count = corpus.utterances.count
         let scorer = loaded.scorer
         let items = corpus.utterances.map { ($0.features, $0.utterance.words ?? []) }
@@ -48,7 +50,7 @@ struct Align: ParsableCommand {
         }
         guard failed < count else { throw ModelError("no utterance of \(data) could be aligned") }
         // The HMM these pdfs belong to, for training a hybrid network on them.
-        let hmm = HMMDescription(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, features: loaded.features)
+        let hmm = HMMDescription(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, features: opened.features)
         try AlignmentDirectory.write(hmm: hmm, alignments: aligned, to: out)
         print("align: done \(count - failed) of \(count) utterances → \((out as NSString).appendingPathComponent("alignments.txt"))")
     }

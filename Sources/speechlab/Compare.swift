@@ -49,18 +49,16 @@ struct Compare: ParsableCommand {
         let grammar = self.grammar ?? (corpus.allSatisfy { $0.words!.count == 1 } ? .isolated : .loop)
         // Every model and its training log are read before any work, so that an unreadable one
         // stops the run at once, before anything is written.
-        let loaded = try models.map { path in
-            let model = try RecognitionModel.load(path)
-            return (path: path, model: model, seconds: try trainingSeconds(path, kind: model.kind), curves: try trainingCurves(path, kind: model.kind))
-        }
+        let loaded = try models.map { path in (path: path, model: try RecognitionModel.open(path)) }
         let names = uniqueNames(models)
         // Every audio file read once before any timing, so that the first model's decoding
         // time does not include the disk while the others' come from the page cache.
         for u in corpus { _ = FileManager.default.contents(atPath: u.audioPath) }
 
         var decodings: [ModelDecoding] = []
-        for (k, (path, model, trainingSeconds, curves)) in loaded.enumerated() {
-            if !quiet { printError("compare: decoding with \(names[k]) (\(model.architecture))") }
+        for (k, (path, model)) in loaded.enumerated() {
+            let summary = model.summary
+            if !quiet { printError("compare: decoding with \(names[k]) (\(summary.architecture))") }
             let started = Date()
             let features = try CorpusFeatures.load(test, config: model.features, rateGiven: true, requireTranscripts: true, run: runOptions)
             let items = features.utterances.map(\.features)
@@ -78,9 +76,10 @@ struct Compare: ParsableCommand {
             try writeLines(features.utterances.map { u in ([u.utterance.id] + (hypotheses[u.utterance.id] ?? [])).joined(separator: " ") },
                            to: try outputPath(names[k].replacingOccurrences(of: "/", with: "_") + ".hyp"))
             decodings.append(ModelDecoding(
-                name: names[k], path: path, kind: model.kind.rawValue, architecture: model.architecture, features: model.features.summary,
-                parameters: model.parameters, trainingSeconds: trainingSeconds, decodingSeconds: seconds,
-                threads: jobs, hypotheses: hypotheses, vocabulary: Set(model.vocabulary), curves: curves))
+                name: names[k], path: path, kind: summary.kind.rawValue, architecture: summary.architecture, features: model.features.summary,
+                parameters: summary.parameters, trainingSeconds: summary.trainingSeconds, decodingSeconds: seconds,
+                threads: jobs, hypotheses: hypotheses, vocabulary: Set(model.vocabulary), curves: summary.curves,
+                notes: summary.notes, outputsOneWordPerUtterance: summary.outputsOneWordPerUtterance))
         }
 
         let testSet = corpus.map { u in
@@ -117,38 +116,5 @@ struct Compare: ParsableCommand {
             seen[name, default: 0] += 1
             return seen[name]! == 1 ? name : "\(name)#\(seen[name]!)"
         }
-    }
-
-    /// model.json's training time, else the sum of the training log's iterations or epochs.
-    private func trainingSeconds(_ path: String, kind: ModelKind) throws -> Double? {
-        if let seconds = ModelDirectory.trainingSeconds(path) { return seconds }
-        let seconds = kind == .gmmHMM
-            ? try ModelDirectory.trainingLog(path, as: GMMHMMIterationLog.self).map(\.seconds)
-            : try ModelDirectory.trainingLog(path, as: HybridEpochLog.self).map(\.seconds)
-        return seconds.isEmpty ? nil : seconds.reduce(0, +)
-    }
-
-    /// Curves from the training log: log-likelihood per frame per EM iteration for GMM-HMMs,
-    /// losses and accuracies per epoch for neural models.
-    private func trainingCurves(_ path: String, kind: ModelKind) throws -> [TrainingCurve] {
-        if kind == .gmmHMM {
-            let log = try ModelDirectory.trainingLog(path, as: GMMHMMIterationLog.self)
-            guard !log.isEmpty else { return [] }
-            return [TrainingCurve(title: "log-likelihood per frame", xLabel: "iteration",
-                                  series: [CurveSeries(name: "training data", points: log.map { [Double($0.iteration), $0.logLikelihoodPerFrame] })])]
-        }
-        let log = try ModelDirectory.trainingLog(path, as: HybridEpochLog.self)
-        guard !log.isEmpty else { return [] }
-        let accuracy = kind == .classifier ? "accuracy" : "frame accuracy"
-        return [
-            TrainingCurve(title: "cross-entropy loss", xLabel: "epoch", series: [
-                CurveSeries(name: "training", points: log.map { [Double($0.epoch), $0.trainLoss] }),
-                CurveSeries(name: "validation", points: log.map { [Double($0.epoch), $0.validationLoss] }),
-            ]),
-            TrainingCurve(title: accuracy, xLabel: "epoch", series: [
-                CurveSeries(name: "training", points: log.map { [Double($0.epoch), $0.trainFrameAccuracy] }),
-                CurveSeries(name: "validation", points: log.map { [Double($0.epoch), $0.validationFrameAccuracy] }),
-            ]),
-        ]
     }
 }

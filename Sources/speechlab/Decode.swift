@@ -54,7 +54,7 @@ struct Decode: ParsableCommand {
         Runtime.configure()
         let started = Date()
         let (beam, acousticScale, wordPenalty) = (self.beam, self.acousticScale, self.wordPenalty)
-        let model = try RecognitionModel.load(self.model) { search in
+        let model = try RecognitionModel.open(self.model) { search in
             if let beam { search.beam = beam }
             if let acousticScale { search.acousticScale = acousticScale }
             if let wordPenalty { search.wordPenalty = wordPenalty }

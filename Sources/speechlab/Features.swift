@@ -1,3 +1,4 @@
+import AcousticModels
 import ArgumentParser
 import AudioIO
 import FeatureExtraction
@@ -51,7 +52,7 @@ struct Features: ParsableCommand {
         var readOptions = audio.readOptions
         let config: FeatureConfig
         if let like {
-            config = try RecognitionModel.load(like).features
+            config = try RecognitionModel.open(like).features
             if config.cmvn == .speaker { Corpus.takeMissingSpeakersAsUtterances(&utterances, of: data) }
             if !audio.noResample { (readOptions.allowDownsample, readOptions.allowUpsample) = (true, true) }
         } else {

@@ -1,4 +1,4 @@
-import AcousticModels
+@testable import AcousticModels
 import FeatureExtraction
 import Foundation
 import HiddenMarkov
@@ -43,6 +43,23 @@ import TensorCore
         let test = syntheticCorpus(count: 20, seed: 12)
         let correct = test.filter { recognizer.decode($0.features, scorer: hybrid, grammar: .loop)?.words.map(\.word) == $0.words }.count
         #expect(correct >= 18, "\(correct) of 20")
+    }
+
+    @Test func everyFamilyOpensThroughOneLoaderAndDescribesItself() throws {
+        let (hybrid, gmm) = try trainedHybrid(cell: .gru)
+        let root = NSTemporaryDirectory() + "speechlab-open-\(UUID().uuidString)"
+        try gmm.save(to: root + "/gmm", log: [GMMHMMIterationLog(iteration: 1, logLikelihoodPerFrame: -3, gaussians: gmm.gaussianCount,
+                                                                  seconds: 0.5, utterances: 1, skipped: 0)])
+        try hybrid.save(to: root + "/hybrid")
+        let x = syntheticCorpus(count: 1, seed: 14)[0]
+        let openedGMM = try RecognitionModel.open(root + "/gmm")
+        #expect(openedGMM.kind == .gmmHMM && openedGMM.hmm != nil)
+        #expect(openedGMM.summary.architecture.hasPrefix("GMM-HMM, \(gmm.pdfCount) states"))
+        #expect(openedGMM.summary.trainingSeconds == 0.5 && openedGMM.summary.curves.count == 1)
+        let openedHybrid = try RecognitionModel.open(root + "/hybrid") { $0.beam = 50 }
+        #expect(openedHybrid.kind == .hybrid && openedHybrid.hmm?.search.beam == 50)
+        #expect(openedHybrid.summary.parameters == hybrid.network.parameterCount && !openedHybrid.summary.notes.isEmpty)
+        #expect(openedHybrid.recognize(x.features, grammar: .loop) != nil)
     }
 
     @Test func modelDirectoryRoundTripsWithPyTorchNames() throws {

@@ -1,0 +1,153 @@
+import Evaluation
+import FeatureExtraction
+import Foundation
+import HiddenMarkov
+
+/// What a model says about itself in a report. Each family fills it in
+/// (``GMMHMM/summary(at:)``, ``HybridModel/summary(at:)``, ``UtteranceClassifier/summary(at:)``),
+/// so that reports read descriptions, never family names.
+public struct ModelSummary: Sendable {
+    public var kind: ModelKind
+    /// The architecture in a few words, e.g. `hybrid LSTM 2×128 bidirectional, 105 states`.
+    public var architecture: String
+    public var parameters: Int
+    /// `model.json`'s training time, else the sum of the training log's entries.
+    public var trainingSeconds: Double?
+    /// Curves from the training log.
+    public var curves: [TrainingCurve]
+    /// What a report should say about models like this one.
+    public var notes: [String]
+    /// One word per utterance whatever the grammar (a whole-utterance classifier).
+    public var outputsOneWordPerUtterance: Bool
+}
+
+/// The HMM side of a model that decodes by search: what forced alignment needs too.
+public struct HMMSide: Sendable {
+    public var transitions: TransitionModel
+    public var lexicon: Lexicon
+    public var vocabulary: [String]
+    public var search: SearchOptions
+    public var scorer: any AcousticScorer & Sendable
+}
+
+/// A model directory of any family, loaded and ready to recognize utterances: the one loader
+/// that `decode`, `compare`, `align`, `posteriors` and `features --like` share.
+public struct RecognitionModel: Sendable {
+    public enum Engine: Sendable {
+        /// Viterbi search of a grammar's graph with an HMM model's scorer.
+        case search(Recognizer, any AcousticScorer & Sendable)
+        /// One word per utterance from a whole-utterance classifier.
+        case classifier(UtteranceClassifier)
+    }
+
+    public var features: FeatureConfig
+    public var vocabulary: [String]
+    public var summary: ModelSummary
+    public var engine: Engine
+    /// The HMMs, lexicon and scorer (nil for a classifier, which has no HMM).
+    public var hmm: HMMSide?
+    public var kind: ModelKind { summary.kind }
+
+    /// Opens the model directory at `path`, whatever its family; `adjustSearch` may change an
+    /// HMM model's search options (beam, acoustic scale, word penalty).
+    public static func open(_ path: String, adjustSearch: (inout SearchOptions) -> Void = { _ in }) throws -> RecognitionModel {
+        var side: HMMSide
+        let summary: ModelSummary, features: FeatureConfig
+        switch try ModelDirectory.header(path).kind {
+        case .classifier:
+            let classifier = try UtteranceClassifier.load(path)
+            return RecognitionModel(features: classifier.features, vocabulary: classifier.architecture.words,
+                                    summary: try classifier.summary(at: path), engine: .classifier(classifier), hmm: nil)
+        case .gmmHMM:
+            let (model, search) = try GMMHMM.load(path)
+            side = HMMSide(transitions: model.transitions, lexicon: model.lexicon, vocabulary: model.vocabulary, search: search, scorer: model)
+            (summary, features) = (try model.summary(at: path), model.features)
+        case .hybrid:
+            let (model, search) = try HybridModel.load(path)
+            side = HMMSide(transitions: try model.hmm.transitionModel(), lexicon: model.hmm.lexicon, vocabulary: model.hmm.vocabulary,
+                           search: search, scorer: model)
+            (summary, features) = (try model.summary(at: path), model.hmm.features)
+        }
+        adjustSearch(&side.search)
+        let recognizer = try Recognizer(transitions: side.transitions, lexicon: side.lexicon, vocabulary: side.vocabulary, options: side.search)
+        return RecognitionModel(features: features, vocabulary: side.vocabulary, summary: summary,
+                                engine: .search(recognizer, side.scorer), hmm: side)
+    }
+
+    /// The words of one utterance with their frames, or nil when no path of the grammar fits
+    /// (a classifier ignores the grammar and names one word for the whole utterance).
+    public func recognize(_ features: FeatureMatrix, grammar: Grammar) -> [TimedWord]? {
+        switch engine {
+        case .search(let recognizer, let scorer):
+            return recognizer.decode(features, scorer: scorer, grammar: grammar)?.words
+        case .classifier(let classifier):
+            return [TimedWord(word: classifier.classify(features).word, start: 0, end: features.frames)]
+        }
+    }
+}
+
+extension GMMHMM {
+    /// The GMM-HMM of the directory at `path` in a report: log-likelihood per EM iteration.
+    public func summary(at path: String) throws -> ModelSummary {
+        let log = try ModelDirectory.trainingLog(path, as: GMMHMMIterationLog.self)
+        let curves = log.isEmpty ? [] : [TrainingCurve(title: "log-likelihood per frame", xLabel: "iteration", series: [
+            CurveSeries(name: "training data", points: log.map { [Double($0.iteration), $0.logLikelihoodPerFrame] }),
+        ])]
+        // Weights, means and variances of every Gaussian, and the transition probabilities.
+        return ModelSummary(kind: .gmmHMM, architecture: "GMM-HMM, \(pdfCount) states, \(gaussianCount) Gaussians",
+                            parameters: gaussianCount * (2 * dimension + 1) + transitions.transitionCount,
+                            trainingSeconds: ModelDirectory.trainingSeconds(path) ?? log.totalSeconds, curves: curves,
+                            notes: [], outputsOneWordPerUtterance: false)
+    }
+}
+
+extension HybridModel {
+    /// The hybrid model of the directory at `path` in a report: losses and frame accuracies per epoch.
+    public func summary(at path: String) throws -> ModelSummary {
+        let a = architecture
+        let log = try ModelDirectory.trainingLog(path, as: HybridEpochLog.self)
+        return ModelSummary(kind: .hybrid,
+                            architecture: "hybrid \(a.cell.rawValue.uppercased()) \(a.layers)×\(a.hiddenSize)\(a.bidirectional ? " bidirectional" : ""), \(a.outputs) states",
+                            parameters: network.parameterCount, trainingSeconds: ModelDirectory.trainingSeconds(path) ?? log.totalSeconds,
+                            curves: log.curves(accuracy: "frame accuracy"),
+                            notes: ["Training time of hybrid models counts the network's training only, not the GMM-HMM that aligned their targets."],
+                            outputsOneWordPerUtterance: false)
+    }
+}
+
+extension UtteranceClassifier {
+    /// The classifier of the directory at `path` in a report: losses and accuracies per epoch.
+    public func summary(at path: String) throws -> ModelSummary {
+        let a = architecture
+        let log = try ModelDirectory.trainingLog(path, as: HybridEpochLog.self)
+        return ModelSummary(kind: .classifier,
+                            architecture: "classifier \(a.cell.rawValue.uppercased()) \(a.layers)×\(a.hiddenSize)\(a.bidirectional ? " bidirectional" : ""), \(a.pooling.rawValue) pooling",
+                            parameters: parameterCount, trainingSeconds: ModelDirectory.trainingSeconds(path) ?? log.totalSeconds,
+                            curves: log.curves(accuracy: "accuracy"), notes: [], outputsOneWordPerUtterance: true)
+    }
+}
+
+extension Array where Element == GMMHMMIterationLog {
+    /// The iterations' seconds added up, nil for an empty log.
+    var totalSeconds: Double? { isEmpty ? nil : reduce(0) { $0 + $1.seconds } }
+}
+
+extension Array where Element == HybridEpochLog {
+    /// The epochs' seconds added up, nil for an empty log.
+    var totalSeconds: Double? { isEmpty ? nil : reduce(0) { $0 + $1.seconds } }
+
+    /// Loss and accuracy curves, training beside validation.
+    func curves(accuracy: String) -> [TrainingCurve] {
+        guard !isEmpty else { return [] }
+        return [
+            TrainingCurve(title: "cross-entropy loss", xLabel: "epoch", series: [
+                CurveSeries(name: "training", points: map { [Double($0.epoch), $0.trainLoss] }),
+                CurveSeries(name: "validation", points: map { [Double($0.epoch), $0.validationLoss] }),
+            ]),
+            TrainingCurve(title: accuracy, xLabel: "epoch", series: [
+                CurveSeries(name: "training", points: map { [Double($0.epoch), $0.trainFrameAccuracy] }),
+                CurveSeries(name: "validation", points: map { [Double($0.epoch), $0.validationFrameAccuracy] }),
+            ]),
+        ]
+    }
+}
