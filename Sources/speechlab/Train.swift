@@ -16,7 +16,7 @@ struct Train: ParsableCommand {
 /// `speechlab train gmm-hmm`: flat start and Baum-Welch from transcripts alone.
 struct TrainGMMHMM: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "gmm-hmm",
+        commandName: ModelKind.gmmHMM.rawValue,
         abstract: "Train a GMM-HMM from transcripts alone (flat start, embedded Baum-Welch, mixture splitting).",
         discussion: """
             DATA is a data directory with wav.scp and text. Features are computed from the audio with \
