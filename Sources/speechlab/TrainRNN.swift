@@ -1,10 +1,7 @@
 import AcousticModels
 import ArgumentParser
-import FeatureExtraction
 import Foundation
-import HiddenMarkov
 import NeuralNet
-import SpeechBase
 
 /// `speechlab train rnn`: LSTM or GRU acoustic models.
 struct TrainRNN: ParsableCommand {
@@ -86,143 +83,66 @@ struct TrainRNN: ParsableCommand {
     @OptionGroup(title: "Feature options (classifier)")
     var features: FeatureFlags
 
-    func trainingOptions() -> HybridTrainingOptions {
-        var options = HybridTrainingOptions()
-        options.epochs = epochs
-        options.batchSize = batchSize
-        options.learningRate = learningRate
-        options.seed = seed
-        options.workers = jobs
-        return options
+    /// The flags as the library's training setup.
+    func setup() -> RecurrentTrainingSetup {
+        var setup = RecurrentTrainingSetup()
+        (setup.cell, setup.layers, setup.hiddenSize, setup.bidirectional, setup.dropout, setup.pooling) = (cell, layers, hidden, bidirectional, dropout, pooling)
+        setup.options.epochs = epochs
+        setup.options.batchSize = batchSize
+        setup.options.learningRate = learningRate
+        setup.options.seed = seed
+        setup.options.workers = jobs
+        (setup.initialModel, setup.freeze, setup.reinitializeOutput) = (`init`, freeze, reinitOutput)
+        return setup
     }
 
-    /// `--kind classifier`: one word per utterance, pooled LSTM/GRU outputs, softmax over words.
-    func trainClassifier() throws {
-        let corpus = try CorpusFeatures.load(train, frontEnd: try features.trainingFrontEnd(for: train), requireTranscripts: true, run: runOptions)
-        if let bad = corpus.utterances.first(where: { $0.utterance.words?.count != 1 }) {
-            throw ModelError("utterance '\(bad.utterance.id)': a classifier needs exactly one word per transcript")
-        }
-        let words = Set(corpus.utterances.map { $0.utterance.words![0] }).sorted()
-        let normalization = InputNormalization(corpus.utterances.map(\.features))
-        let architecture = ClassifierArchitecture(cell: cell, inputSize: corpus.config.dimension, hiddenSize: hidden, layers: layers,
-                                                  bidirectional: bidirectional, dropout: dropout, pooling: pooling, words: words)
-        let model = UtteranceClassifier(architecture: architecture, normalization: normalization, features: corpus.config, seed: seed)
-        let data = corpus.utterances.map {
-            LabelledUtterance(features: normalization.apply($0.features), frames: $0.features.frames, label: words.firstIndex(of: $0.utterance.words![0])!)
-        }
-        let started = Date()
-        var log: [HybridEpochLog] = []
-        var previousSeconds = 0.0
-        let checkpoint = (out as NSString).appendingPathComponent("checkpoint")
-        if resume {
-            printError("train rnn: resuming from \(checkpoint)")
-            log = previousLog()
-            previousSeconds = log.reduce(0) { $0 + $1.seconds }  // epochs before the interruption
-        }
-        _ = try ClassifierTrainer(options: trainingOptions()).train(model, data: data, checkpoint: checkpoint, resume: resume) { entry, improved in
-            log = log.filter { $0.epoch < entry.epoch } + [entry]
-            if !quiet {
-                printError(String(format: "train rnn: epoch %d/%d: loss %.4f, accuracy %.2f%%, validation loss %.4f, accuracy %.2f%%, lr %.5f, %.1f s%@",
-                                  entry.epoch, epochs, entry.trainLoss, 100 * entry.trainFrameAccuracy, entry.validationLoss,
-                                  100 * entry.validationFrameAccuracy, entry.learningRate, entry.seconds, improved ? " (saved)" : ""))
-            }
-            if improved { try model.save(to: out, training: trainingOptions(), log: log) }
-        }
-        try ModelDirectory.recordTraining(seconds: Date().timeIntervalSince(started) + previousSeconds, log: log, in: out)
-        print(String(format: "train rnn: classifier %@ %d×%d%@, %@ pooling, %d words, %d parameters, %.1f s → %@", cell.rawValue, layers, hidden,
-                     bidirectional ? " bidirectional" : "", pooling.rawValue, words.count, model.parameterCount, Date().timeIntervalSince(started), out))
-    }
-
-    /// The epochs an interrupted run logged in `--out` (lines that cannot be read are left out:
-    /// the checkpoint, not the log, decides where training resumes).
-    private func previousLog() -> [HybridEpochLog] {
-        let previous = (try? TextFile.lines(of: (out as NSString).appendingPathComponent("training.log"))) ?? []
-        return previous.compactMap { try? JSONDecoder().decode(HybridEpochLog.self, from: Data($0.utf8)) }
-    }
-
-    func run() throws {
-        Runtime.configure()
-        try output.prepare(out, resume: resume)
-        if kind == .classifier { return try trainClassifier() }
-        let alignments = self.alignments!
-        let directory = try AlignmentDirectory.read(alignments)
-        let (hmm, transitions, targets) = (directory.hmm, directory.transitions, directory.alignments)
-        let corpus = try CorpusFeatures.load(train, config: hmm.features, rateGiven: true, requireTranscripts: false, run: runOptions)
-        var matched: [(String, FeatureMatrix, [Int])] = []
-        for (utterance, features) in corpus.utterances {
-            guard let pdfs = targets[utterance.id] else {
-                printError("warning: skipped \(utterance.id): it has no alignment in \(alignments)")
-                continue
-            }
-            guard pdfs.count == features.frames else {
-                throw ModelError("utterance '\(utterance.id)': \(features.frames) frames of features but \(pdfs.count) aligned frames (features made differently from the alignment's?)")
-            }
-            matched.append((utterance.id, features, pdfs))
-        }
-        guard !matched.isEmpty else { throw ModelError("no utterance of \(train) has an alignment in \(alignments)") }
-        let initial = try `init`.map { try HybridModel.load($0).model }
-        if let initial, initial.pdfCount != transitions.pdfCount {
-            throw ModelError("\(`init`!): has \(initial.pdfCount) outputs, the alignments' HMM \(transitions.pdfCount)")
-        }
-        let normalization = initial?.normalization ?? InputNormalization(matched.map(\.1))
-        let data = matched.map { FrameTargets(id: $0.0, features: normalization.apply($0.1), frames: $0.1.frames, targets: $0.2) }
-        var counts = [Int](repeating: 0, count: transitions.pdfCount)
-        for u in data { for p in u.targets { counts[p] += 1 } }
-        let architecture = initial?.architecture ?? HybridArchitecture(cell: cell, inputSize: hmm.features.dimension, hiddenSize: hidden,
-                                                                       layers: layers, bidirectional: bidirectional, dropout: dropout,
-                                                                       outputs: transitions.pdfCount)
-        let network = architecture.makeNetwork(seed: seed)
-        if let initial {
-            var weights = initial.network.stateDictionary()
-            if reinitOutput { weights = weights.filter { !$0.key.hasPrefix("output.") } }
-            try network.loadStateDictionary(weights, strict: false)
-        }
-        if !freeze.isEmpty {
-            let names = Set(network.parameters.map(\.name))
-            for prefix in freeze where !names.contains(where: { $0 == prefix || $0.hasPrefix(prefix + ".") || $0.hasPrefix(prefix) }) {
-                throw ValidationError("--freeze \(prefix): no parameter has that name or prefix (they are \(network.parameters.map(\.name).joined(separator: ", ")))")
-            }
-            network.freeze(freeze)
-            guard !network.trainableParameters.isEmpty else {
-                throw ValidationError("--freeze \(freeze.joined(separator: " ")) leaves no parameter to train")
-            }
-        }
-        let options = trainingOptions()
-        let model = HybridModel(hmm: hmm, architecture: architecture, network: network, normalization: normalization,
-                                logPriors: HybridModel.logPriors(counts: counts))
-        let started = Date()
-        var log: [HybridEpochLog] = []
-        var previousSeconds = 0.0
+    /// Progress lines on standard error: a bar per epoch (hybrid) and a line per epoch.
+    func progress(accuracy: String) -> TrainingProgress {
         var epochProgress: ProgressReporter? = nil
         var epochNumber = 0
-        let checkpoint = (out as NSString).appendingPathComponent("checkpoint")
-        if resume {
-            printError("train rnn: resuming from \(checkpoint)")
-            log = previousLog()
-            previousSeconds = log.reduce(0) { $0 + $1.seconds }  // epochs before the interruption
-            epochNumber = log.last?.epoch ?? 0
-        }
-        _ = try HybridTrainer(options: options).train(network, architecture: architecture, data: data, checkpoint: checkpoint, resume: resume,
-                                                      onBatch: { done, total, loss, accuracy in
+        let (quiet, epochs) = (self.quiet, self.epochs)
+        return TrainingProgress(batch: { done, total, loss, running in
             guard !quiet else { return }
             if done == 1 {
                 epochNumber += 1
                 epochProgress = ProgressReporter(label: "epoch \(epochNumber)", total: total)
             }
-            epochProgress?.update(done, detail: String(format: "loss %.3f, frame accuracy %.1f%%", loss, 100 * accuracy))
+            epochProgress?.update(done, detail: String(format: "loss %.3f, %@ %.1f%%", loss, accuracy, 100 * running))
             if done == total { epochProgress?.finish() }
-        }) { entry, improved in
-            log = log.filter { $0.epoch < entry.epoch } + [entry]
-            if !quiet {
-                printError(String(format: "train rnn: epoch %d/%d: loss %.4f, frame accuracy %.2f%%, validation loss %.4f, frame accuracy %.2f%%, lr %.5f, %.1f s%@",
-                                  entry.epoch, epochs, entry.trainLoss, 100 * entry.trainFrameAccuracy, entry.validationLoss,
-                                  100 * entry.validationFrameAccuracy, entry.learningRate, entry.seconds, improved ? " (saved)" : ""))
+        }, epoch: { entry, improved in
+            epochNumber = entry.epoch
+            guard !quiet else { return }
+            printError(String(format: "train rnn: epoch %d/%d: loss %.4f, %@ %.2f%%, validation loss %.4f, %@ %.2f%%, lr %.5f, %.1f s%@",
+                              entry.epoch, epochs, entry.trainLoss, accuracy, 100 * entry.trainFrameAccuracy, entry.validationLoss,
+                              accuracy, 100 * entry.validationFrameAccuracy, entry.learningRate, entry.seconds, improved ? " (saved)" : ""))
+        }, note: { printError("train rnn: " + $0) })
+    }
+
+    func run() throws {
+        Runtime.configure()
+        try output.prepare(out, resume: resume)
+        let started = Date()
+        let setup = setup()
+        switch kind {
+        case .classifier:
+            let corpus = try CorpusFeatures.load(train, frontEnd: try features.trainingFrontEnd(for: train), requireTranscripts: true, run: runOptions)
+            if let bad = corpus.utterances.first(where: { $0.utterance.words?.count != 1 }) {
+                throw ModelError("utterance '\(bad.utterance.id)': a classifier needs exactly one word per transcript")
             }
-            if improved { try model.save(to: out, training: options, log: log) }
+            let model = try NeuralRecipes.trainClassifier(setup, utterances: corpus.utterances.map { ($0.utterance.id, $0.utterance.words![0], $0.features) },
+                                                          features: corpus.config, out: out, resume: resume, progress: progress(accuracy: "accuracy"))
+            let a = model.architecture
+            print(String(format: "train rnn: classifier %@ %d×%d%@, %@ pooling, %d words, %d parameters, %.1f s → %@", a.cell.rawValue, a.layers, a.hiddenSize,
+                         a.bidirectional ? " bidirectional" : "", a.pooling.rawValue, a.words.count, model.parameterCount, Date().timeIntervalSince(started), out))
+        case .hybrid:
+            let alignments = try AlignmentDirectory.read(self.alignments!)
+            let corpus = try CorpusFeatures.load(train, config: alignments.hmm.features, rateGiven: true, requireTranscripts: false, run: runOptions)
+            let model = try NeuralRecipes.trainHybrid(setup, utterances: corpus.utterances.map { ($0.utterance.id, $0.features) }, alignments: alignments,
+                                                      out: out, resume: resume, progress: progress(accuracy: "frame accuracy"))
+            let a = model.architecture
+            print(String(format: "train rnn: hybrid %@ %d×%d%@, %d parameters, %d utterances, %.1f s → %@", a.cell.rawValue, a.layers, a.hiddenSize,
+                         a.bidirectional ? " bidirectional" : "", model.network.parameterCount, corpus.utterances.count, Date().timeIntervalSince(started), out))
         }
-        try ModelDirectory.recordTraining(seconds: Date().timeIntervalSince(started) + previousSeconds, log: log, in: out)
-        print(String(format: "train rnn: hybrid %@ %d×%d%@, %d parameters, %d utterances, %.1f s → %@", cell.rawValue, layers, hidden,
-                     bidirectional ? " bidirectional" : "", network.parameterCount, data.count, Date().timeIntervalSince(started), out))
     }
 }
 

@@ -62,6 +62,32 @@ import TensorCore
         #expect(openedHybrid.recognize(x.features, grammar: .loop) != nil)
     }
 
+    @Test func theHybridRecipeRunsWithoutTheCommandLineAndResumes() throws {
+        var options = GMMHMMTrainingOptions()
+        (options.statesPerUnit, options.silenceStates, options.gaussians, options.iterations) = (3, 3, 1, 3)
+        let data = syntheticCorpus(count: 30, seed: 15)
+        let (gmm, _) = try GMMHMMTrainer(options: options, jobs: 1).train(data, lexicon: Lexicon(), features: syntheticFeatureConfig())
+        let recognizer = try Recognizer(transitions: gmm.transitions, lexicon: gmm.lexicon, vocabulary: gmm.vocabulary)
+        let root = NSTemporaryDirectory() + "speechlab-recipe-\(UUID().uuidString)"
+        let hmm = HMMDescription(transitions: gmm.transitions, lexicon: gmm.lexicon, vocabulary: gmm.vocabulary, features: gmm.features)
+        try AlignmentDirectory.write(hmm: hmm, alignments: try data.map { ($0.id, try recognizer.align($0.features, words: $0.words, scorer: gmm).map(Int.init)) },
+                                     to: root + "/ali")
+        var setup = RecurrentTrainingSetup()
+        (setup.cell, setup.layers, setup.hiddenSize, setup.options.epochs, setup.options.batchSize, setup.options.workers) = (.gru, 1, 8, 2, 8, 1)
+        let utterances = data.map { (id: $0.id, features: $0.features) }
+        var epochs: [Int] = []
+        _ = try NeuralRecipes.trainHybrid(setup, utterances: utterances, alignments: try AlignmentDirectory.read(root + "/ali"), out: root + "/gru",
+                                          resume: false, progress: TrainingProgress(epoch: { entry, _ in epochs.append(entry.epoch) }))
+        #expect(epochs == [1, 2])
+        setup.options.epochs = 3
+        _ = try NeuralRecipes.trainHybrid(setup, utterances: utterances, alignments: try AlignmentDirectory.read(root + "/ali"), out: root + "/gru",
+                                          resume: true, progress: TrainingProgress(epoch: { entry, _ in epochs.append(entry.epoch) }))
+        #expect(epochs == [1, 2, 3])
+        let opened = try RecognitionModel.open(root + "/gru")
+        #expect(opened.kind == .hybrid && opened.summary.trainingSeconds != nil)
+        #expect(try ModelDirectory.trainingLog(root + "/gru", as: HybridEpochLog.self).map(\.epoch) == [1, 2, 3])
+    }
+
     @Test func modelDirectoryRoundTripsWithPyTorchNames() throws {
         let (hybrid, _) = try trainedHybrid(cell: .lstm)
         let folder = NSTemporaryDirectory() + "speechlab-hybrid-\(UUID().uuidString)"
