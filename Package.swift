@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "FeatureExtraction", dependencies: ["SpeechBase", "AudioIO", "CFFTW"]),
         .target(name: "SpeechCorpus", dependencies: ["SpeechBase", "AudioIO"]),
         .target(name: "TensorCore", dependencies: ["SpeechBase", "CBLAS"]),
-        .target(name: "NeuralNet", dependencies: ["TensorCore"]),
+        .target(name: "NeuralNet", dependencies: ["SpeechBase", "TensorCore"]),
         .target(name: "GaussianMixture", dependencies: ["TensorCore"]),
         .target(name: "HiddenMarkov", dependencies: ["TensorCore"]),
         .target(name: "Evaluation", dependencies: ["SpeechBase", "TensorCore"]),

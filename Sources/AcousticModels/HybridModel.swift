@@ -188,7 +188,7 @@ struct HybridDescription: Codable {
     var logPriors: [Float]
     var priorScale: Float
     var search: SearchOptions
-    var training: HybridTrainingOptions?
+    var training: TrainingOptions?
     var parameterNames: [String]
     /// Set when training ends (``ModelDirectory/recordTraining(seconds:log:in:)``).
     var trainingSeconds: Double?
@@ -198,8 +198,8 @@ extension HybridModel {
     /// Saves the model directory (each file atomically): `model.json` says the HMM, the
     /// architecture, the input normalization and the priors; `weights.safetensors` holds the
     /// network under PyTorch's names (`rnn.weight_ih_l0`, ..., `output.weight`, `output.bias`).
-    public func save(to path: String, search: SearchOptions = SearchOptions(), training: HybridTrainingOptions? = nil,
-                     log: [HybridEpochLog] = []) throws {
+    public func save(to path: String, search: SearchOptions = SearchOptions(), training: TrainingOptions? = nil,
+                     log: [EpochLog] = []) throws {
         let description = HybridDescription(hmm: hmm, architecture: architecture, normalization: normalization, logPriors: logPriors,
                                             priorScale: priorScale, search: search, training: training,
                                             parameterNames: network.parameters.map(\.name))

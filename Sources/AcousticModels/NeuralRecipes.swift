@@ -13,7 +13,7 @@ public struct RecurrentTrainingSetup: Sendable {
     public var dropout: Float = 0.1
     /// Classifier pooling over time.
     public var pooling: Pooling = .attention
-    public var options = HybridTrainingOptions()
+    public var options = TrainingOptions()
     /// Hybrid finetuning: the model to start from (its architecture and input normalization).
     public var initialModel: String?
     /// Parameters kept fixed: names or prefixes (`rnn`, `rnn.weight_ih_l0`).
@@ -29,11 +29,11 @@ public struct TrainingProgress {
     /// After each batch: (batch of the epoch, batches of the epoch, running loss, running accuracy).
     public var batch: ((Int, Int, Double, Double) -> Void)?
     /// After each epoch: its log entry and whether the model directory was rewritten with it.
-    public var epoch: ((HybridEpochLog, Bool) -> Void)?
+    public var epoch: ((EpochLog, Bool) -> Void)?
     /// A remark worth a warning (an utterance skipped, a resume).
     public var note: ((String) -> Void)?
 
-    public init(batch: ((Int, Int, Double, Double) -> Void)? = nil, epoch: ((HybridEpochLog, Bool) -> Void)? = nil,
+    public init(batch: ((Int, Int, Double, Double) -> Void)? = nil, epoch: ((EpochLog, Bool) -> Void)? = nil,
                 note: ((String) -> Void)? = nil) {
         self.batch = batch
         self.epoch = epoch
@@ -130,16 +130,16 @@ public enum NeuralRecipes {
     /// The part both recipes share: the checkpoint folder; the log, kept across a resume (the
     /// epochs before the interruption count in the training time); the model saved with the log
     /// so far whenever an epoch improves; the training time and whole log recorded at the end.
-    static func runEpochs(out: String, resume: Bool, progress: TrainingProgress, save: @escaping ([HybridEpochLog]) throws -> Void,
-                          _ train: (String, (HybridEpochLog, Bool) throws -> Void) throws -> [HybridEpochLog]) throws {
+    static func runEpochs(out: String, resume: Bool, progress: TrainingProgress, save: @escaping ([EpochLog]) throws -> Void,
+                          _ train: (String, (EpochLog, Bool) throws -> Void) throws -> [EpochLog]) throws {
         let started = Date()
         let checkpoint = (out as NSString).appendingPathComponent("checkpoint")
-        var log: [HybridEpochLog] = []
+        var log: [EpochLog] = []
         if resume {
             progress.note?("resuming from \(checkpoint)")
             // Lines that cannot be read are left out: the checkpoint, not the log, decides where training resumes.
             let lines = (try? TextFile.lines(of: (out as NSString).appendingPathComponent("training.log"))) ?? []
-            log = lines.compactMap { try? JSONDecoder().decode(HybridEpochLog.self, from: Data($0.utf8)) }
+            log = lines.compactMap { try? JSONDecoder().decode(EpochLog.self, from: Data($0.utf8)) }
         }
         let previousSeconds = log.reduce(0) { $0 + $1.seconds }
         _ = try train(checkpoint) { entry, improved in

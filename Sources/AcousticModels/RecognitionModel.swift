@@ -2,6 +2,7 @@ import Evaluation
 import FeatureExtraction
 import Foundation
 import HiddenMarkov
+import NeuralNet
 
 /// What a model says about itself in a report. Each family fills it in
 /// (``GMMHMM/summary(at:)``, ``HybridModel/summary(at:)``, ``UtteranceClassifier/summary(at:)``),
@@ -105,7 +106,7 @@ extension HybridModel {
     /// The hybrid model of the directory at `path` in a report: losses and frame accuracies per epoch.
     public func summary(at path: String) throws -> ModelSummary {
         let a = architecture
-        let log = try ModelDirectory.trainingLog(path, as: HybridEpochLog.self)
+        let log = try ModelDirectory.trainingLog(path, as: EpochLog.self)
         return ModelSummary(kind: .hybrid,
                             architecture: "hybrid \(a.cell.rawValue.uppercased()) \(a.layers)×\(a.hiddenSize)\(a.bidirectional ? " bidirectional" : ""), \(a.outputs) states",
                             parameters: network.parameterCount, trainingSeconds: ModelDirectory.trainingSeconds(path) ?? log.totalSeconds,
@@ -119,7 +120,7 @@ extension UtteranceClassifier {
     /// The classifier of the directory at `path` in a report: losses and accuracies per epoch.
     public func summary(at path: String) throws -> ModelSummary {
         let a = architecture
-        let log = try ModelDirectory.trainingLog(path, as: HybridEpochLog.self)
+        let log = try ModelDirectory.trainingLog(path, as: EpochLog.self)
         return ModelSummary(kind: .classifier,
                             architecture: "classifier \(a.cell.rawValue.uppercased()) \(a.layers)×\(a.hiddenSize)\(a.bidirectional ? " bidirectional" : ""), \(a.pooling.rawValue) pooling",
                             parameters: parameterCount, trainingSeconds: ModelDirectory.trainingSeconds(path) ?? log.totalSeconds,
@@ -132,7 +133,7 @@ extension Array where Element == GMMHMMIterationLog {
     var totalSeconds: Double? { isEmpty ? nil : reduce(0) { $0 + $1.seconds } }
 }
 
-extension Array where Element == HybridEpochLog {
+extension Array where Element == EpochLog {
     /// The epochs' seconds added up, nil for an empty log.
     var totalSeconds: Double? { isEmpty ? nil : reduce(0) { $0 + $1.seconds } }
 
@@ -145,8 +146,8 @@ extension Array where Element == HybridEpochLog {
                 CurveSeries(name: "validation", points: map { [Double($0.epoch), $0.validationLoss] }),
             ]),
             TrainingCurve(title: accuracy, xLabel: "epoch", series: [
-                CurveSeries(name: "training", points: map { [Double($0.epoch), $0.trainFrameAccuracy] }),
-                CurveSeries(name: "validation", points: map { [Double($0.epoch), $0.validationFrameAccuracy] }),
+                CurveSeries(name: "training", points: map { [Double($0.epoch), $0.trainAccuracy] }),
+                CurveSeries(name: "validation", points: map { [Double($0.epoch), $0.validationAccuracy] }),
             ]),
         ]
     }

@@ -1,5 +1,6 @@
 import FeatureExtraction
 import Foundation
+import SpeechBase
 import NeuralNet
 import TensorCore
 
@@ -108,14 +109,14 @@ struct ClassifierDescription: Codable {
     var architecture: ClassifierArchitecture
     var normalization: InputNormalization
     var features: FeatureConfig
-    var training: HybridTrainingOptions?
+    var training: TrainingOptions?
     var parameterNames: [String]
     /// Set when training ends (``ModelDirectory/recordTraining(seconds:log:in:)``).
     var trainingSeconds: Double?
 }
 
 extension UtteranceClassifier {
-    public func save(to path: String, training: HybridTrainingOptions? = nil, log: [HybridEpochLog] = []) throws {
+    public func save(to path: String, training: TrainingOptions? = nil, log: [EpochLog] = []) throws {
         let d = ClassifierDescription(architecture: architecture, normalization: normalization, features: features, training: training,
                                       parameterNames: parameters.map(\.name))
         try ModelDirectory.save(to: path, description: try ModelDirectory.encoder().encode(d),
@@ -155,12 +156,12 @@ extension UtteranceClassifier {
 /// Trains an ``UtteranceClassifier``: the same loop as the hybrid trainer (batching, optimizer,
 /// schedule, validation, early stopping, checkpoints and resume) with sequence-level cross-entropy.
 public struct ClassifierTrainer: Sendable {
-    public var options: HybridTrainingOptions
-    public init(options: HybridTrainingOptions) { self.options = options }
+    public var options: TrainingOptions
+    public init(options: TrainingOptions) { self.options = options }
 
     public func train(_ model: UtteranceClassifier, data: [LabelledUtterance], checkpoint: String? = nil, resume: Bool = false,
                       onBatch: ((Int, Int, Double, Double) -> Void)? = nil,
-                      onEpoch: (HybridEpochLog, Bool) throws -> Void) throws -> [HybridEpochLog] {
+                      onEpoch: (EpochLog, Bool) throws -> Void) throws -> [EpochLog] {
         let D = model.architecture.inputSize
         let loop = EpochLoop<UtteranceClassifier, LabelledUtterance, ClassifierArchitecture>(
             options: options, architecture: model.architecture,
@@ -177,7 +178,13 @@ public struct ClassifierTrainer: Sendable {
     }
 }
 
-extension UtteranceClassifier: RecurrentModel {}
+extension UtteranceClassifier: RandomizedModel {
+    /// The recurrent stack's generator draws the dropout masks.
+    public var randomGenerator: SeededGenerator {
+        get { rnn.generator }
+        set { rnn.generator = newValue }
+    }
+}
 
 func padUtterances(_ batch: [LabelledUtterance], dimension D: Int) -> (Tensor<Float>, [Int]) {
     let T = batch.map(\.frames).max() ?? 0

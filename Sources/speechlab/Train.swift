@@ -3,6 +3,7 @@ import ArgumentParser
 import AudioIO
 import FeatureExtraction
 import Foundation
+import SpeechBase
 import SpeechCorpus
 
 /// `speechlab train`: trains acoustic models.

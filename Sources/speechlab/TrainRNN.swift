@@ -113,8 +113,8 @@ struct TrainRNN: ParsableCommand {
             epochNumber = entry.epoch
             guard !quiet else { return }
             printError(String(format: "train rnn: epoch %d/%d: loss %.4f, %@ %.2f%%, validation loss %.4f, %@ %.2f%%, lr %.5f, %.1f s%@",
-                              entry.epoch, epochs, entry.trainLoss, accuracy, 100 * entry.trainFrameAccuracy, entry.validationLoss,
-                              accuracy, 100 * entry.validationFrameAccuracy, entry.learningRate, entry.seconds, improved ? " (saved)" : ""))
+                              entry.epoch, epochs, entry.trainLoss, accuracy, 100 * entry.trainAccuracy, entry.validationLoss,
+                              accuracy, 100 * entry.validationAccuracy, entry.learningRate, entry.seconds, improved ? " (saved)" : ""))
         }, note: { printError("train rnn: " + $0) })
     }
 

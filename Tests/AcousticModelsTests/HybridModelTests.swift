@@ -24,7 +24,7 @@ import TensorCore
         for f in frames { for p in f.targets { counts[p] += 1 } }
         let architecture = HybridArchitecture(cell: cell, inputSize: 4, hiddenSize: 16, layers: 1, bidirectional: true, dropout: 0, outputs: gmm.pdfCount)
         let network = architecture.makeNetwork(seed: 3)
-        var trainingOptions = HybridTrainingOptions()
+        var trainingOptions = TrainingOptions()
         trainingOptions.epochs = 25
         trainingOptions.batchSize = 8
         trainingOptions.learningRate = 0.01
@@ -85,7 +85,7 @@ import TensorCore
         #expect(epochs == [1, 2, 3])
         let opened = try RecognitionModel.open(root + "/gru")
         #expect(opened.kind == .hybrid && opened.summary.trainingSeconds != nil)
-        #expect(try ModelDirectory.trainingLog(root + "/gru", as: HybridEpochLog.self).map(\.epoch) == [1, 2, 3])
+        #expect(try ModelDirectory.trainingLog(root + "/gru", as: EpochLog.self).map(\.epoch) == [1, 2, 3])
     }
 
     @Test func modelDirectoryRoundTripsWithPyTorchNames() throws {
@@ -137,8 +137,8 @@ import TensorCore
         return (HybridArchitecture(cell: .gru, inputSize: 4, hiddenSize: 8, layers: 1, bidirectional: false, dropout: 0, outputs: 3), frames)
     }
 
-    func options() -> HybridTrainingOptions {
-        var o = HybridTrainingOptions()
+    func options() -> TrainingOptions {
+        var o = TrainingOptions()
         o.epochs = 5
         o.batchSize = 4
         o.learningRate = 0.01
@@ -176,7 +176,7 @@ import TensorCore
         _ = try HybridTrainer(options: o).train(architecture.makeNetwork(seed: 1), architecture: architecture, data: data, checkpoint: folder) { _, _ in }
         var other = architecture
         other.hiddenSize = 12
-        let error = #expect(throws: ModelError.self) {
+        let error = #expect(throws: TrainingError.self) {
             try HybridTrainer(options: o).train(other.makeNetwork(seed: 1), architecture: other, data: data, checkpoint: folder, resume: true) { _, _ in }
         }
         #expect(error?.description.contains("another architecture") == true)
@@ -202,7 +202,7 @@ import TensorCore
         let architecture = ClassifierArchitecture(cell: .gru, inputSize: 4, hiddenSize: 12, layers: 1, bidirectional: true, dropout: 0,
                                                   pooling: pooling, words: words)
         let model = UtteranceClassifier(architecture: architecture, normalization: normalization, features: syntheticFeatureConfig(), seed: 2)
-        var options = HybridTrainingOptions()
+        var options = TrainingOptions()
         options.epochs = 15
         options.batchSize = 6
         options.learningRate = 0.02
@@ -229,7 +229,7 @@ import TensorCore
         let architecture = ClassifierArchitecture(cell: .lstm, inputSize: 4, hiddenSize: 6, layers: 1, bidirectional: false, dropout: 0,
                                                   pooling: .mean, words: words)
         let labelled = data.map { LabelledUtterance(features: normalization.apply($0.features), frames: $0.features.frames, label: words.firstIndex(of: $0.words[0])!) }
-        var options = HybridTrainingOptions()
+        var options = TrainingOptions()
         options.epochs = 4
         options.batchSize = 4
         options.workers = 2

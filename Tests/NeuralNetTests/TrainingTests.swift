@@ -146,3 +146,14 @@ final class Batch: @unchecked Sendable {
         }
     }
 }
+
+@Suite struct EpochLogTests {
+    @Test func logsOfEitherNamingAreRead() throws {
+        let old = #"{"epoch":2,"trainLoss":0.5,"trainFrameAccuracy":0.8,"validationLoss":0.6,"validationFrameAccuracy":0.7,"learningRate":0.002,"seconds":1.5}"#
+        let entry = try JSONDecoder().decode(EpochLog.self, from: Data(old.utf8))
+        #expect(entry == EpochLog(epoch: 2, trainLoss: 0.5, trainAccuracy: 0.8, validationLoss: 0.6, validationAccuracy: 0.7, learningRate: 0.002, seconds: 1.5))
+        let written = String(decoding: try JSONEncoder().encode(entry), as: UTF8.self)
+        #expect(written.contains("\"trainAccuracy\"") && !written.contains("Frame"))
+        #expect(try JSONDecoder().decode(EpochLog.self, from: Data(written.utf8)) == entry)
+    }
+}

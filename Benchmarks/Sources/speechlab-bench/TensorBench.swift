@@ -123,7 +123,7 @@ func benchRecurrentEpoch(features: String, alignments: String, test: String, cel
     let architecture = HybridArchitecture(cell: cell, inputSize: directory.config.dimension, hiddenSize: 128, layers: 2, bidirectional: bidirectional,
                                           dropout: 0, outputs: pdfs)
     let network = architecture.makeNetwork(seed: 1)
-    var options = HybridTrainingOptions()
+    var options = TrainingOptions()
     options.epochs = 1
     options.batchSize = 32
     options.workers = threads

@@ -1,0 +1,323 @@
+import Foundation
+import SpeechBase
+import TensorCore
+
+/// How a network is trained by ``EpochLoop`` (hybrid networks and classifiers alike).
+public struct TrainingOptions: Codable, Sendable, Equatable {
+    public var epochs = 30
+    /// Utterances per mini-batch (bucketed by length).
+    public var batchSize = 32
+    public var learningRate: Float = 2e-3
+    public var maxGradientNorm: Float = 5
+    /// Fraction of the training utterances held out for validation (early stopping).
+    public var validationFraction = 0.1
+    /// Epochs without a better validation loss before stopping.
+    public var patience = 3
+    public var seed: UInt64 = 1
+    public var workers = ProcessInfo.processInfo.activeProcessorCount
+
+    public init() {}
+}
+
+/// One epoch of the training log: losses and accuracies (per frame or per utterance: what the
+/// loss averages over), the learning rate after the epoch and its seconds.
+public struct EpochLog: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var validationLoss: Double
+    public var validationAccuracy: Double
+    public var learningRate: Double
+    public var seconds: Double
+
+    public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, validationLoss: Double, validationAccuracy: Double,
+                learningRate: Double, seconds: Double) {
+        (self.epoch, self.trainLoss, self.trainAccuracy, self.validationLoss) = (epoch, trainLoss, trainAccuracy, validationLoss)
+        (self.validationAccuracy, self.learningRate, self.seconds) = (validationAccuracy, learningRate, seconds)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case epoch, trainLoss, trainAccuracy, validationLoss, validationAccuracy, learningRate, seconds
+        // The names of logs written before the training loop served classifiers too.
+        case trainFrameAccuracy, validationFrameAccuracy
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        epoch = try c.decode(Int.self, forKey: .epoch)
+        trainLoss = try c.decode(Double.self, forKey: .trainLoss)
+        trainAccuracy = try c.decodeIfPresent(Double.self, forKey: .trainAccuracy) ?? c.decode(Double.self, forKey: .trainFrameAccuracy)
+        validationLoss = try c.decode(Double.self, forKey: .validationLoss)
+        validationAccuracy = try c.decodeIfPresent(Double.self, forKey: .validationAccuracy) ?? c.decode(Double.self, forKey: .validationFrameAccuracy)
+        learningRate = try c.decode(Double.self, forKey: .learningRate)
+        seconds = try c.decode(Double.self, forKey: .seconds)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(epoch, forKey: .epoch)
+        try c.encode(trainLoss, forKey: .trainLoss)
+        try c.encode(trainAccuracy, forKey: .trainAccuracy)
+        try c.encode(validationLoss, forKey: .validationLoss)
+        try c.encode(validationAccuracy, forKey: .validationAccuracy)
+        try c.encode(learningRate, forKey: .learningRate)
+        try c.encode(seconds, forKey: .seconds)
+    }
+}
+
+/// A model the epoch loop trains: a layer whose random draws (dropout masks) come from one
+/// generator, which the loop seeds per worker and saves in checkpoints.
+public protocol RandomizedModel: Layer where Scalar == Float {
+    var randomGenerator: SeededGenerator { get set }
+}
+
+/// The training loop shared by hybrid networks and classifiers: a seeded validation split,
+/// mini-batches bucketed by length and shuffled each epoch, the batch split over threads
+/// (`DataParallel`), Adam with gradient clipping and a plateau schedule, early stopping, and a
+/// checkpoint of the whole state after every epoch (for `resume`).
+public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Codable & Equatable & Sendable> {
+    public var options: TrainingOptions
+    public var architecture: Architecture
+    /// ``trainingDataFingerprint(_:)`` of the training items, kept in the checkpoint.
+    public var dataFingerprint: String
+    /// Sort key for bucketing.
+    public var length: (Item) -> Int
+    /// What the loss averages over: frames (hybrid) or utterances (classifier).
+    public var units: (Item) -> Int
+    /// A shard's mean loss over its units, and how many units it got right.
+    public var loss: @Sendable (Model, [Item]) -> (loss: Tensor<Float>, correct: Int)
+
+    public init(options: TrainingOptions, architecture: Architecture, dataFingerprint: String, length: @escaping (Item) -> Int,
+                units: @escaping (Item) -> Int, loss: @escaping @Sendable (Model, [Item]) -> (loss: Tensor<Float>, correct: Int)) {
+        (self.options, self.architecture, self.dataFingerprint) = (options, architecture, dataFingerprint)
+        (self.length, self.units, self.loss) = (length, units, loss)
+    }
+
+    /// Trains `model` in place; `makeReplica` makes a model of the same architecture for each
+    /// worker; `onEpoch` sees each epoch's log entry and whether it is the best so far. With
+    /// `checkpoint`, the whole state is saved there after every epoch, and with `resume`
+    /// training continues from it. Throws ``TrainingDivergedError`` when the loss diverges.
+
+    public func run(_ model: Model, makeReplica: () -> Model, data: [Item], checkpoint: String?, resume: Bool,
+             onBatch: ((Int, Int, Double, Double) -> Void)?, onEpoch: (EpochLog, Bool) throws -> Void) throws -> [EpochLog] {
+        var generator = SeededGenerator(seed: options.seed)
+        var order = Array(data.indices)
+        order.shuffle(using: &generator)
+        let validationCount = data.count > 10 ? Int(Double(data.count) * options.validationFraction) : 0
+        let validation = Array(order.prefix(validationCount)).map { data[$0] }
+        let training = Array(order.dropFirst(validationCount)).map { data[$0] }
+        let workers = max(1, options.workers)
+        let parallel = DataParallel(master: model, workers: workers, makeReplica: makeReplica)
+        for (k, replica) in parallel.replicas.enumerated() { replica.randomGenerator = SeededGenerator(seed: options.seed &+ UInt64(k) &+ 100) }
+        let optimizer = Adam(parameters: model.trainableParameters, learningRate: options.learningRate)
+        var schedule = PlateauSchedule<Float>(rate: options.learningRate, factor: 0.5, patience: 1)
+        var log: [EpochLog] = []
+        var best = Double.infinity, sinceBest = 0
+        var step = 0
+        var firstEpoch = 1
+        if resume, let checkpoint {
+            let state = try TrainingCheckpoint<Architecture>.load(checkpoint, into: model, optimizer: optimizer)
+            guard state.architecture == architecture else {
+                throw TrainingError("\(checkpoint): the checkpoint is of another architecture and cannot resume this training")
+            }
+            // More epochs may be asked for; anything else changed would resume another training.
+            var changed = state.options.map { differingSettings($0, options, ignoring: ["epochs"]) } ?? []
+            if let saved = state.dataFingerprint, saved != dataFingerprint { changed.append("data (\(saved) then, \(dataFingerprint) now)") }
+            guard changed.isEmpty else {
+                throw TrainingError("\(checkpoint): was saved by a training with other settings or data (\(changed.joined(separator: ", ")) differ; "
+                    + "workers is --jobs); --resume continues a training with the same ones (--overwrite starts afresh)")
+            }
+            log = state.log
+            best = state.best
+            sinceBest = state.sinceBest
+            step = state.step
+            schedule = state.schedule
+            generator.savedState = state.generator
+            for (replica, saved) in zip(parallel.replicas, state.replicaGenerators) { replica.randomGenerator.savedState = saved }
+            optimizer.learningRate = schedule.rate
+            firstEpoch = state.epoch + 1
+            if sinceBest >= options.patience || firstEpoch > options.epochs { return log }
+        }
+        let lossOfShard = loss, unitsOf = units
+        for epoch in firstEpoch...max(options.epochs, firstEpoch) {
+            let started = Date()
+            model.isTraining = true
+            var batches = buckets(training, size: options.batchSize)
+            batches.shuffle(using: &generator)
+            var lossSum = 0.0, correct = 0, seen = 0
+            for batch in batches {
+                // Every worker-th utterance of the length-sorted batch: shards of equal lengths, so no
+                // worker waits for another's longer sequences.
+                let shards = SendableShards((0..<workers).map { k in stride(from: k, to: batch.count, by: workers).map { batch[$0] } })
+                let total = batch.reduce(0) { $0 + unitsOf($1) }
+                let shardUnits = shards.value.map { $0.reduce(0) { $0 + unitsOf($1) } }
+                optimizer.zeroGradients()
+                let counts = SharedCounts(workers)
+                let batchLoss = parallel.accumulateGradients { replica, s in
+                    guard !shards.value[s].isEmpty else { return Tensor<Float>(0) }
+                    let (value, right) = lossOfShard(replica, shards.value[s])
+                    counts.set(s, right)
+                    return value * (Float(shardUnits[s]) / Float(total))
+                }
+                guard batchLoss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: step, value: Double(batchLoss)) }
+                clipGradientNorm(optimizer.parameters, maxNorm: options.maxGradientNorm)
+                optimizer.step()
+                lossSum += Double(batchLoss) * Double(total)
+                correct += counts.total
+                seen += total
+                step += 1
+                onBatch?(step - (epoch - 1) * batches.count, batches.count, lossSum / Double(seen), Double(correct) / Double(seen))
+            }
+            model.isTraining = false
+            // Without a validation split the epoch's own running loss stands in for it.
+            let (validationLoss, validationAccuracy) = validation.isEmpty
+                ? (lossSum / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)))
+                : evaluate(parallel, validation)
+            guard validationLoss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: step, value: validationLoss) }
+            optimizer.learningRate = schedule.record(Float(validationLoss))
+            let entry = EpochLog(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)), trainAccuracy: Double(correct) / Double(max(seen, 1)),
+                                       validationLoss: validationLoss, validationAccuracy: validationAccuracy,
+                                       learningRate: Double(optimizer.learningRate), seconds: Date().timeIntervalSince(started))
+            log.append(entry)
+            let improved = validationLoss < best
+            if improved { best = validationLoss; sinceBest = 0 } else { sinceBest += 1 }
+            try onEpoch(entry, improved)
+            if let checkpoint {
+                try TrainingCheckpoint(architecture: architecture, options: options, dataFingerprint: dataFingerprint, epoch: epoch, best: best, sinceBest: sinceBest, step: step, schedule: schedule,
+                                       generator: generator.savedState, replicaGenerators: parallel.replicas.map(\.randomGenerator.savedState),
+                                       adamSteps: optimizer.steps, log: log)
+                    .save(to: checkpoint, model: model, optimizer: optimizer)
+            }
+            if sinceBest >= options.patience { break }
+        }
+        return log
+    }
+
+    /// Batches of items of similar length (sorted by length, then cut).
+    func buckets(_ data: [Item], size: Int) -> [[Item]] {
+        let sorted = data.sorted { length($0) < length($1) }
+        return stride(from: 0, to: sorted.count, by: max(size, 1)).map { Array(sorted[$0..<min($0 + size, sorted.count)]) }
+    }
+
+    /// Mean loss per unit and accuracy of `data`, without gradients, on every worker.
+    func evaluate(_ parallel: DataParallel<Model>, _ data: [Item]) -> (Double, Double) {
+        let batches = SendableShards(buckets(data, size: 64))
+        let batchUnits = batches.value.map { $0.reduce(0) { $0 + units($1) } }
+        let lossOfBatch = loss
+        let results = parallel.map(batches.value.count) { replica, i in
+            GradMode.withoutGradients {
+                let (value, right) = lossOfBatch(replica, batches.value[i])
+                return (Double(value.item) * Double(batchUnits[i]), right)
+            }
+        }
+        let seen = batchUnits.reduce(0, +)
+        let total = results.reduce(0) { $0 + $1.0 }, correct = results.reduce(0) { $0 + $1.1 }
+        return (total / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)))
+    }
+}
+
+final class SendableShards<Item>: @unchecked Sendable {
+    let value: [[Item]]
+    init(_ value: [[Item]]) { self.value = value }
+}
+
+/// Per-shard counts written by worker threads (slot k by shard k only).
+final class SharedCounts: @unchecked Sendable {
+    private let slots: UnsafeMutableBufferPointer<Int>
+    init(_ n: Int) {
+        slots = .allocate(capacity: n)
+        slots.initialize(repeating: 0)
+    }
+    deinit { slots.deallocate() }
+    func set(_ k: Int, _ v: Int) { slots[k] = v }
+    var total: Int { slots.reduce(0, +) }
+}
+
+/// Training stopped because the loss became NaN or infinite.
+public struct TrainingDivergedError: Error, CustomStringConvertible, Sendable {
+    public var epoch: Int
+    public var step: Int
+    public var value: Double
+    public var description: String {
+        "training diverged at epoch \(epoch), step \(step): the loss is \(value) (the last checkpoint and the best model are kept; lower --learning-rate)"
+    }
+}
+
+/// The whole state of a training after an epoch: `state.json` and `state.safetensors`
+/// (weights `param.NAME`, Adam moments `adam.m.NAME` and `adam.v.NAME`) in a folder that is
+/// replaced whole, so that a checkpoint is never half old, half new.
+struct TrainingCheckpoint<Architecture: Codable>: Codable {
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return encoder
+    }
+
+    var architecture: Architecture
+    /// The options and data of the training (absent in checkpoints of older versions).
+    var options: TrainingOptions?
+    var dataFingerprint: String?
+    var epoch: Int
+    var best: Double
+    var sinceBest: Int
+    var step: Int
+    var schedule: PlateauSchedule<Float>
+    var generator: [UInt64]
+    var replicaGenerators: [[UInt64]]
+    var adamSteps: [Int]
+    var log: [EpochLog]
+
+    func save<Model: Layer>(to folder: String, model network: Model, optimizer: Adam<Float>) throws where Model.Scalar == Float {
+        var tensors: [String: Tensor<Float>] = [:]
+        for (name, tensor) in network.parameters {
+            tensors["param." + name] = tensor
+            // Adam holds moments for the trainable (unfrozen) parameters only.
+            guard let k = optimizer.parameters.firstIndex(where: { $0 === tensor }) else { continue }
+            tensors["adam.m." + name] = Tensor(shape: tensor.shape, values: optimizer.firstMoments[k])
+            tensors["adam.v." + name] = Tensor(shape: tensor.shape, values: optimizer.secondMoments[k])
+        }
+        let files = ["state.safetensors": Safetensors.encode(tensors, metadata: ["epoch": String(epoch)]),
+                     "state.json": try Self.encoder.encode(self)]
+        do { try DirectoryReplacement.write(files, to: folder) } catch { throw TrainingError(FileError.reason(error)) }
+    }
+
+    /// Reads the checkpoint at `folder` (or the complete one being moved into place) and loads
+    /// its weights and optimizer state.
+    static func load<Model: Layer>(_ folder: String, into network: Model, optimizer: Adam<Float>) throws -> TrainingCheckpoint where Model.Scalar == Float {
+        let files = (try? DirectorySnapshot.read(folder, files: ["state.json", "state.safetensors"])) ?? [:]
+        guard let data = files["state.json"], let stateBytes = files["state.safetensors"] else {
+            throw TrainingError("\(folder): there is no checkpoint to resume from")
+        }
+        let state: TrainingCheckpoint
+        do { state = try JSONDecoder().decode(TrainingCheckpoint.self, from: data) } catch { throw TrainingError("\(folder)/state.json: \(describe(error))") }
+        guard ([state.generator] + state.replicaGenerators).allSatisfy({ $0.count == 4 }), state.epoch >= 1, state.step >= 0 else {
+            throw TrainingError("\(folder)/state.json: the random generator states or the epoch are damaged")
+        }
+        let (tensors, metadata) = try Safetensors.decode(stateBytes, path: (folder as NSString).appendingPathComponent("state.safetensors"), as: Float.self)
+        guard metadata["epoch"] == String(state.epoch) else { throw TrainingError("\(folder): state.json and state.safetensors are of different epochs") }
+        var weights: [String: Tensor<Float>] = [:]
+        for (name, tensor) in network.parameters {
+            guard let w = tensors["param." + name], w.shape == tensor.shape else {
+                throw TrainingError("\(folder): the checkpoint has no '\(name)' of shape \(tensor.shape): it is of another architecture")
+            }
+            weights[name] = w
+        }
+        var first: [[Float]] = [], second: [[Float]] = []
+        for (name, tensor) in network.parameters where optimizer.parameters.contains(where: { $0 === tensor }) {
+            guard let m = tensors["adam.m." + name], let v = tensors["adam.v." + name], m.shape == tensor.shape, v.shape == tensor.shape else {
+                throw TrainingError("\(folder): the checkpoint has no optimizer state for '\(name)': it was saved with other --freeze options")
+            }
+            first.append(m.values)
+            second.append(v.values)
+        }
+        try network.loadStateDictionary(weights, strict: false)
+        try optimizer.restore(steps: state.adamSteps, firstMoments: first, secondMoments: second)
+        return state
+    }
+}
+
+/// A training could not start, resume or save; the description names the file and the reason.
+public struct TrainingError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
