@@ -1,5 +1,5 @@
 import Foundation
-import TensorCore
+import SpeechBase
 
 /// A 95% (or other) confidence interval of an error rate, from resampling utterances.
 public struct ConfidenceInterval: Codable, Sendable, Equatable {

@@ -1,3 +1,4 @@
+import SpeechBase
 import TensorCore
 
 /// Attention pooling over time: a learned query scores every frame, a softmax over each

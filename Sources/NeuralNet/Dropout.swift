@@ -1,3 +1,4 @@
+import SpeechBase
 import TensorCore
 
 /// Inverted dropout: in training, each value is zeroed with probability `p` and the rest are

@@ -1,3 +1,4 @@
+import SpeechBase
 import TensorCore
 
 /// `y = x Wᵀ + b` over the last dimension (PyTorch's `nn.Linear`).

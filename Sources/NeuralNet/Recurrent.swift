@@ -1,3 +1,4 @@
+import SpeechBase
 import TensorCore
 
 /// The weights of one direction of one recurrent layer, in PyTorch's layout.

@@ -19,7 +19,7 @@ public struct ConnectedDigitsBuilder: Sendable {
 
     /// Writes `out/audio/*.wav`, and data directories `out/train` and `out/test`.
     public func build(from recordings: [FSDDPreparer.Recording], to out: String, progress: ((Int, Int) -> Void)? = nil) throws {
-        var generator = SplitMixGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let audioFolder = (out as NSString).appendingPathComponent("audio")
         do { try FileManager.default.createDirectory(atPath: audioFolder, withIntermediateDirectories: true) } catch {
             throw CorpusError.at(audioFolder, "cannot be created: \(FileError.reason(error))")
@@ -65,25 +65,5 @@ public struct ConnectedDigitsBuilder: Sendable {
             }
             try DataDirectory.write(utterances, to: (out as NSString).appendingPathComponent(set))
         }
-    }
-}
-
-/// SplitMix64 with uniform and Gaussian draws (seeded: the same corpus every time).
-struct SplitMixGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-
-    mutating func gaussian() -> Double {
-        (-2 * log(1 - unit())).squareRoot() * cos(2 * Double.pi * unit())
     }
 }

@@ -1,3 +1,4 @@
+import SpeechBase
 /// Finite-difference checking of gradients, in Double.
 public enum GradientCheck {
     /// The largest relative difference between the autograd gradient and a central finite

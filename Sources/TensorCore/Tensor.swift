@@ -1,3 +1,4 @@
+import SpeechBase
 /// An n-dimensional array of `Scalar`, row-major and contiguous, that records the operations
 /// made on it for reverse-mode automatic differentiation (as PyTorch's `torch.Tensor`).
 ///

@@ -1,8 +1,9 @@
 import AcousticModels
 import FeatureExtraction
 import Foundation
-import Testing
+import SpeechBase
 import TensorCore
+import Testing
 
 /// Synthetic utterances: each word is a sequence of 3 "phones" (Gaussian clouds in 4-D around
 /// distinct means, 4-8 frames each), with silence (around zero) at both ends.

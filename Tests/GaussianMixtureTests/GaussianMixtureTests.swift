@@ -1,7 +1,8 @@
 import Foundation
 import GaussianMixture
-import Testing
+import SpeechBase
 import TensorCore
+import Testing
 
 /// Frames drawn from N(mean, std²) per dimension.
 func gaussianFrames(_ count: Int, mean: [Double], std: [Double], seed: UInt64) -> [Float] {

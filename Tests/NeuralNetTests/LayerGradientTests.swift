@@ -1,7 +1,8 @@
 import Foundation
 import NeuralNet
-import Testing
+import SpeechBase
 import TensorCore
+import Testing
 
 func random(_ shape: [Int], seed: UInt64, low: Double = -1, high: Double = 1) -> Tensor<Double> {
     var generator = SeededGenerator(seed: seed)

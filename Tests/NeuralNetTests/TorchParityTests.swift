@@ -1,7 +1,8 @@
 import Foundation
 import NeuralNet
-import Testing
+import SpeechBase
 import TensorCore
+import Testing
 
 /// Fixtures made by scripts/make-fixtures with PyTorch (float64); see make_tensor_fixtures.py.
 enum TorchFixtures {

@@ -1,7 +1,8 @@
 import Foundation
 import NeuralNet
-import Testing
+import SpeechBase
 import TensorCore
+import Testing
 
 /// Resident memory in bytes (Linux /proc/self/statm).
 func residentBytes() -> Int {

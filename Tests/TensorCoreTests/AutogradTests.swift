@@ -1,6 +1,7 @@
 import Foundation
-import Testing
+import SpeechBase
 import TensorCore
+import Testing
 
 @Suite struct AutogradTests {
     @Test func gradientsAccumulateUntilZeroed() {

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
+import SpeechBase
 import TensorCore
+import Testing
 
 /// Random Double inputs for gradient checks.
 func random(_ shape: [Int], seed: UInt64, low: Double = -1, high: Double = 1) -> Tensor<Double> {

@@ -2,6 +2,7 @@ import AcousticModels
 import FeatureExtraction
 import Foundation
 import NeuralNet
+import SpeechBase
 import TensorCore
 
 /// Wall-clock seconds.

@@ -1,21 +1,15 @@
 import Foundation
 
 /// A seeded random number generator (xoshiro256**), so that the same seed gives the same
-/// weights, masks and shuffles on every machine.
+/// weights, masks, shuffles and dither on every machine. The one generator of the project (with
+/// ``SplitMix64``, which seeds it), here so that any module can use it without BLAS.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     @usableFromInline var state: (UInt64, UInt64, UInt64, UInt64)
 
-    /// A generator whose sequence is fixed by `seed`.
+    /// A generator whose sequence is fixed by `seed` (spread over the state by SplitMix64).
     public init(seed: UInt64) {
-        var mix = seed
-        func splitMix() -> UInt64 {
-            mix &+= 0x9e37_79b9_7f4a_7c15
-            var z = mix
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-        state = (splitMix(), splitMix(), splitMix(), splitMix())
+        var mix = SplitMix64(seed: seed)
+        state = (mix.next(), mix.next(), mix.next(), mix.next())
     }
 
     @inlinable
@@ -57,5 +51,30 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     /// A generator for another purpose or thread, independent of this one's sequence.
     public mutating func split() -> SeededGenerator {
         SeededGenerator(seed: next())
+    }
+}
+
+/// SplitMix64: a tiny generator of its own (the connected-digit corpus draws from it) and the
+/// way a 64-bit seed is spread over ``SeededGenerator``'s state.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    @inlinable
+    public mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1) with 53 random bits.
+    public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
+
+    /// A standard normal sample (Box-Muller).
+    public mutating func gaussian() -> Double {
+        (-2 * Foundation.log(1 - unit())).squareRoot() * Foundation.cos(2 * Double.pi * unit())
     }
 }
