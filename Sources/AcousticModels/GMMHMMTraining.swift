@@ -288,8 +288,6 @@ public struct GMMHMMTrainer: Sendable {
 
     /// The E-step over a corpus arranged once for all iterations, in parallel over `jobs` workers.
     public func accumulate(_ model: GMMHMM, _ corpus: EStepCorpus) -> BaumWelchStatistics {
-        let partial = Locked([BaumWelchStatistics]())
-        let next = Atomic(0)
         let options = self.options
         // One graph per distinct transcript (with this iteration's transition probabilities):
         // an isolated-word corpus has as many graphs as words. Each graph's pdfs are
@@ -299,18 +297,14 @@ public struct GMMHMMTrainer: Sendable {
             let (graph, pdfs) = GraphBuilder.transcript(model: model.transitions, words: units, silence: model.silence).compactingPDFs()
             return TranscriptGraph(graph: graph, pdfs: pdfs, likelihoods: GMMLikelihoods(pdfs.map { model.mixtures[$0] }))
         }
-        DispatchQueue.concurrentPerform(iterations: min(max(jobs, 1), max(corpus.chunks.count, 1))) { _ in
-            var statistics = BaumWelchStatistics(model: model)
-            var workspace = EStepWorkspace()
-            while case let c = next.add(1, ordering: .relaxed).oldValue, c < corpus.chunks.count {
-                let chunk = corpus.chunks[c]
-                Self.accumulate(model, chunk, dimension: corpus.dimension, graph: graphs[chunk.transcript], options: options,
-                                into: &statistics, workspace: &workspace)
-            }
-            partial.withLock { $0.append(statistics) }
+        // Each worker sums its own statistics (and reuses its buffers); the sums are merged after.
+        let partial = parallelForEach(corpus.chunks.count, workers: jobs, state: { (BaumWelchStatistics(model: model), EStepWorkspace()) }) { worker, c in
+            let chunk = corpus.chunks[c]
+            Self.accumulate(model, chunk, dimension: corpus.dimension, graph: graphs[chunk.transcript], options: options,
+                            into: &worker.0, workspace: &worker.1)
         }
         var total = BaumWelchStatistics(model: model)
-        for p in partial.withLock({ $0 }) { total.add(p) }
+        for p in partial { total.add(p.0) }
         total.skipped.merge(corpus.excluded) { a, _ in a }
         return total
     }

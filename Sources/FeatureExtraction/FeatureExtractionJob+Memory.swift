@@ -21,19 +21,17 @@ extension FeatureExtractionJob {
         let config = self.config
         let count = sources.count
         let results = Locked([Result<FeatureMatrix, Error>?](repeating: nil, count: count))
-        let next = Atomic(0), done = Atomic(0)
-        DispatchQueue.concurrentPerform(iterations: min(jobs, max(count, 1))) { _ in
-            let computer = try! FeatureComputer(config: config)  // validated above
-            while case let i = next.add(1, ordering: .relaxed).oldValue, i < count {
-                let outcome = Result {
-                    let wave = try AudioFile.read(sources[i].audioPath, segment: sources[i].segment, options: readOptions)
-                    return config.cmvn == .speaker
-                        ? try Self.baseFeatures(of: wave.samples, id: sources[i].id, computer: computer)
-                        : try Self.features(of: wave.samples, id: sources[i].id, computer: computer)
-                }
-                results.withLock { $0[i] = outcome }
-                progress?(done.add(1, ordering: .relaxed).newValue, count)
+        let done = Atomic(0)
+        // validate() passed above, so making a computer cannot fail here.
+        _ = parallelForEach(count, workers: jobs, state: { try! FeatureComputer(config: config) }) { computer, i in
+            let outcome = Result {
+                let wave = try AudioFile.read(sources[i].audioPath, segment: sources[i].segment, options: readOptions)
+                return config.cmvn == .speaker
+                    ? try Self.baseFeatures(of: wave.samples, id: sources[i].id, computer: computer)
+                    : try Self.features(of: wave.samples, id: sources[i].id, computer: computer)
             }
+            results.withLock { $0[i] = outcome }
+            progress?(done.add(1, ordering: .relaxed).newValue, count)
         }
         var features: [FeatureMatrix?] = [], failures: [(id: String, reason: String)] = []
         for (i, outcome) in results.withLock({ $0 }).enumerated() {

@@ -131,31 +131,28 @@ public struct FeatureExtractionJob: Sendable {
         let workers = min(jobs, max(count, 1))
 
         // Pass 1: audio → features (→ raw features for speaker CMVN, kept as temporary files).
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            // validate() passed above, so making a computer cannot fail here.
-            let computer = try! FeatureComputer(config: config)
-            while let i = state.withLock({ $0.takeNext() }) {
-                let source = sources[i]
-                var outcome = UtteranceOutcome()
-                do {
-                    let wave = try AudioFile.read(source.audioPath, segment: source.segment, options: audio)
-                    outcome.audioSeconds = wave.duration
-                    if deferCMVN {
-                        let raw = try Self.baseFeatures(of: wave.samples, id: source.id, computer: computer)
-                        outcome.statistics = CMVNStatistics(raw)
-                        outcome.frames = raw.frames
-                        try NumpyFile.write(raw, to: Self.rawPath(featsFolder, source.id))
-                    } else {
-                        let features = try Self.features(of: wave.samples, id: source.id, computer: computer)
-                        outcome.frames = features.frames
-                        try NumpyFile.write(features, to: Self.featurePath(featsFolder, source.id))
-                    }
-                } catch {
-                    outcome.error = "\(error)"
+        // validate() passed above, so making a computer cannot fail here.
+        _ = parallelForEach(count, workers: workers, state: { try! FeatureComputer(config: config) }) { computer, i in
+            let source = sources[i]
+            var outcome = UtteranceOutcome()
+            do {
+                let wave = try AudioFile.read(source.audioPath, segment: source.segment, options: audio)
+                outcome.audioSeconds = wave.duration
+                if deferCMVN {
+                    let raw = try Self.baseFeatures(of: wave.samples, id: source.id, computer: computer)
+                    outcome.statistics = CMVNStatistics(raw)
+                    outcome.frames = raw.frames
+                    try NumpyFile.write(raw, to: Self.rawPath(featsFolder, source.id))
+                } else {
+                    let features = try Self.features(of: wave.samples, id: source.id, computer: computer)
+                    outcome.frames = features.frames
+                    try NumpyFile.write(features, to: Self.featurePath(featsFolder, source.id))
                 }
-                let done = state.withLock { $0.record(i, outcome) }
-                progress?(done, count)
+            } catch {
+                outcome.error = "\(error)"
             }
+            let done = state.withLock { $0.record(i, outcome) }
+            progress?(done, count)
         }
         var outcomes = state.withLock { $0.outcomes }
 
@@ -168,10 +165,8 @@ public struct FeatureExtractionJob: Sendable {
             }
             let pooled = bySpeaker
             let second = Locked(outcomes)
-            let next = Atomic(0)
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
-              while case let i = next.add(1, ordering: .relaxed).oldValue, i < count {
-                guard second.withLock({ $0[i].error == nil }) else { continue }
+            parallelForEach(count, workers: workers) { i in
+                guard second.withLock({ $0[i].error == nil }) else { return }
                 let source = sources[i]
                 let rawPath = Self.rawPath(featsFolder, source.id)
                 do {
@@ -182,7 +177,6 @@ public struct FeatureExtractionJob: Sendable {
                     second.withLock { $0[i].error = "\(error)" }
                 }
                 try? FileManager.default.removeItem(atPath: rawPath)
-              }
             }
             outcomes = second.withLock { $0 }
         }
@@ -226,17 +220,10 @@ private struct UtteranceOutcome: Sendable {
 }
 
 private struct JobState: Sendable {
-    var next = 0
     var done = 0
     var outcomes: [UtteranceOutcome]
 
     init(count: Int) { outcomes = Array(repeating: UtteranceOutcome(), count: count) }
-
-    mutating func takeNext() -> Int? {
-        guard next < outcomes.count else { return nil }
-        defer { next += 1 }
-        return next
-    }
 
     mutating func record(_ i: Int, _ outcome: UtteranceOutcome) -> Int {
         outcomes[i] = outcome

@@ -1,6 +1,7 @@
 import AcousticModels
 import ArgumentParser
 import Foundation
+import SpeechBase
 
 /// `speechlab align`: forced alignment of transcripts, the frame targets of neural models.
 struct Align: ParsableCommand {
@@ -35,7 +36,7 @@ struct Align: ParsableCommand {
         let count = corpus.utterances.count
         let scorer = loaded.scorer
         let items = corpus.utterances.map { ($0.features, $0.utterance.words ?? []) }
-        let results = parallelMap(count, jobs: jobs) { i in
+        let results = parallelMap(count, workers: jobs) { i in
             Result { try recognizer.align(items[i].0, words: items[i].1, scorer: scorer) }
         }
         var aligned: [(id: String, pdfs: [Int])] = []

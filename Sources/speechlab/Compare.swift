@@ -64,7 +64,7 @@ struct Compare: ParsableCommand {
             let items = features.utterances.map(\.features)
             let progress = quiet ? nil : ProgressReporter(label: "decode", total: items.count)
             let done = Atomic(0)
-            let words = parallelMap(items.count, jobs: jobs) { i in
+            let words = parallelMap(items.count, workers: jobs) { i in
                 let result = model.recognize(items[i], grammar: grammar)
                 progress?.update(done.add(1, ordering: .relaxed).newValue)
                 return result

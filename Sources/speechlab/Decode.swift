@@ -70,7 +70,7 @@ struct Decode: ParsableCommand {
         }
         let grammar = self.grammar
         let utterances = corpus.utterances.map(\.features)
-        let paths = parallelMap(utterances.count, jobs: jobs) { model.recognize(utterances[$0], grammar: grammar) }
+        let paths = parallelMap(utterances.count, workers: jobs) { model.recognize(utterances[$0], grammar: grammar) }
         var lines: [String] = [], timeLines: [String] = []
         var failed = 0, audioFrames = 0
         let shift = model.features.frame.frameShiftMs / 1000

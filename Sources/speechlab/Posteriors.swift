@@ -52,7 +52,7 @@ struct Posteriors: ParsableCommand {
             throw ModelError("\(folder): cannot be created: \(FileError.reason(error))")
         }
         let items = corpus.utterances
-        let failures = parallelMap(items.count, jobs: jobs) { i -> String? in
+        let failures = parallelMap(items.count, workers: jobs) { i -> String? in
             let (utterance, features) = items[i]
             let matrix = posteriorsOf(features)
             do { try NumpyFile.write(matrix, to: (folder as NSString).appendingPathComponent(utterance.id + ".npy")) } catch {

@@ -128,3 +128,12 @@ private func temporaryFolder() -> String {
         #expect(throws: Never.self) { _ = try DirectoryLock(folder, purpose: "writing features into it") }
     }
 }
+
+@Suite struct ParallelTests {
+    @Test func everyIndexRunsOnceAndResultsKeepTheirOrder() {
+        #expect(parallelMap(1000, workers: 4) { $0 * $0 } == (0..<1000).map { $0 * $0 })
+        let states = parallelForEach(1000, workers: 3, state: { [Int]() }) { seen, i in seen.append(i) }
+        #expect(states.count <= 3 && states.flatMap { $0 }.sorted() == Array(0..<1000))
+        #expect(parallelMap(0, workers: 2) { $0 }.isEmpty)
+    }
+}
