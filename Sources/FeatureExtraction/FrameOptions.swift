@@ -61,9 +61,12 @@ public struct FrameOptions: Codable, Sendable, Equatable {
     /// Checks the options make sense, naming the flag at fault.
     public func validate() throws {
         func fail(_ message: String) -> FeatureConfigurationError { FeatureConfigurationError(message) }
-        guard sampleFrequency.isFinite, sampleFrequency >= 100 else { throw fail("--sample-frequency must be at least 100 Hz, not \(sampleFrequency)") }
-        guard frameShiftMs > 0, frameShiftMs.isFinite else { throw fail("--frame-shift must be positive, not \(frameShiftMs)") }
-        guard frameLengthMs > 0, frameLengthMs.isFinite else { throw fail("--frame-length must be positive, not \(frameLengthMs)") }
+        // Upper bounds first: sizes in samples are computed from these and must fit an Int.
+        guard sampleFrequency.isFinite, sampleFrequency >= 100, sampleFrequency <= 1_000_000 else {
+            throw fail("--sample-frequency must be between 100 Hz and 1 MHz, not \(sampleFrequency)")
+        }
+        guard frameShiftMs > 0, frameShiftMs <= 10_000 else { throw fail("--frame-shift must be positive and at most 10 s, not \(frameShiftMs) ms") }
+        guard frameLengthMs > 0, frameLengthMs <= 10_000 else { throw fail("--frame-length must be positive and at most 10 s, not \(frameLengthMs) ms") }
         guard windowShift >= 1 else { throw fail("--frame-shift \(frameShiftMs) ms is shorter than one sample at \(sampleFrequency) Hz") }
         guard windowSize >= 2 else { throw fail("--frame-length \(frameLengthMs) ms is shorter than two samples at \(sampleFrequency) Hz") }
         guard windowSize <= 1 << 20 else { throw fail("--frame-length \(frameLengthMs) ms is too long") }

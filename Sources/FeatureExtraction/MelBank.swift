@@ -42,6 +42,9 @@ public struct MelBank: Sendable {
         let binCount = options.binCount
         guard binCount >= 3 else { throw FeatureConfigurationError("--num-mel-bins must be at least 3, not \(binCount)") }
         let fftBins = fftLength / 2
+        guard binCount <= fftBins else {
+            throw FeatureConfigurationError("--num-mel-bins=\(binCount) is more than the \(fftBins) bins of a \(fftLength)-point FFT")
+        }
         let nyquist = 0.5 * sampleFrequency
         let low = options.lowFrequency
         let high = options.highFrequency > 0 ? options.highFrequency : nyquist + options.highFrequency

@@ -246,3 +246,17 @@ func testConfig(rate: Double = 8000) -> FeatureConfig {
         #expect(abs(variance - 9) < 0.2, "variance \(variance)")
     }
 }
+
+/// Inputs the fuzzers found (scripts/fuzz), kept as regular tests.
+@Suite struct FuzzFindingTests {
+    /// FuzzTextFormats: `--sample-frequency=8022…200` (98 digits) in a configuration file made
+    /// the frame size overflow Int in validate() (a trap) instead of an error.
+    @Test func hugeSampleRatesAndFrameLengthsAreErrorsNotTraps() throws {
+        for (name, value) in [("sample-frequency", "8" + String(repeating: "2", count: 96) + "00"), ("sample-frequency", "1e300"),
+                              ("frame-length", "1e300"), ("frame-shift", "1e19"), ("num-mel-bins", "100000000")] {
+            var config = FeatureConfig(preset: .kaldi)
+            try config.apply(option: name, value: value)
+            #expect(throws: FeatureConfigurationError.self, "--\(name)=\(value)") { try config.validate() }
+        }
+    }
+}
