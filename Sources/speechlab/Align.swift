@@ -27,7 +27,6 @@ struct Align: ParsableCommand {
     var quiet: Bool { runOptions.quiet }
 
     func run() throws {
-        Runtime.configure()
         let opened = try RecognitionModel.open(model)
         guard let loaded = opened.hmm, case .search(let recognizer, _) = opened.engine else {
             throw ModelError("\(model): models of kind '\(opened.kind)' have no HMM to align with")

@@ -40,7 +40,6 @@ struct Compare: ParsableCommand {
     }
 
     func run() throws {
-        Runtime.configure()
         let corpus = try Corpus.load(test)
         guard !corpus.isEmpty else { throw CorpusError("\(test): the test set holds no utterances") }
         if let missing = corpus.first(where: { $0.words == nil }) {

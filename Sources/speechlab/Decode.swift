@@ -51,7 +51,6 @@ struct Decode: ParsableCommand {
     }
 
     func run() throws {
-        Runtime.configure()
         let started = Date()
         let (beam, acousticScale, wordPenalty) = (self.beam, self.acousticScale, self.wordPenalty)
         let model = try RecognitionModel.open(self.model) { search in

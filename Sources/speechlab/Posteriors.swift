@@ -31,7 +31,6 @@ struct Posteriors: ParsableCommand {
     var quiet: Bool { runOptions.quiet }
 
     func run() throws {
-        Runtime.configure()
         // Each family's posteriors: a [rows, columns] matrix of one utterance's features.
         let features: FeatureConfig, columns: Int, posteriorsOf: @Sendable (FeatureMatrix) -> FeatureMatrix
         switch try ModelDirectory.header(model).kind {

@@ -1,6 +1,6 @@
 import TensorCore
 
-/// Process-wide settings of the heavy commands.
+/// Process-wide settings, made once when `speechlab` starts (before any command runs).
 enum Runtime {
     /// BLAS single-threaded (speechlab parallelizes over utterances and batch shards; OpenBLAS's
     /// own threads would only spin against the workers), and freed memory kept for reuse.

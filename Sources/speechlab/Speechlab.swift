@@ -25,6 +25,7 @@ struct Speechlab: ParsableCommand {
     /// first, on a CPU that OpenBLAS does not know, the program restarts with better kernels.
     static func main() {
         BLASKernels.relaunchWithBetterKernelsIfNeeded(arguments: CommandLine.arguments)
+        Runtime.configure()
         main(KaldiArguments.normalize(Array(CommandLine.arguments.dropFirst())))
     }
 }

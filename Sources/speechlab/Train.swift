@@ -83,7 +83,6 @@ struct TrainGMMHMM: ParsableCommand {
     }
 
     func run() throws {
-        Runtime.configure()
         try output.prepare(out, resume: resume)
         let started = Date()
         let lexicon = try lexicon.map(Lexicon.read) ?? Lexicon()

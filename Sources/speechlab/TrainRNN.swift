@@ -119,7 +119,6 @@ struct TrainRNN: ParsableCommand {
     }
 
     func run() throws {
-        Runtime.configure()
         try output.prepare(out, resume: resume)
         let started = Date()
         let setup = setup()
