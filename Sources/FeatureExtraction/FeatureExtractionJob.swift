@@ -96,7 +96,31 @@ public struct FeatureExtractionJob: Sendable {
     /// - Parameter progress: called after each utterance with (done, total), from worker threads.
     public func run(_ sources: [FeatureSource], output: String, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> FeatureExtractionSummary {
         try config.validate()
+        if config.cmvn == .speaker, let missing = sources.first(where: { $0.speaker == nil }) {
+            throw FeatureConfigurationError("--cmvn speaker needs a speaker for every utterance (utt2spk); '\(missing.id)' has none")
+        }
         let started = Date()
+        let lock = try prepareOutput(output)
+        defer { withExtendedLifetime(lock) {} }
+        let featsFolder = (output as NSString).appendingPathComponent("feats")
+        var outcomes = extractFeatures(sources, into: featsFolder, progress: progress)
+        if config.cmvn == .speaker { outcomes = normalizePerSpeaker(sources, outcomes, in: featsFolder) }
+        let failed = zip(sources, outcomes).compactMap { s, o in o.error.map { (id: s.id, reason: $0) } }
+        if !failed.isEmpty && (!keepGoing || failed.count == sources.count) {
+            throw Failure(failures: failed, total: sources.count)
+        }
+        try writeIndexes(sources, outcomes, in: output)
+        return FeatureExtractionSummary(
+            utterances: sources.count, failed: failed,
+            frames: outcomes.reduce(0) { $0 + ($1.error == nil ? $1.frames : 0) },
+            audioSeconds: outcomes.reduce(0) { $0 + ($1.error == nil ? $1.audioSeconds : 0) },
+            wallSeconds: Date().timeIntervalSince(started))
+    }
+
+    /// Makes `output/feats`, locks `output` (two runs into one folder would mix their files
+    /// undetectably: the second is refused), and removes the indexes and the temporary files of
+    /// an earlier run (never mistaken for features: hidden names).
+    private func prepareOutput(_ output: String) throws -> DirectoryLock {
         let fm = FileManager.default
         let featsFolder = (output as NSString).appendingPathComponent("feats")
         do {
@@ -104,35 +128,31 @@ public struct FeatureExtractionJob: Sendable {
         } catch {
             throw NumpyFileError(path: output, reason: "cannot be created: \(FileError.reason(error))")
         }
-        // Two runs into one folder would mix their files undetectably: the second is refused.
         let lock: DirectoryLock
         do { lock = try DirectoryLock(output, purpose: "writing features into it") } catch {
             throw NumpyFileError(path: output, reason: String(FileError.reason(error).dropFirst(output.count + 2)))
         }
-        defer { withExtendedLifetime(lock) {} }
         for index in ["feats.scp", "utt2num_frames", "config.json"] {
             try? fm.removeItem(atPath: (output as NSString).appendingPathComponent(index))
         }
-        // Temporary files of an interrupted earlier run (never mistaken for features: hidden names).
         for name in (try? fm.contentsOfDirectory(atPath: featsFolder)) ?? [] where name.hasPrefix(".") && name.contains(".tmp") {
             try? fm.removeItem(atPath: (featsFolder as NSString).appendingPathComponent(name))
         }
-        if config.cmvn == .speaker, let missing = sources.first(where: { $0.speaker == nil }) {
-            throw FeatureConfigurationError("--cmvn speaker needs a speaker for every utterance (utt2spk); '\(missing.id)' has none")
-        }
+        return lock
+    }
 
+    /// Pass 1: audio → features, written as `.npy` (for speaker CMVN, raw features as temporary
+    /// files with their statistics, normalized in pass 2).
+    private func extractFeatures(_ sources: [FeatureSource], into featsFolder: String,
+                                 progress: (@Sendable (Int, Int) -> Void)?) -> [UtteranceOutcome] {
         let count = sources.count
         let state = Locked(JobState(count: count))
         var audioOptions = self.audio
         audioOptions.sampleRate = Int(config.frame.sampleFrequency)
-        let audio = audioOptions
-        let config = self.config
+        let (audio, config) = (audioOptions, self.config)
         let deferCMVN = config.cmvn == .speaker
-        let workers = min(jobs, max(count, 1))
-
-        // Pass 1: audio → features (→ raw features for speaker CMVN, kept as temporary files).
-        // validate() passed above, so making a computer cannot fail here.
-        _ = parallelForEach(count, workers: workers, state: { try! FeatureComputer(config: config) }) { computer, i in
+        // validate() passed, so making a computer cannot fail here.
+        _ = parallelForEach(count, workers: min(jobs, max(count, 1)), state: { try! FeatureComputer(config: config) }) { computer, i in
             let source = sources[i]
             var outcome = UtteranceOutcome()
             do {
@@ -154,37 +174,36 @@ public struct FeatureExtractionJob: Sendable {
             let done = state.withLock { $0.record(i, outcome) }
             progress?(done, count)
         }
-        var outcomes = state.withLock { $0.outcomes }
+        return state.withLock { $0.outcomes }
+    }
 
-        // Pass 2 (speaker CMVN): pool statistics per speaker, normalize, add deltas.
-        if deferCMVN {
-            var bySpeaker: [String: CMVNStatistics] = [:]
-            for (i, source) in sources.enumerated() {
-                guard let stats = outcomes[i].statistics else { continue }
-                bySpeaker[source.speaker!, default: CMVNStatistics(dimension: stats.dimension)].add(stats)
-            }
-            let pooled = bySpeaker
-            let second = Locked(outcomes)
-            parallelForEach(count, workers: workers) { i in
-                guard second.withLock({ $0[i].error == nil }) else { return }
-                let source = sources[i]
-                let rawPath = Self.rawPath(featsFolder, source.id)
-                do {
-                    var raw = try NumpyFile.read(rawPath)
-                    pooled[source.speaker!]!.apply(to: &raw, normalizeVariance: config.normalizeVariance)
-                    try NumpyFile.write(Self.finish(raw, config: config), to: Self.featurePath(featsFolder, source.id))
-                } catch {
-                    second.withLock { $0[i].error = "\(error)" }
-                }
-                try? FileManager.default.removeItem(atPath: rawPath)
-            }
-            outcomes = second.withLock { $0 }
+    /// Pass 2 (speaker CMVN): pools statistics per speaker, normalizes, adds deltas.
+    private func normalizePerSpeaker(_ sources: [FeatureSource], _ outcomes: [UtteranceOutcome], in featsFolder: String) -> [UtteranceOutcome] {
+        var bySpeaker: [String: CMVNStatistics] = [:]
+        for (i, source) in sources.enumerated() {
+            guard let stats = outcomes[i].statistics else { continue }
+            bySpeaker[source.speaker!, default: CMVNStatistics(dimension: stats.dimension)].add(stats)
         }
+        let (pooled, config) = (bySpeaker, self.config)
+        let second = Locked(outcomes)
+        parallelForEach(sources.count, workers: min(jobs, max(sources.count, 1))) { i in
+            guard second.withLock({ $0[i].error == nil }) else { return }
+            let source = sources[i]
+            let rawPath = Self.rawPath(featsFolder, source.id)
+            do {
+                var raw = try NumpyFile.read(rawPath)
+                pooled[source.speaker!]!.apply(to: &raw, normalizeVariance: config.normalizeVariance)
+                try NumpyFile.write(Self.finish(raw, config: config), to: Self.featurePath(featsFolder, source.id))
+            } catch {
+                second.withLock { $0[i].error = "\(error)" }
+            }
+            try? FileManager.default.removeItem(atPath: rawPath)
+        }
+        return second.withLock { $0 }
+    }
 
-        let failed = zip(sources, outcomes).compactMap { s, o in o.error.map { (id: s.id, reason: $0) } }
-        if !failed.isEmpty && (!keepGoing || failed.count == count) {
-            throw Failure(failures: failed, total: count)
-        }
+    /// `config.json`, `utt2num_frames` and `feats.scp` (last: its presence says the run completed).
+    private func writeIndexes(_ sources: [FeatureSource], _ outcomes: [UtteranceOutcome], in output: String) throws {
         var scp: [String] = [], lengths: [String] = []
         for (source, outcome) in zip(sources, outcomes) where outcome.error == nil {
             scp.append("\(source.id) feats/\(source.id).npy")
@@ -195,11 +214,6 @@ public struct FeatureExtractionJob: Sendable {
         try writeAtomically(Data(encoder.encode(config)), (output as NSString).appendingPathComponent("config.json"))
         try writeAtomically(Data(lengths.map { $0 + "\n" }.joined().utf8), (output as NSString).appendingPathComponent("utt2num_frames"))
         try writeAtomically(Data(scp.map { $0 + "\n" }.joined().utf8), (output as NSString).appendingPathComponent("feats.scp"))
-        return FeatureExtractionSummary(
-            utterances: count, failed: failed,
-            frames: outcomes.reduce(0) { $0 + ($1.error == nil ? $1.frames : 0) },
-            audioSeconds: outcomes.reduce(0) { $0 + ($1.error == nil ? $1.audioSeconds : 0) },
-            wallSeconds: Date().timeIntervalSince(started))
     }
 
     static func featurePath(_ folder: String, _ id: String) -> String { (folder as NSString).appendingPathComponent(id + ".npy") }
