@@ -93,104 +93,119 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
         (self.length, self.units, self.loss) = (length, units, loss)
     }
 
+    /// Where the loop stands: at the start, or restored from a checkpoint.
+    struct Progress {
+        var log: [EpochLog] = []
+        var best = Double.infinity
+        var sinceBest = 0
+        var step = 0
+        var schedule: PlateauSchedule<Float>
+        var firstEpoch = 1
+    }
+
     /// Trains `model` in place; `makeReplica` makes a model of the same architecture for each
     /// worker; `onEpoch` sees each epoch's log entry and whether it is the best so far. With
     /// `checkpoint`, the whole state is saved there after every epoch, and with `resume`
     /// training continues from it. Throws ``TrainingDivergedError`` when the loss diverges.
-
     public func run(_ model: Model, makeReplica: () -> Model, data: [Item], checkpoint: String?, resume: Bool,
-             onBatch: ((Int, Int, Double, Double) -> Void)?, onEpoch: (EpochLog, Bool) throws -> Void) throws -> [EpochLog] {
+                    onBatch: ((Int, Int, Double, Double) -> Void)?, onEpoch: (EpochLog, Bool) throws -> Void) throws -> [EpochLog] {
         var generator = SeededGenerator(seed: options.seed)
         var order = Array(data.indices)
         order.shuffle(using: &generator)
         let validationCount = data.count > 10 ? Int(Double(data.count) * options.validationFraction) : 0
         let validation = Array(order.prefix(validationCount)).map { data[$0] }
         let training = Array(order.dropFirst(validationCount)).map { data[$0] }
-        let workers = max(1, options.workers)
-        let parallel = DataParallel(master: model, workers: workers, makeReplica: makeReplica)
+        let parallel = DataParallel(master: model, workers: max(1, options.workers), makeReplica: makeReplica)
         for (k, replica) in parallel.replicas.enumerated() { replica.randomGenerator = SeededGenerator(seed: options.seed &+ UInt64(k) &+ 100) }
         let optimizer = Adam(parameters: model.trainableParameters, learningRate: options.learningRate)
-        var schedule = PlateauSchedule<Float>(rate: options.learningRate, factor: 0.5, patience: 1)
-        var log: [EpochLog] = []
-        var best = Double.infinity, sinceBest = 0
-        var step = 0
-        var firstEpoch = 1
+        var state = Progress(schedule: PlateauSchedule<Float>(rate: options.learningRate, factor: 0.5, patience: 1))
         if resume, let checkpoint {
-            let state = try TrainingCheckpoint<Architecture>.load(checkpoint, into: model, optimizer: optimizer)
-            guard state.architecture == architecture else {
-                throw TrainingError("\(checkpoint): the checkpoint is of another architecture and cannot resume this training")
-            }
-            // More epochs may be asked for; anything else changed would resume another training.
-            var changed = state.options.map { differingSettings($0, options, ignoring: ["epochs"]) } ?? []
-            if let saved = state.dataFingerprint, saved != dataFingerprint { changed.append("data (\(saved) then, \(dataFingerprint) now)") }
-            guard changed.isEmpty else {
-                throw TrainingError("\(checkpoint): was saved by a training with other settings or data (\(changed.joined(separator: ", ")) differ; "
-                    + "workers is --jobs); --resume continues a training with the same ones (--overwrite starts afresh)")
-            }
-            log = state.log
-            best = state.best
-            sinceBest = state.sinceBest
-            step = state.step
-            schedule = state.schedule
-            generator.savedState = state.generator
-            for (replica, saved) in zip(parallel.replicas, state.replicaGenerators) { replica.randomGenerator.savedState = saved }
-            optimizer.learningRate = schedule.rate
-            firstEpoch = state.epoch + 1
-            if sinceBest >= options.patience || firstEpoch > options.epochs { return log }
+            state = try restore(checkpoint, into: model, optimizer: optimizer, parallel: parallel, generator: &generator)
+            if state.sinceBest >= options.patience || state.firstEpoch > options.epochs { return state.log }
         }
-        let lossOfShard = loss, unitsOf = units
-        for epoch in firstEpoch...max(options.epochs, firstEpoch) {
+        for epoch in state.firstEpoch...max(options.epochs, state.firstEpoch) {
             let started = Date()
             model.isTraining = true
             var batches = buckets(training, size: options.batchSize)
             batches.shuffle(using: &generator)
             var lossSum = 0.0, correct = 0, seen = 0
             for batch in batches {
-                // Every worker-th utterance of the length-sorted batch: shards of equal lengths, so no
-                // worker waits for another's longer sequences.
-                let shards = SendableShards((0..<workers).map { k in stride(from: k, to: batch.count, by: workers).map { batch[$0] } })
-                let total = batch.reduce(0) { $0 + unitsOf($1) }
-                let shardUnits = shards.value.map { $0.reduce(0) { $0 + unitsOf($1) } }
-                optimizer.zeroGradients()
-                let counts = SharedCounts(workers)
-                let batchLoss = parallel.accumulateGradients { replica, s in
-                    guard !shards.value[s].isEmpty else { return Tensor<Float>(0) }
-                    let (value, right) = lossOfShard(replica, shards.value[s])
-                    counts.set(s, right)
-                    return value * (Float(shardUnits[s]) / Float(total))
-                }
-                guard batchLoss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: step, value: Double(batchLoss)) }
+                let (batchLoss, total, right) = trainBatch(batch, parallel: parallel, optimizer: optimizer)
+                guard batchLoss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: state.step, value: Double(batchLoss)) }
                 clipGradientNorm(optimizer.parameters, maxNorm: options.maxGradientNorm)
                 optimizer.step()
                 lossSum += Double(batchLoss) * Double(total)
-                correct += counts.total
+                correct += right
                 seen += total
-                step += 1
-                onBatch?(step - (epoch - 1) * batches.count, batches.count, lossSum / Double(seen), Double(correct) / Double(seen))
+                state.step += 1
+                onBatch?(state.step - (epoch - 1) * batches.count, batches.count, lossSum / Double(seen), Double(correct) / Double(seen))
             }
             model.isTraining = false
             // Without a validation split the epoch's own running loss stands in for it.
             let (validationLoss, validationAccuracy) = validation.isEmpty
                 ? (lossSum / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)))
                 : evaluate(parallel, validation)
-            guard validationLoss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: step, value: validationLoss) }
-            optimizer.learningRate = schedule.record(Float(validationLoss))
+            guard validationLoss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: state.step, value: validationLoss) }
+            optimizer.learningRate = state.schedule.record(Float(validationLoss))
             let entry = EpochLog(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)), trainAccuracy: Double(correct) / Double(max(seen, 1)),
-                                       validationLoss: validationLoss, validationAccuracy: validationAccuracy,
-                                       learningRate: Double(optimizer.learningRate), seconds: Date().timeIntervalSince(started))
-            log.append(entry)
-            let improved = validationLoss < best
-            if improved { best = validationLoss; sinceBest = 0 } else { sinceBest += 1 }
+                                 validationLoss: validationLoss, validationAccuracy: validationAccuracy,
+                                 learningRate: Double(optimizer.learningRate), seconds: Date().timeIntervalSince(started))
+            state.log.append(entry)
+            let improved = validationLoss < state.best
+            if improved { (state.best, state.sinceBest) = (validationLoss, 0) } else { state.sinceBest += 1 }
             try onEpoch(entry, improved)
             if let checkpoint {
-                try TrainingCheckpoint(architecture: architecture, options: options, dataFingerprint: dataFingerprint, epoch: epoch, best: best, sinceBest: sinceBest, step: step, schedule: schedule,
-                                       generator: generator.savedState, replicaGenerators: parallel.replicas.map(\.randomGenerator.savedState),
-                                       adamSteps: optimizer.steps, log: log)
+                try TrainingCheckpoint(architecture: architecture, options: options, dataFingerprint: dataFingerprint, epoch: epoch, best: state.best,
+                                       sinceBest: state.sinceBest, step: state.step, schedule: state.schedule, generator: generator.savedState,
+                                       replicaGenerators: parallel.replicas.map(\.randomGenerator.savedState), adamSteps: optimizer.steps, log: state.log)
                     .save(to: checkpoint, model: model, optimizer: optimizer)
             }
-            if sinceBest >= options.patience { break }
+            if state.sinceBest >= options.patience { break }
         }
-        return log
+        return state.log
+    }
+
+    /// One batch's loss and gradients, summed into the master's from the workers' shards: every
+    /// worker-th item of the length-sorted batch, so that the shards are equally long and no
+    /// worker waits for another's longer sequences. Returns the loss (mean over the batch's
+    /// units), the units and how many were right.
+    func trainBatch(_ batch: [Item], parallel: DataParallel<Model>, optimizer: Adam<Float>) -> (loss: Float, units: Int, correct: Int) {
+        let workers = parallel.workerCount
+        let lossOfShard = loss, unitsOf = units
+        let shards = SendableShards((0..<workers).map { k in stride(from: k, to: batch.count, by: workers).map { batch[$0] } })
+        let total = batch.reduce(0) { $0 + unitsOf($1) }
+        let shardUnits = shards.value.map { $0.reduce(0) { $0 + unitsOf($1) } }
+        optimizer.zeroGradients()
+        let counts = SharedCounts(workers)
+        let batchLoss = parallel.accumulateGradients { replica, s in
+            guard !shards.value[s].isEmpty else { return Tensor<Float>(0) }
+            let (value, right) = lossOfShard(replica, shards.value[s])
+            counts.set(s, right)
+            return value * (Float(shardUnits[s]) / Float(total))
+        }
+        return (batchLoss, total, counts.total)
+    }
+
+    /// The state saved in `checkpoint`, loaded into the model, the optimizer, the workers'
+    /// generators and `generator`; refused when it belongs to another training.
+    func restore(_ checkpoint: String, into model: Model, optimizer: Adam<Float>, parallel: DataParallel<Model>,
+                 generator: inout SeededGenerator) throws -> Progress {
+        let saved = try TrainingCheckpoint<Architecture>.load(checkpoint, into: model, optimizer: optimizer)
+        guard saved.architecture == architecture else {
+            throw TrainingError("\(checkpoint): the checkpoint is of another architecture and cannot resume this training")
+        }
+        // More epochs may be asked for; anything else changed would resume another training.
+        var changed = saved.options.map { differingSettings($0, options, ignoring: ["epochs"]) } ?? []
+        if let fingerprint = saved.dataFingerprint, fingerprint != dataFingerprint { changed.append("data (\(fingerprint) then, \(dataFingerprint) now)") }
+        guard changed.isEmpty else {
+            throw TrainingError("\(checkpoint): was saved by a training with other settings or data (\(changed.joined(separator: ", ")) differ; "
+                + "workers is --jobs); --resume continues a training with the same ones (--overwrite starts afresh)")
+        }
+        generator.savedState = saved.generator
+        for (replica, state) in zip(parallel.replicas, saved.replicaGenerators) { replica.randomGenerator.savedState = state }
+        optimizer.learningRate = saved.schedule.rate
+        return Progress(log: saved.log, best: saved.best, sinceBest: saved.sinceBest, step: saved.step, schedule: saved.schedule,
+                        firstEpoch: saved.epoch + 1)
     }
 
     /// Batches of items of similar length (sorted by length, then cut).
