@@ -177,60 +177,11 @@ public struct ComparisonReport: Codable, Sendable, Equatable {
         referenceWords = test.reduce(0) { $0 + $1.words.count }
         audioSeconds = test.reduce(0) { $0 + $1.seconds }
         isolatedWords = !test.isEmpty && test.allSatisfy { $0.words.count == 1 }
-        let testWords = Set(test.flatMap(\.words))
 
-        var perUtteranceErrors: [[Int]] = []
-        var perUtteranceCorrect: [[Bool]] = []
-        models = []
-        for decoding in decodings {
-            var errors: [Int] = [], correct: [Bool] = [], sentenceErrors: [Int] = []
-            var confusion: [String: [String: Int]] = [:]
-            var speakerCounts: [String: (utterances: Int, words: Int, errors: Int, sentences: Int)] = [:]
-            var s = 0, d = 0, i = 0
-            for u in test {
-                let hypothesis = decoding.hypotheses[u.id] ?? []
-                var e = 0
-                for step in align(reference: u.words, hypothesis: hypothesis) {
-                    switch step {
-                    case .match(let w): confusion[w, default: [:]][w, default: 0] += 1
-                    case .substitution(let r, let h): confusion[r, default: [:]][h, default: 0] += 1; s += 1; e += 1
-                    case .deletion(let r): confusion[r, default: [:]]["<del>", default: 0] += 1; d += 1; e += 1
-                    case .insertion(let h): confusion["<ins>", default: [:]][h, default: 0] += 1; i += 1; e += 1
-                    }
-                }
-                let right = hypothesis == u.words && decoding.hypotheses[u.id] != nil
-                errors.append(e)
-                correct.append(right)
-                sentenceErrors.append(right ? 0 : 1)
-                let speaker = u.speaker ?? "(unknown)"
-                var c = speakerCounts[speaker] ?? (0, 0, 0, 0)
-                c.utterances += 1; c.words += u.words.count; c.errors += e; c.sentences += right ? 0 : 1
-                speakerCounts[speaker] = c
-            }
-            perUtteranceErrors.append(errors)
-            perUtteranceCorrect.append(correct)
-            let wordCounts = test.map(\.words.count)
-            let ser = sentenceErrors.isEmpty ? 0 : Double(sentenceErrors.reduce(0, +)) / Double(sentenceErrors.count)
-            let serInterval = bootstrapInterval(errors: sentenceErrors, counts: [Int](repeating: 1, count: test.count))
-            models.append(ModelComparison(
-                name: decoding.name, path: decoding.path, kind: decoding.kind, architecture: decoding.architecture,
-                features: decoding.features, parameters: decoding.parameters, trainingSeconds: decoding.trainingSeconds,
-                decodingSeconds: decoding.decodingSeconds, threads: decoding.threads,
-                realTimeFactor: audioSeconds > 0 ? decoding.decodingSeconds / audioSeconds : 0,
-                wordErrorRate: referenceWords == 0 ? 0 : Double(s + d + i) / Double(referenceWords),
-                wordErrorRateInterval: bootstrapInterval(errors: errors, counts: wordCounts),
-                sentenceErrorRate: ser, sentenceErrorRateInterval: serInterval,
-                accuracy: 1 - ser, accuracyInterval: ConfidenceInterval(low: 1 - serInterval.high, high: 1 - serInterval.low),
-                substitutions: s, deletions: d, insertions: i,
-                withoutHypothesis: test.map(\.id).filter { decoding.hypotheses[$0] == nil },
-                unknownWords: testWords.subtracting(decoding.vocabulary).sorted(),
-                confusion: confusion,
-                speakers: speakerCounts.mapValues {
-                    SpeakerScore(utterances: $0.utterances, wordErrorRate: $0.words == 0 ? 0 : Double($0.errors) / Double($0.words),
-                                 sentenceErrorRate: Double($0.sentences) / Double($0.utterances))
-                },
-                curves: decoding.curves))
-        }
+        let seconds = audioSeconds
+        let scored = decodings.map { Self.score($0, on: test, audioSeconds: seconds) }
+        models = scored.map(\.comparison)
+        let perUtteranceErrors = scored.map(\.errors), perUtteranceCorrect = scored.map(\.correct)
 
         pairwise = []
         for a in decodings.indices {
@@ -249,7 +200,66 @@ public struct ComparisonReport: Codable, Sendable, Equatable {
         disagreements = results.filter { Set($0.hypotheses.values).count > 1 }
             .map { Disagreement(id: $0.id, reference: $0.reference, hypotheses: $0.hypotheses) }
 
-        notes = []
+        notes = Self.notes(decodings, models, isolatedWords: isolatedWords)
+    }
+
+    /// One model's scores: word errors from the edit-distance alignment of every utterance,
+    /// sentence errors, intervals, confusions and per-speaker results, with each utterance's word
+    /// errors and correctness for the pairwise tests.
+    static func score(_ decoding: ModelDecoding, on test: [TestUtterance], audioSeconds: Double)
+        -> (comparison: ModelComparison, errors: [Int], correct: [Bool]) {
+        let referenceWords = test.reduce(0) { $0 + $1.words.count }
+        var errors: [Int] = [], correct: [Bool] = [], sentenceErrors: [Int] = []
+        var confusion: [String: [String: Int]] = [:]
+        var speakerCounts: [String: (utterances: Int, words: Int, errors: Int, sentences: Int)] = [:]
+        var s = 0, d = 0, i = 0
+        for u in test {
+            let hypothesis = decoding.hypotheses[u.id] ?? []
+            var e = 0
+            for step in align(reference: u.words, hypothesis: hypothesis) {
+                switch step {
+                case .match(let w): confusion[w, default: [:]][w, default: 0] += 1
+                case .substitution(let r, let h): confusion[r, default: [:]][h, default: 0] += 1; s += 1; e += 1
+                case .deletion(let r): confusion[r, default: [:]]["<del>", default: 0] += 1; d += 1; e += 1
+                case .insertion(let h): confusion["<ins>", default: [:]][h, default: 0] += 1; i += 1; e += 1
+                }
+            }
+            let right = hypothesis == u.words && decoding.hypotheses[u.id] != nil
+            errors.append(e)
+            correct.append(right)
+            sentenceErrors.append(right ? 0 : 1)
+            let speaker = u.speaker ?? "(unknown)"
+            var c = speakerCounts[speaker] ?? (0, 0, 0, 0)
+            c.utterances += 1; c.words += u.words.count; c.errors += e; c.sentences += right ? 0 : 1
+            speakerCounts[speaker] = c
+        }
+        let ser = sentenceErrors.isEmpty ? 0 : Double(sentenceErrors.reduce(0, +)) / Double(sentenceErrors.count)
+        let serInterval = bootstrapInterval(errors: sentenceErrors, counts: [Int](repeating: 1, count: test.count))
+        let comparison = ModelComparison(
+            name: decoding.name, path: decoding.path, kind: decoding.kind, architecture: decoding.architecture,
+            features: decoding.features, parameters: decoding.parameters, trainingSeconds: decoding.trainingSeconds,
+            decodingSeconds: decoding.decodingSeconds, threads: decoding.threads,
+            realTimeFactor: audioSeconds > 0 ? decoding.decodingSeconds / audioSeconds : 0,
+            wordErrorRate: referenceWords == 0 ? 0 : Double(s + d + i) / Double(referenceWords),
+            wordErrorRateInterval: bootstrapInterval(errors: errors, counts: test.map(\.words.count)),
+            sentenceErrorRate: ser, sentenceErrorRateInterval: serInterval,
+            accuracy: 1 - ser, accuracyInterval: ConfidenceInterval(low: 1 - serInterval.high, high: 1 - serInterval.low),
+            substitutions: s, deletions: d, insertions: i,
+            withoutHypothesis: test.map(\.id).filter { decoding.hypotheses[$0] == nil },
+            unknownWords: Set(test.flatMap(\.words)).subtracting(decoding.vocabulary).sorted(),
+            confusion: confusion,
+            speakers: speakerCounts.mapValues {
+                SpeakerScore(utterances: $0.utterances, wordErrorRate: $0.words == 0 ? 0 : Double($0.errors) / Double($0.words),
+                             sentenceErrorRate: Double($0.sentences) / Double($0.utterances))
+            },
+            curves: decoding.curves)
+        return (comparison, errors, correct)
+    }
+
+    /// What the report says besides the numbers: differing feature configurations, words a model
+    /// cannot output, utterances without a path, and what the models say about themselves.
+    static func notes(_ decodings: [ModelDecoding], _ models: [ModelComparison], isolatedWords: Bool) -> [String] {
+        var notes: [String] = []
         let featureSets = Set(decodings.map(\.features))
         if featureSets.count > 1 {
             notes.append("The models use different feature configurations (each computed its own features from the audio): "
@@ -265,6 +275,7 @@ public struct ComparisonReport: Codable, Sendable, Equatable {
         if decodings.contains(where: \.outputsOneWordPerUtterance) && !isolatedWords {
             notes.append("Whole-utterance classifiers output one word per utterance; on multi-word references they cannot be right.")
         }
+        return notes
     }
 
     /// Speakers of the test set, sorted.
