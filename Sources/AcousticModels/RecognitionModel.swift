@@ -106,13 +106,9 @@ extension HybridModel {
     /// The hybrid model of the directory at `path` in a report: losses and frame accuracies per epoch.
     public func summary(at path: String) throws -> ModelSummary {
         let a = architecture
-        let log = try ModelDirectory.trainingLog(path, as: EpochLog.self)
-        return ModelSummary(kind: .hybrid,
-                            architecture: "hybrid \(a.cell.rawValue.uppercased()) \(a.layers)×\(a.hiddenSize)\(a.bidirectional ? " bidirectional" : ""), \(a.outputs) states",
-                            parameters: network.parameterCount, trainingSeconds: ModelDirectory.trainingSeconds(path) ?? log.totalSeconds,
-                            curves: log.curves(accuracy: "frame accuracy"),
-                            notes: ["Training time of hybrid models counts the network's training only, not the GMM-HMM that aligned their targets."],
-                            outputsOneWordPerUtterance: false)
+        return try neuralSummary(.hybrid, "hybrid \(a.cell.rawValue.uppercased()) \(a.layers)×\(a.hiddenSize)\(a.bidirectional ? " bidirectional" : ""), \(a.outputs) states",
+                                 parameters: network.parameterCount, at: path, accuracy: "frame accuracy",
+                                 notes: ["Training time of hybrid models counts the network's training only, not the GMM-HMM that aligned their targets."])
     }
 }
 
@@ -120,12 +116,20 @@ extension UtteranceClassifier {
     /// The classifier of the directory at `path` in a report: losses and accuracies per epoch.
     public func summary(at path: String) throws -> ModelSummary {
         let a = architecture
-        let log = try ModelDirectory.trainingLog(path, as: EpochLog.self)
-        return ModelSummary(kind: .classifier,
-                            architecture: "classifier \(a.cell.rawValue.uppercased()) \(a.layers)×\(a.hiddenSize)\(a.bidirectional ? " bidirectional" : ""), \(a.pooling.rawValue) pooling",
-                            parameters: parameterCount, trainingSeconds: ModelDirectory.trainingSeconds(path) ?? log.totalSeconds,
-                            curves: log.curves(accuracy: "accuracy"), notes: [], outputsOneWordPerUtterance: true)
+        var summary = try neuralSummary(.classifier, "classifier \(a.cell.rawValue.uppercased()) \(a.layers)×\(a.hiddenSize)\(a.bidirectional ? " bidirectional" : ""), \(a.pooling.rawValue) pooling",
+                                        parameters: parameterCount, at: path, accuracy: "accuracy", notes: [])
+        summary.outputsOneWordPerUtterance = true
+        return summary
     }
+}
+
+/// A neural model's summary: its training time and loss and accuracy curves from `training.log`.
+func neuralSummary(_ kind: ModelKind, _ architecture: String, parameters: Int, at path: String, accuracy: String,
+                   notes: [String]) throws -> ModelSummary {
+    let log = try ModelDirectory.trainingLog(path, as: EpochLog.self)
+    return ModelSummary(kind: kind, architecture: architecture, parameters: parameters,
+                        trainingSeconds: ModelDirectory.trainingSeconds(path) ?? log.totalSeconds,
+                        curves: log.curves(accuracy: accuracy), notes: notes, outputsOneWordPerUtterance: false)
 }
 
 extension Array where Element == GMMHMMIterationLog {
