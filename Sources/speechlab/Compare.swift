@@ -72,7 +72,7 @@ struct Compare: ParsableCommand {
             let seconds = Date().timeIntervalSince(started)
             var hypotheses: [String: [String]] = [:]
             for (i, w) in words.enumerated() { if let w { hypotheses[features.utterances[i].utterance.id] = w.map(\.word) } }
-            try writeLines(features.utterances.map { u in ([u.utterance.id] + (hypotheses[u.utterance.id] ?? [])).joined(separator: " ") },
+            try AtomicFile.write(lines: features.utterances.map { u in ([u.utterance.id] + (hypotheses[u.utterance.id] ?? [])).joined(separator: " ") },
                            to: try outputPath(names[k].replacingOccurrences(of: "/", with: "_") + ".hyp"))
             decodings.append(ModelDecoding(
                 name: names[k], path: path, kind: summary.kind.rawValue, architecture: summary.architecture, features: model.features.summary,
@@ -87,9 +87,9 @@ struct Compare: ParsableCommand {
         let report = ComparisonReport(testSet: test, grammar: grammar.rawValue, test: testSet, decodings: decodings)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeAtomically(try encoder.encode(report), to: try outputPath("report.json"))
-        try writeAtomically(Data(report.markdown.utf8), to: try outputPath("report.md"))
-        try writeAtomically(Data(report.html.utf8), to: try outputPath("report.html"))
+        try AtomicFile.write(try encoder.encode(report), to: try outputPath("report.json"))
+        try AtomicFile.write(Data(report.markdown.utf8), to: try outputPath("report.md"))
+        try AtomicFile.write(Data(report.html.utf8), to: try outputPath("report.html"))
         print(report.summaryMarkdown)
         for note in report.notes { print("note: " + note) }
         print("report: \((out as NSString).appendingPathComponent("report.html")) (also report.md, report.json)")

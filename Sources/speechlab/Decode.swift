@@ -86,24 +86,16 @@ struct Decode: ParsableCommand {
                 timeLines.append(String(format: "%@ %.2f %.2f %@", utterance.id, Double(w.start) * shift, Double(w.end) * shift, w.word))
             }
         }
-        try writeLines(lines, to: out)
-        if let times { try writeLines(timeLines, to: times) }
+        try AtomicFile.write(lines: lines, to: out)
+        if let times { try AtomicFile.write(lines: timeLines, to: times) }
         let seconds = Date().timeIntervalSince(started)
         // A classifier names a word for every utterance; only a grammar's search can find no path.
         let outcome = model.kind == .classifier ? "classified" : "\(failed) without a path"
-        print(String(format: "decode: %d utterances (%@), %.1f s of audio in %.2f s (real-time factor %.4f) → %@",
-                     utterances.count, outcome, Double(audioFrames) * shift, seconds, seconds / max(Double(audioFrames) * shift, 1e-9), out))
+        let summary = String(format: "decode: %d utterances (%@), %.1f s of audio in %.2f s (real-time factor %.4f) → %@",
+                             utterances.count, outcome, Double(audioFrames) * shift, seconds, seconds / max(Double(audioFrames) * shift, 1e-9), out)
+        // With hypotheses on standard output, the summary goes to standard error.
+        if out == "-" || times == "-" { printError(summary) } else { print(summary) }
     }
-}
-
-/// Writes lines atomically (`-`: standard output).
-func writeLines(_ lines: [String], to path: String) throws {
-    try AtomicFile.write(lines: lines, to: path)
-}
-
-/// Writes `data` to `path` under a temporary name, then renames it.
-func writeAtomically(_ data: Data, to path: String) throws {
-    try AtomicFile.write(data, to: path)
 }
 
 extension Grammar: ExpressibleByArgument {}

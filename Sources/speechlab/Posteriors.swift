@@ -60,7 +60,7 @@ struct Posteriors: ParsableCommand {
             return nil
         }
         if let first = failures.compactMap({ $0 }).first { throw ModelError(first) }
-        try writeLines(items.map { "\($0.utterance.id) post/\($0.utterance.id).npy" }, to: (out as NSString).appendingPathComponent("posteriors.scp"))
+        try AtomicFile.write(lines: items.map { "\($0.utterance.id) post/\($0.utterance.id).npy" }, to: (out as NSString).appendingPathComponent("posteriors.scp"))
         print("posteriors: \(items.count) utterances, \(columns) columns → \((out as NSString).appendingPathComponent("posteriors.scp"))")
     }
 }
