@@ -4,7 +4,6 @@ import Foundation
 import GaussianMixture
 import HiddenMarkov
 import SpeechBase
-import Synchronization
 
 /// How a GMM-HMM is trained.
 public struct GMMHMMTrainingOptions: Codable, Sendable, Equatable {

@@ -63,8 +63,8 @@ struct TrainGMMHMM: ParsableCommand {
     var features: FeatureFlags
 
     func validate() throws {
-        guard states >= 1, gaussians >= 1, iterations >= 1  else {
-            throw ValidationError("--states, --gaussians, --iterations must be at least 1")
+        guard states >= 1, gaussians >= 1, iterations >= 1 else {
+            throw ValidationError("--states, --gaussians and --iterations must be at least 1")
         }
         if let trainBeam, !(trainBeam > 0) { throw ValidationError("--train-beam must be positive") }
         _ = try stateOverrides()

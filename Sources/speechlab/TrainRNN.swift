@@ -64,8 +64,8 @@ struct TrainRNN: ParsableCommand {
     var reinitOutput = false
 
     func validate() throws {
-        guard layers >= 1, hidden >= 1, epochs >= 1, batchSize >= 1  else {
-            throw ValidationError("--layers, --hidden, --epochs, --batch-size must be at least 1")
+        guard layers >= 1, hidden >= 1, epochs >= 1, batchSize >= 1 else {
+            throw ValidationError("--layers, --hidden, --epochs and --batch-size must be at least 1")
         }
         guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1)") }
         guard hidden <= RecurrentShape.maximumHiddenSize, layers <= RecurrentShape.maximumLayers else {
