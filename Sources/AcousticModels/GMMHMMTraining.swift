@@ -1,4 +1,3 @@
-import Dispatch
 import FeatureExtraction
 import Foundation
 import GaussianMixture
