@@ -23,8 +23,6 @@ struct Align: ParsableCommand {
     var out: String
     @OptionGroup(title: "Run options")
     var runOptions: RunOptions
-    var jobs: Int { runOptions.jobs }
-    var quiet: Bool { runOptions.quiet }
 
     func run() throws {
         let opened = try RecognitionModel.open(model)
@@ -35,7 +33,7 @@ struct Align: ParsableCommand {
         let count = corpus.utterances.count
         let scorer = loaded.scorer
         let items = corpus.utterances.map { ($0.features, $0.utterance.words ?? []) }
-        let results = parallelMap(count, workers: jobs) { i in
+        let results = parallelMap(count, workers: runOptions.jobs) { i in
             Result { try recognizer.align(items[i].0, words: items[i].1, scorer: scorer) }
         }
         var aligned: [(id: String, pdfs: [Int])] = []

@@ -32,8 +32,6 @@ struct Compare: ParsableCommand {
     var grammar: Grammar?
     @OptionGroup(title: "Run options")
     var runOptions: RunOptions
-    var jobs: Int { runOptions.jobs }
-    var quiet: Bool { runOptions.quiet }
 
     func validate() throws {
         guard !models.isEmpty else { throw ValidationError("give at least one model with --models") }
@@ -57,13 +55,13 @@ struct Compare: ParsableCommand {
         var decodings: [ModelDecoding] = []
         for (k, (path, model)) in loaded.enumerated() {
             let summary = model.summary
-            if !quiet { printError("compare: decoding with \(names[k]) (\(summary.architecture))") }
+            if !runOptions.quiet { printError("compare: decoding with \(names[k]) (\(summary.architecture))") }
             let started = Date()
             let features = try CorpusFeatures.load(test, config: model.features, rateGiven: true, requireTranscripts: true, run: runOptions)
             let items = features.utterances.map(\.features)
-            let progress = quiet ? nil : ProgressReporter(label: "decode", total: items.count)
+            let progress = runOptions.quiet ? nil : ProgressReporter(label: "decode", total: items.count)
             let done = Atomic(0)
-            let words = parallelMap(items.count, workers: jobs) { i in
+            let words = parallelMap(items.count, workers: runOptions.jobs) { i in
                 let result = model.recognize(items[i], grammar: grammar)
                 progress?.update(done.add(1, ordering: .relaxed).newValue)
                 return result
@@ -77,7 +75,7 @@ struct Compare: ParsableCommand {
             decodings.append(ModelDecoding(
                 name: names[k], path: path, kind: summary.kind.rawValue, architecture: summary.architecture, features: model.features.summary,
                 parameters: summary.parameters, trainingSeconds: summary.trainingSeconds, decodingSeconds: seconds,
-                threads: jobs, hypotheses: hypotheses, vocabulary: Set(model.vocabulary), curves: summary.curves,
+                threads: runOptions.jobs, hypotheses: hypotheses, vocabulary: Set(model.vocabulary), curves: summary.curves,
                 notes: summary.notes, outputsOneWordPerUtterance: summary.outputsOneWordPerUtterance))
         }
 

@@ -38,8 +38,6 @@ struct Decode: ParsableCommand {
     var wordPenalty: Float?
     @OptionGroup(title: "Run options")
     var runOptions: RunOptions
-    var jobs: Int { runOptions.jobs }
-    var quiet: Bool { runOptions.quiet }
 
     func validate() throws {
         guard data != nil || feats != nil else { throw ValidationError("give --data, --feats or both") }
@@ -69,7 +67,7 @@ struct Decode: ParsableCommand {
         }
         let grammar = self.grammar
         let utterances = corpus.utterances.map(\.features)
-        let paths = parallelMap(utterances.count, workers: jobs) { model.recognize(utterances[$0], grammar: grammar) }
+        let paths = parallelMap(utterances.count, workers: runOptions.jobs) { model.recognize(utterances[$0], grammar: grammar) }
         var lines: [String] = [], timeLines: [String] = []
         var failed = 0, audioFrames = 0
         let shift = model.features.frame.frameShiftMs / 1000

@@ -33,10 +33,7 @@ struct Features: ParsableCommand {
 
     @OptionGroup(title: "Run options")
     var runOptions: RunOptions
-    var jobs: Int { runOptions.jobs }
-    var quiet: Bool { runOptions.quiet }
 
-    var keepGoing: Bool { runOptions.keepGoing }
 
     @Option(help: ArgumentHelp("Make the features this model was trained on (its model.json's front end, its sample rate; audio at other rates is resampled); no other feature option may be given.", valueName: "model"))
     var like: String?
@@ -61,9 +58,9 @@ struct Features: ParsableCommand {
             if !audio.noResample { (readOptions.allowDownsample, readOptions.allowUpsample) = (resolved.allowDownsample, resolved.allowUpsample) }
         }
         try config.validate()
-        let job = FeatureExtractionJob(config: config, audio: readOptions, jobs: jobs, keepGoing: keepGoing)
+        let job = FeatureExtractionJob(config: config, audio: readOptions, jobs: runOptions.jobs, keepGoing: runOptions.keepGoing)
         let sources = utterances.map { FeatureSource(id: $0.id, audioPath: $0.audioPath, speaker: $0.speaker, segment: $0.segment) }
-        let progress = quiet ? nil : ProgressReporter(label: "features", total: sources.count)
+        let progress = runOptions.quiet ? nil : ProgressReporter(label: "features", total: sources.count)
         let summary = try job.run(sources, output: out) { done, _ in progress?.update(done) }
         progress?.finish()
         for failure in summary.failed {

@@ -27,8 +27,6 @@ struct Posteriors: ParsableCommand {
     var out: String
     @OptionGroup(title: "Run options")
     var runOptions: RunOptions
-    var jobs: Int { runOptions.jobs }
-    var quiet: Bool { runOptions.quiet }
 
     func run() throws {
         // Each family's posteriors: a [rows, columns] matrix of one utterance's features.
@@ -51,7 +49,7 @@ struct Posteriors: ParsableCommand {
             throw ModelError("\(folder): cannot be created: \(FileError.reason(error))")
         }
         let items = corpus.utterances
-        let failures = parallelMap(items.count, workers: jobs) { i -> String? in
+        let failures = parallelMap(items.count, workers: runOptions.jobs) { i -> String? in
             let (utterance, features) = items[i]
             let matrix = posteriorsOf(features)
             do { try NumpyFile.write(matrix, to: (folder as NSString).appendingPathComponent(utterance.id + ".npy")) } catch {

@@ -57,8 +57,6 @@ struct TrainGMMHMM: ParsableCommand {
     var output: ModelOutputOptions
     @OptionGroup(title: "Run options")
     var runOptions: RunOptions
-    var jobs: Int { runOptions.jobs }
-    var quiet: Bool { runOptions.quiet }
     @OptionGroup(title: "Feature options")
     var features: FeatureFlags
 
@@ -112,7 +110,7 @@ struct TrainGMMHMM: ParsableCommand {
             checkpoint = (model, log)
             printError("train gmm-hmm: resuming after iteration \(log.count) of \(iterations)")
         }
-        let trainer = GMMHMMTrainer(options: options, jobs: jobs)
+        let trainer = GMMHMMTrainer(options: options, jobs: runOptions.jobs)
         let utterances = data.utterances.map { TrainingUtterance(id: $0.utterance.id, features: $0.features, words: $0.utterance.words ?? []) }
         var log = checkpoint?.log ?? []
         var reported: Set<String> = []
@@ -121,7 +119,7 @@ struct TrainGMMHMM: ParsableCommand {
             for (id, reason) in (entry.skippedUtterances ?? [:]).sorted(by: { $0.key < $1.key }) where reported.insert(id).inserted {
                 printError("warning: iteration \(entry.iteration): skipped \(id): \(reason)")
             }
-            if !quiet {
+            if !runOptions.quiet {
                 printError(String(format: "train gmm-hmm: iteration %d/%d: log-likelihood per frame %.4f, %d Gaussians, %d utterances%@, %.2f s",
                                   entry.iteration, iterations, entry.logLikelihoodPerFrame, entry.gaussians, entry.utterances,
                                   entry.skipped > 0 ? " (\(entry.skipped) skipped)" : "", entry.seconds))
@@ -170,7 +168,6 @@ struct CorpusFeatures {
     /// (the feature flags' Kaldi policy when training; a model's fixed rate resamples either way).
     static func load(_ path: String, config: FeatureConfig, rateGiven: Bool, requireTranscripts: Bool, run: RunOptions,
                      resampling: (allowDownsample: Bool, allowUpsample: Bool) = (true, true)) throws -> CorpusFeatures {
-        let jobs = run.jobs, quiet = run.quiet
         var corpus = try Corpus.load(path)
         if config.cmvn == .speaker { Corpus.takeMissingSpeakersAsUtterances(&corpus, of: path) }
         if requireTranscripts, let missing = corpus.first(where: { $0.words == nil }) {
@@ -179,8 +176,8 @@ struct CorpusFeatures {
         var config = config
         if !rateGiven { config = try withWorkingRate(config, of: corpus) }
         let job = FeatureExtractionJob(config: config, audio: AudioReadOptions(allowDownsample: resampling.allowDownsample,
-                                                                             allowUpsample: resampling.allowUpsample), jobs: jobs)
-        let progress = quiet ? nil : ProgressReporter(label: "features", total: corpus.count)
+                                                                             allowUpsample: resampling.allowUpsample), jobs: run.jobs)
+        let progress = run.quiet ? nil : ProgressReporter(label: "features", total: corpus.count)
         let (features, failures) = try job.computeInMemory(corpus.map { FeatureSource(id: $0.id, audioPath: $0.audioPath, speaker: $0.speaker, segment: $0.segment) }) { done, _ in
             progress?.update(done)
         }

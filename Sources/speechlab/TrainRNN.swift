@@ -52,8 +52,6 @@ struct TrainRNN: ParsableCommand {
     var output: ModelOutputOptions
     @OptionGroup(title: "Run options")
     var runOptions: RunOptions
-    var jobs: Int { runOptions.jobs }
-    var quiet: Bool { runOptions.quiet }
     @Flag(help: "Continue an interrupted training from MODEL/checkpoint (same data and options).")
     var resume = false
     @Option(help: ArgumentHelp("Start from this hybrid model (finetuning): its architecture and input normalization are kept.", valueName: "model"))
@@ -91,7 +89,7 @@ struct TrainRNN: ParsableCommand {
         setup.options.batchSize = batchSize
         setup.options.learningRate = learningRate
         setup.options.seed = seed
-        setup.options.workers = jobs
+        setup.options.workers = runOptions.jobs
         (setup.initialModel, setup.freeze, setup.reinitializeOutput) = (`init`, freeze, reinitOutput)
         return setup
     }
@@ -100,7 +98,7 @@ struct TrainRNN: ParsableCommand {
     func progress(accuracy: String) -> TrainingProgress {
         var epochProgress: ProgressReporter? = nil
         var epochNumber = 0
-        let (quiet, epochs) = (self.quiet, self.epochs)
+        let (quiet, epochs) = (runOptions.quiet, self.epochs)
         return TrainingProgress(batch: { done, total, loss, running in
             guard !quiet else { return }
             if done == 1 {
