@@ -20,7 +20,8 @@ public func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer
     for (name, rate) in [("tone.wav", 8000), ("tone.flac", 16000)] {
         let path = NSTemporaryDirectory() + "speechlab-fuzz-seed-\(getpid())-" + name
         try! AudioFile.write((0..<400).map { Float(sin(Double($0) / 5)) * 0.3 }, sampleRate: rate, to: path)
-        seeds[name] = FileManager.default.contents(atPath: path)!
+        // Seed names without the audio extension: the fuzzer reads contents, not names.
+        seeds[name.replacingOccurrences(of: ".", with: "-")] = FileManager.default.contents(atPath: path)!
     }
     writeSeedsIfAsked(seeds)
     return runFuzzer(argc, argv, testOneInput)
