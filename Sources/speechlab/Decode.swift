@@ -26,9 +26,9 @@ struct Decode: ParsableCommand {
     var feats: String?
     @Option(help: ArgumentHelp("isolated (one word with optional silence) or loop (any word sequence).", valueName: "grammar"))
     var grammar: Grammar = .isolated
-    @Option(help: ArgumentHelp("Hypotheses file to write.", valueName: "file"))
+    @Option(help: ArgumentHelp("Hypotheses file to write (-: standard output).", valueName: "file"))
     var out: String
-    @Option(help: ArgumentHelp("Word times file to write.", valueName: "file"))
+    @Option(help: ArgumentHelp("Word times file to write (-: standard output).", valueName: "file"))
     var times: String?
     @Option(help: ArgumentHelp("Search beam (log domain; default: the model's).", valueName: "x"))
     var beam: Float?
