@@ -221,7 +221,7 @@ final class SndfileHandle {
                 throw AudioError(path: path, reason: "does not exist (Kaldi's extended filenames, 'file.wav[start:end]', are not supported: "
                     + "describe parts of a recording with a segments file instead)")
             }
-            throw AudioError(path: path, reason: String(FileError.reason(error).dropFirst(path.count + 2)))
+            throw AudioError(path: path, reason: FileError.reason(error, about: path))
         }
         var raw = SF_INFO()
         // Files up to 64 MiB are read whole with one system call and parsed from memory:

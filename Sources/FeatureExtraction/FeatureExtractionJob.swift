@@ -130,7 +130,7 @@ public struct FeatureExtractionJob: Sendable {
         }
         let lock: DirectoryLock
         do { lock = try DirectoryLock(output, purpose: "writing features into it") } catch {
-            throw NumpyFileError(path: output, reason: String(FileError.reason(error).dropFirst(output.count + 2)))
+            throw NumpyFileError(path: output, reason: FileError.reason(error, about: output))
         }
         for index in ["feats.scp", "utt2num_frames", "config.json"] {
             try? fm.removeItem(atPath: (output as NSString).appendingPathComponent(index))

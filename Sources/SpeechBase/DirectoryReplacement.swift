@@ -99,6 +99,13 @@ public final class DirectoryLock {
 }
 
 extension FileError {
+    /// The reason alone, for an error type of another module that names `path` itself: the
+    /// `path: ` that begins ``reason(_:)`` is left out.
+    public static func reason(_ error: Error, about path: String) -> String {
+        let text = reason(error)
+        return text.hasPrefix(path + ": ") ? String(text.dropFirst(path.count + 2)) : text
+    }
+
     /// A readable reason from a Foundation or POSIX error (never "NSCocoaErrorDomain error 512").
     public static func reason(_ error: Error) -> String {
         if let error = error as? FileError { return error.description }

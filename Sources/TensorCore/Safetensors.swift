@@ -68,7 +68,7 @@ public enum Safetensors {
             try requireRegularFile(path)
             guard let contents = FileManager.default.contents(atPath: path) else { throw FileError.at(path, "cannot be read") }
             data = contents
-        } catch { throw SafetensorsError(path: path, reason: String(FileError.reason(error).dropFirst(path.count + 2))) }
+        } catch { throw SafetensorsError(path: path, reason: FileError.reason(error, about: path)) }
         return try decode(data, path: path)
     }
 
