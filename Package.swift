@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["SpeechBase", "CBLAS"]),
         .target(name: "NeuralNet", dependencies: ["SpeechBase", "TensorCore"]),
         .target(name: "GaussianMixture", dependencies: ["TensorCore"]),
-        .target(name: "HiddenMarkov", dependencies: ["TensorCore"]),
+        .target(name: "HiddenMarkov", dependencies: ["SpeechBase", "TensorCore"]),
         .target(name: "Evaluation", dependencies: ["SpeechBase"]),
         .target(name: "AcousticModels", dependencies: ["SpeechBase", "GaussianMixture", "HiddenMarkov", "NeuralNet", "TensorCore", "FeatureExtraction", "Evaluation"]),
         .executableTarget(

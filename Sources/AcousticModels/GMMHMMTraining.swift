@@ -320,114 +320,34 @@ public struct GMMHMMTrainer: Sendable {
             return
         }
         // Local pdf numbering: pdf l of the graph is the model's pdf `transcript.pdfs[l]`.
-        let graph = transcript.graph, S = transcript.pdfs.count
-        let likelihoods = transcript.likelihoods, offsets = likelihoods.componentOffsets, K = offsets.last!
-        let F = chunk.frameCount
+        let likelihoods = transcript.likelihoods, S = transcript.pdfs.count, F = chunk.frameCount
         likelihoods.componentLogLikelihoods(expanded: chunk.expanded, count: F, into: &workspace.shares)
         likelihoods.mixtureShares(components: &workspace.shares, count: F, top: &workspace.top, sums: &workspace.mixtureSums)
-        workspace.prepareChunk(frames: F, pdfs: S, components: K, dimension: D)
-        // Emissions e^(log p_s − m_t) with m_t each frame's largest component value: one exp.
-        workspace.emission.withUnsafeMutableBufferPointer { e in
-            workspace.frameOffsets.withUnsafeMutableBufferPointer { o in
-                workspace.top.withUnsafeBufferPointer { top in
-                    for t in 0..<F {
-                        var m = -Float.infinity
-                        for s in 0..<S { m = Swift.max(m, top[t * S + s]) }
-                        o[t] = Double(m)
-                        for s in 0..<S { e[t * S + s] = top[t * S + s] - m }
-                    }
-                }
-                Float.exp(e.baseAddress!, count: F * S)
-                workspace.mixtureSums.withUnsafeBufferPointer { sums in
-                    for i in 0..<(F * S) { e[i] *= sums[i] }
-                }
-            }
-        }
-        // Moved out of the workspace (and back at the end), so that writing them copies nothing.
-        var occupancy: [Double] = [], sums: [Float] = []
-        swap(&occupancy, &workspace.occupancy)
-        swap(&sums, &workspace.sums)
-        let shares = workspace.shares, mixtureSums = workspace.mixtureSums
-        let emission = workspace.emission, frameOffsets = workspace.frameOffsets, top = workspace.top
+        workspace.prepareChunk(frames: F, pdfs: S, components: likelihoods.componentOffsets.last!, dimension: D)
         for (b, id) in chunk.ids.enumerated() {
-            let T = chunk.frames[b], start = chunk.starts[b]
-            var posteriors: [(frame: Int32, pdf: Int32, weight: Float)]
-            var transitionCounts: [(transition: Int32, count: Double)]
-            let logLikelihood: Double
-            if options.viterbiTraining {
-                let ll = (start * S..<(start + T) * S).map { top[$0] + Foundation.log(mixtureSums[$0]) }
-                guard let path = Viterbi.search(graph, logLikelihoods: ll, frames: T, pdfCount: S, options: SearchOptions(beam: options.beam))
-                    ?? Viterbi.search(graph, logLikelihoods: ll, frames: T, pdfCount: S, options: SearchOptions(beam: .infinity)) else {
-                    statistics.skipped[id] = "\(T) frames are too few for its transcript's states"
-                    continue
-                }
-                posteriors = path.states.enumerated().map { (Int32($0.offset), graph.pdf[Int($0.element)], 1) }
-                transitionCounts = []
-                for t in 1..<max(T, 1) {
-                    let i = Int(path.states[t - 1]), j = path.states[t]
-                    if let arc = (Int(graph.arcStart[i])..<Int(graph.arcStart[i + 1])).first(where: { graph.arcTo[$0] == j }) {
-                        transitionCounts.append((graph.arcTransition[arc], 1))
-                    }
-                }
-                if let last = path.states.last, graph.finalTransition[Int(last)] >= 0 { transitionCounts.append((graph.finalTransition[Int(last)], 1)) }
-                logLikelihood = Double(path.score)
-            } else {
-                // Without a beam when the beam pruned every path that ends in time (short utterances).
-                let result = emission.withUnsafeBufferPointer { all in
-                    frameOffsets.withUnsafeBufferPointer { allOffsets in
-                        let e = UnsafeBufferPointer(rebasing: all[(start * S)..<((start + T) * S)])
-                        let o = UnsafeBufferPointer(rebasing: allOffsets[start..<(start + T)])
-                        return ForwardBackward.occupancy(graph, emissions: e, offsets: o, frames: T, pdfCount: S, beam: options.beam,
-                                                         workspace: &workspace.forwardBackward)
-                            ?? ForwardBackward.occupancy(graph, emissions: e, offsets: o, frames: T, pdfCount: S, beam: .infinity,
-                                                         workspace: &workspace.forwardBackward)
-                    }
-                }
-                guard let result else {
-                    statistics.skipped[id] = "\(T) frames are too few for its transcript's states"
-                    continue
-                }
-                posteriors = result.posteriors
-                transitionCounts = result.transitionCounts
-                logLikelihood = result.logLikelihood
-                workspace.forwardBackward.recycle(result)
+            let frames = chunk.starts[b]..<(chunk.starts[b] + chunk.frames[b])
+            let alignment = options.viterbiTraining
+                ? workspace.bestPath(transcript.graph, frames: frames, pdfCount: S, beam: options.beam)
+                : workspace.occupancy(transcript.graph, frames: frames, pdfCount: S, beam: options.beam)
+            guard let alignment else {
+                statistics.skipped[id] = "\(frames.count) frames are too few for its transcript's states"
+                continue
             }
-            // Each nonzero component posterior γ = state posterior × share adds γ·[x, x²] to its
-            // component's sums: Γ is sparse (a frame's mass sits on one or two pdfs), so a short
-            // vector loop per entry, rather than a dense Γᵀ·[X, X²] GEMM that would mostly
-            // multiply zeros.
-            sums.withUnsafeMutableBufferPointer { sums in
-            occupancy.withUnsafeMutableBufferPointer { occupancy in
-            shares.withUnsafeBufferPointer { shares in
-            mixtureSums.withUnsafeBufferPointer { mixtureSums in
-            chunk.expanded.withUnsafeBufferPointer { x in
-            offsets.withUnsafeBufferPointer { offsets in
-                for (t, s, weight) in posteriors {
-                    let row = start + Int(t), s = Int(s)
-                    let frame = x.baseAddress! + row * 2 * D, scale = weight / mixtureSums[row * S + s]
-                    for k in offsets[s]..<offsets[s + 1] {
-                        let value = shares[row * K + k] * scale
-                        occupancy[k] += Double(value)
-                        let sum = sums.baseAddress! + k * 2 * D
-                        for d in 0..<(2 * D) { sum[d] += value * frame[d] }
-                    }
-                }
-            }}}}}}
-            for (id, c) in transitionCounts { statistics.transitions[Int(id)] += c }
-            statistics.logLikelihood += logLikelihood
-            statistics.frames += T
+            workspace.addComponentSums(alignment.posteriors, firstFrame: frames.lowerBound, expanded: chunk.expanded,
+                                       componentOffsets: likelihoods.componentOffsets, pdfCount: S, dimension: D)
+            for (id, c) in alignment.transitionCounts { statistics.transitions[Int(id)] += c }
+            statistics.logLikelihood += alignment.logLikelihood
+            statistics.frames += frames.count
             statistics.utterances += 1
+            workspace.forwardBackward.recycle(alignment)
         }
-        sums.withUnsafeBufferPointer { out in
-            for s in 0..<S {
-                for k in offsets[s]..<offsets[s + 1] where occupancy[k] > 0 {
-                    statistics.mixtures[transcript.pdfs[s]].accumulate(component: k - offsets[s], occupancy: occupancy[k],
-                                                                        sums: out.baseAddress! + k * 2 * D)
-                }
+        let offsets = likelihoods.componentOffsets, sums = workspace.sums.base, occupancy = workspace.occupancy.base
+        for s in 0..<S {
+            for k in offsets[s]..<offsets[s + 1] where occupancy[k] > 0 {
+                statistics.mixtures[transcript.pdfs[s]].accumulate(component: k - offsets[s], occupancy: occupancy[k],
+                                                                    sums: sums + k * 2 * D)
             }
         }
-        swap(&occupancy, &workspace.occupancy)
-        swap(&sums, &workspace.sums)
     }
 
     /// The M-step: new mixtures and transition probabilities from `statistics`.
@@ -516,7 +436,9 @@ struct TranscriptGraph: Sendable {
     var likelihoods: GMMLikelihoods
 }
 
-/// Buffers one E-step worker reuses from chunk to chunk.
+/// Buffers one E-step worker reuses from chunk to chunk, and the steps of a chunk's E-step
+/// that work on them. Rows are the chunk's frames (F of them), S its graph's pdfs, K their
+/// Gaussians.
 struct EStepWorkspace {
     /// Component values, then their shares e^(value − top) `[F, K]`.
     var shares: [Float] = []
@@ -524,17 +446,81 @@ struct EStepWorkspace {
     var top: [Float] = []
     var mixtureSums: [Float] = []
     /// Scaled emission probabilities `[F, S]` and each frame's scale (log) `[F]`.
-    var emission: [Float] = []
-    var frameOffsets: [Double] = []
-    var occupancy: [Double] = []
-    var sums: [Float] = []
-    var forwardBackward = ForwardBackward.Workspace()
+    let emission = ScratchBuffer<Float>(), frameOffsets = ScratchBuffer<Double>()
+    /// Each Gaussian's occupancy `[K]` and its sums of x and x² `[K, 2D]` over the chunk.
+    let occupancy = ScratchBuffer<Double>(), sums = ScratchBuffer<Float>()
+    let forwardBackward = ForwardBackward.Workspace()
 
-    /// Room for a chunk's emissions, and zeroed occupancies `[K]` and sums `[K, 2D]`.
-    mutating func prepareChunk(frames F: Int, pdfs S: Int, components K: Int, dimension D: Int) {
-        if emission.count < F * S { emission = [Float](repeating: 0, count: F * S) }
-        if frameOffsets.count < F { frameOffsets = [Double](repeating: 0, count: F) }
-        occupancy.resetPrefix(K)
-        sums.resetPrefix(K * 2 * D)
+    /// Zeroed occupancies and sums, and the chunk's scaled emissions from its mixture shares:
+    /// e^(log p_s − m_t), m_t each frame's largest component value (one vectorized exp).
+    func prepareChunk(frames F: Int, pdfs S: Int, components K: Int, dimension D: Int) {
+        occupancy.zeroed(K)
+        sums.zeroed(K * 2 * D)
+        let e = emission.reserve(F * S), offsets = frameOffsets.reserve(F)
+        top.withUnsafeBufferPointer { top in
+            for t in 0..<F {
+                var m = -Float.infinity
+                for s in 0..<S { m = Swift.max(m, top[t * S + s]) }
+                offsets[t] = Double(m)
+                for s in 0..<S { e[t * S + s] = top[t * S + s] - m }
+            }
+        }
+        Float.exp(e, count: F * S)
+        mixtureSums.withUnsafeBufferPointer { sums in
+            for i in 0..<(F * S) { e[i] *= sums[i] }
+        }
+    }
+
+    /// Soft alignment of the chunk's `frames` (forward-backward); without a beam when the beam
+    /// pruned every path that ends in time (short utterances).
+    func occupancy(_ graph: DecodingGraph, frames: Range<Int>, pdfCount S: Int, beam: Float) -> StateOccupancy? {
+        let e = UnsafeBufferPointer(start: emission.base + frames.lowerBound * S, count: frames.count * S)
+        let o = UnsafeBufferPointer(start: frameOffsets.base + frames.lowerBound, count: frames.count)
+        return ForwardBackward.occupancy(graph, emissions: e, offsets: o, frames: frames.count, pdfCount: S, beam: beam,
+                                         workspace: forwardBackward)
+            ?? ForwardBackward.occupancy(graph, emissions: e, offsets: o, frames: frames.count, pdfCount: S, beam: .infinity,
+                                         workspace: forwardBackward)
+    }
+
+    /// Hard alignment (Viterbi training): the best path's states with posterior 1 and its
+    /// transitions counted once each.
+    func bestPath(_ graph: DecodingGraph, frames: Range<Int>, pdfCount S: Int, beam: Float) -> StateOccupancy? {
+        let T = frames.count
+        let ll = (frames.lowerBound * S..<frames.upperBound * S).map { top[$0] + Foundation.log(mixtureSums[$0]) }
+        guard let path = Viterbi.search(graph, logLikelihoods: ll, frames: T, pdfCount: S, options: SearchOptions(beam: beam))
+            ?? Viterbi.search(graph, logLikelihoods: ll, frames: T, pdfCount: S, options: SearchOptions(beam: .infinity)) else { return nil }
+        let posteriors = path.states.enumerated().map { (frame: Int32($0.offset), pdf: graph.pdf[Int($0.element)], weight: Float(1)) }
+        var transitionCounts: [(transition: Int32, count: Double)] = []
+        for t in 1..<max(T, 1) {
+            let i = Int(path.states[t - 1]), j = path.states[t]
+            if let arc = (Int(graph.arcStart[i])..<Int(graph.arcStart[i + 1])).first(where: { graph.arcTo[$0] == j }) {
+                transitionCounts.append((graph.arcTransition[arc], 1))
+            }
+        }
+        if let last = path.states.last, graph.finalTransition[Int(last)] >= 0 { transitionCounts.append((graph.finalTransition[Int(last)], 1)) }
+        return StateOccupancy(logLikelihood: Double(path.score), posteriors: posteriors, transitionCounts: transitionCounts)
+    }
+
+    /// Each nonzero component posterior γ = state posterior × share adds γ·[x, x²] to its
+    /// component's sums: Γ is sparse (a frame's mass sits on one or two pdfs), so a short vector
+    /// loop per entry, rather than a dense Γᵀ·[X, X²] GEMM that would mostly multiply zeros.
+    func addComponentSums(_ posteriors: [(frame: Int32, pdf: Int32, weight: Float)], firstFrame: Int, expanded: [Float],
+                          componentOffsets offsets: [Int], pdfCount S: Int, dimension D: Int) {
+        let K = offsets.last!, occupancy = occupancy.base, sums = sums.base
+        shares.withUnsafeBufferPointer { shares in
+        mixtureSums.withUnsafeBufferPointer { mixtureSums in
+        expanded.withUnsafeBufferPointer { x in
+        offsets.withUnsafeBufferPointer { offsets in
+            for (t, s, weight) in posteriors {
+                let row = firstFrame + Int(t), s = Int(s)
+                let frame = x.baseAddress! + row * 2 * D, scale = weight / mixtureSums[row * S + s]
+                for k in offsets[s]..<offsets[s + 1] {
+                    let value = shares[row * K + k] * scale
+                    occupancy[k] += Double(value)
+                    let sum = sums + k * 2 * D
+                    for d in 0..<(2 * D) { sum[d] += value * frame[d] }
+                }
+            }
+        }}}}
     }
 }

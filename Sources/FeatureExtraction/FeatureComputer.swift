@@ -22,8 +22,9 @@ public final class FeatureComputer {
     private let fft: RealFFTPlan
     private let fftInput: UnsafeMutablePointer<Float>
     private let fftOutput: UnsafeMutablePointer<fftwf_complex>
-    private var spectrum: [Float]
-    private var melEnergies: [Float]
+    /// The frame's power (or magnitude) spectrum, N/2 + 1 bins, and its mel energies.
+    private let spectrum: UnsafeMutablePointer<Float>
+    private let melEnergies: UnsafeMutablePointer<Float>
 
     public init(config: FeatureConfig) throws {
         try config.validate()
@@ -49,13 +50,17 @@ public final class FeatureComputer {
         fft = RealFFTPlan.forLength(n)
         fftInput = fftwf_alloc_real(n)!
         fftOutput = fftwf_alloc_complex(n / 2 + 1)!
-        spectrum = [Float](repeating: 0, count: n / 2 + 1)
-        melEnergies = [Float](repeating: 0, count: bins)
+        spectrum = .allocate(capacity: n / 2 + 1)
+        spectrum.initialize(repeating: 0, count: n / 2 + 1)
+        melEnergies = .allocate(capacity: max(bins, 1))
+        melEnergies.initialize(repeating: 0, count: bins)
     }
 
     deinit {
         fftwf_free(fftInput)
         fftwf_free(fftOutput)
+        spectrum.deallocate()
+        melEnergies.deallocate()
     }
 
     /// Number of frames `sampleCount` samples give.
@@ -80,26 +85,44 @@ public final class FeatureComputer {
         return output
     }
 
+    /// One frame, step by step, into `row`.
     @inline(__always)
     private func computeFrame(_ t: Int, wave: UnsafeBufferPointer<Float>, noise: inout DitherNoise, into row: UnsafeMutablePointer<Float>) {
-        let options = config.frame
-        let length = options.windowSize
-        let padded = options.paddedWindowSize
-        let frame = fftInput
-        // Extract, reflecting out-of-range indices as Kaldi's ExtractWindow does.
-        let start = options.firstSample(ofFrame: t)
-        let count = wave.count
-        if start >= 0 && start + length <= count {
-            frame.update(from: wave.baseAddress! + start, count: length)
-        } else {
-            for s in 0..<length {
-                var index = start + s
-                while index < 0 || index >= count {
-                    index = index < 0 ? -index - 1 : 2 * count - 1 - index
-                }
-                frame[s] = wave[index]
-            }
+        extractFrame(t, wave: wave)
+        let logEnergy = conditionFrame(noise: &noise)
+        fft.execute(fftInput, fftOutput)
+        computeSpectrum()
+        computeMelEnergies()
+        switch config.type {
+        case .fbank: writeFilterbank(into: row, logEnergy: logEnergy)
+        case .mfcc: writeCepstra(into: row, logEnergy: logEnergy)
         }
+    }
+
+    /// The frame's samples into the FFT input, reflecting out-of-range indices as Kaldi's
+    /// `ExtractWindow` does.
+    @inline(__always)
+    private func extractFrame(_ t: Int, wave: UnsafeBufferPointer<Float>) {
+        let length = config.frame.windowSize, start = config.frame.firstSample(ofFrame: t), count = wave.count
+        if start >= 0 && start + length <= count {
+            fftInput.update(from: wave.baseAddress! + start, count: length)
+            return
+        }
+        for s in 0..<length {
+            var index = start + s
+            while index < 0 || index >= count {
+                index = index < 0 ? -index - 1 : 2 * count - 1 - index
+            }
+            fftInput[s] = wave[index]
+        }
+    }
+
+    /// Dither, DC removal, pre-emphasis, window and zero padding, in place; returns the log
+    /// energy (of the raw frame, or of the windowed one without `rawEnergy`; 0 when unused).
+    @inline(__always)
+    private func conditionFrame(noise: inout DitherNoise) -> Float {
+        let options = config.frame, length = options.windowSize, padded = options.paddedWindowSize
+        let frame = fftInput
         if options.dither != 0 {
             noise.add(scale: Float(options.dither), to: frame, count: length)
         }
@@ -135,68 +158,70 @@ public final class FeatureComputer {
         if wantsEnergy && config.energyFloor > 0 {
             logEnergy = max(logEnergy, Float(log(config.energyFloor)))
         }
+        return logEnergy
+    }
 
-        fft.execute(frame, fftOutput)
-        let half = padded / 2
-        let usePower = config.usePower
-        spectrum.withUnsafeMutableBufferPointer { power in
-            fftOutput.withMemoryRebound(to: Float.self, capacity: 2 * (half + 1)) { complex in
-                for k in 0...half {
-                    let re = complex[2 * k], im = complex[2 * k + 1]
-                    power[k] = re * re + im * im
-                }
-            }
-            if !usePower {
-                for k in 0...half { power[k] = power[k].squareRoot() }
+    /// The FFT output's power spectrum (or magnitude, without `usePower`).
+    @inline(__always)
+    private func computeSpectrum() {
+        let half = config.frame.paddedWindowSize / 2, power = spectrum
+        fftOutput.withMemoryRebound(to: Float.self, capacity: 2 * (half + 1)) { complex in
+            for k in 0...half {
+                let re = complex[2 * k], im = complex[2 * k + 1]
+                power[k] = re * re + im * im
             }
         }
+        if !config.usePower {
+            for k in 0...half { power[k] = power[k].squareRoot() }
+        }
+    }
 
-        let bins = config.mel.binCount
-        let htk = config.htkCompat
-        let takeLog = config.type == .mfcc || config.useLogFbank
-        melEnergies.withUnsafeMutableBufferPointer { mel in
-            spectrum.withUnsafeBufferPointer { power in
-                for (b, filter) in melBank.filters.enumerated() {
-                    var energy: Float = 0
-                    filter.weights.withUnsafeBufferPointer { weights in
-                        let base = power.baseAddress! + filter.firstBin
-                        for i in 0..<weights.count { energy += weights[i] * base[i] }
-                    }
-                    if htk && energy < 1 { energy = 1 }
-                    if takeLog { energy = logf(max(energy, Float.ulpOfOne)) }
-                    mel[b] = energy
+    /// Each mel filter's energy, floored at 1 with `htkCompat` and logged (with a `FLT_EPSILON`
+    /// floor) for MFCC or log filterbanks.
+    @inline(__always)
+    private func computeMelEnergies() {
+        let htk = config.htkCompat, takeLog = config.type == .mfcc || config.useLogFbank
+        for (b, filter) in melBank.filters.enumerated() {
+            var energy: Float = 0
+            filter.weights.withUnsafeBufferPointer { weights in
+                let base = spectrum + filter.firstBin
+                for i in 0..<weights.count { energy += weights[i] * base[i] }
+            }
+            if htk && energy < 1 { energy = 1 }
+            if takeLog { energy = logf(max(energy, Float.ulpOfOne)) }
+            melEnergies[b] = energy
+        }
+    }
+
+    /// Filterbank row: the mel energies, with the log energy first (Kaldi) or last (HTK).
+    @inline(__always)
+    private func writeFilterbank(into row: UnsafeMutablePointer<Float>, logEnergy: Float) {
+        let bins = config.mel.binCount, wantsEnergy = config.useEnergy, htk = config.htkCompat
+        (row + (wantsEnergy && !htk ? 1 : 0)).update(from: melEnergies, count: bins)
+        if wantsEnergy { row[htk ? bins : 0] = logEnergy }
+    }
+
+    /// MFCC row: DCT of the log mel energies, liftered, the log energy in place of C0 when
+    /// used; with `htkCompat`, C0 (or energy) last.
+    @inline(__always)
+    private func writeCepstra(into row: UnsafeMutablePointer<Float>, logEnergy: Float) {
+        let bins = config.mel.binCount, ceps = config.cepstraCount, wantsEnergy = config.useEnergy
+        dct.withUnsafeBufferPointer { d in
+            lifter.withUnsafeBufferPointer { lift in
+                for k in 0..<ceps {
+                    var sum: Float = 0
+                    let basis = d.baseAddress! + k * bins
+                    for j in 0..<bins { sum += basis[j] * melEnergies[j] }
+                    row[k] = sum * lift[k]
                 }
             }
         }
-
-        switch config.type {
-        case .fbank:
-            let offset = wantsEnergy && !htk ? 1 : 0
-            melEnergies.withUnsafeBufferPointer { mel in
-                (row + offset).update(from: mel.baseAddress!, count: bins)
-            }
-            if wantsEnergy { row[htk ? bins : 0] = logEnergy }
-        case .mfcc:
-            let ceps = config.cepstraCount
-            dct.withUnsafeBufferPointer { d in
-                melEnergies.withUnsafeBufferPointer { mel in
-                    lifter.withUnsafeBufferPointer { lift in
-                        for k in 0..<ceps {
-                            var sum: Float = 0
-                            let basis = d.baseAddress! + k * bins
-                            for j in 0..<bins { sum += basis[j] * mel[j] }
-                            row[k] = sum * lift[k]
-                        }
-                    }
-                }
-            }
-            if wantsEnergy { row[0] = logEnergy }
-            if htk {
-                // C0 (or energy) goes last; HTK's C0 is √2 larger than the orthonormal DCT's.
-                let first = wantsEnergy ? row[0] : row[0] * Float(2.0.squareRoot())
-                for k in 0..<(ceps - 1) { row[k] = row[k + 1] }
-                row[ceps - 1] = first
-            }
+        if wantsEnergy { row[0] = logEnergy }
+        if config.htkCompat {
+            // C0 (or energy) goes last; HTK's C0 is √2 larger than the orthonormal DCT's.
+            let first = wantsEnergy ? row[0] : row[0] * Float(2.0.squareRoot())
+            for k in 0..<(ceps - 1) { row[k] = row[k + 1] }
+            row[ceps - 1] = first
         }
     }
 

@@ -231,3 +231,26 @@ public enum GraphBuilder {
         return build(model: model, instances: instances, successors: successors, starts: starts, ends: ends, words: words.map(\.word))
     }
 }
+
+extension DecodingGraph {
+    /// The arrays a search's inner loops read, as buffers valid inside `withArcPointers`.
+    struct ArcPointers {
+        let pdf: UnsafeBufferPointer<Int32>
+        /// Arcs of state i are `start[i]..<start[i+1]`.
+        let start: UnsafeBufferPointer<Int32>
+        let to: UnsafeBufferPointer<Int32>
+        let probability: UnsafeBufferPointer<Double>
+    }
+
+    func withArcPointers<Result>(_ body: (ArcPointers) throws -> Result) rethrows -> Result {
+        try pdf.withUnsafeBufferPointer { pdf in
+            try arcStart.withUnsafeBufferPointer { start in
+                try arcTo.withUnsafeBufferPointer { to in
+                    try arcProbability.withUnsafeBufferPointer { probability in
+                        try body(ArcPointers(pdf: pdf, start: start, to: to, probability: probability))
+                    }
+                }
+            }
+        }
+    }
+}

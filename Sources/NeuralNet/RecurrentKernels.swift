@@ -36,27 +36,47 @@ struct SequenceLayout {
     /// `values` (rows of `width` in tensor order) gathered into step-major order; inactive rows are zero.
     @inlinable
     func gather<Scalar: TensorScalar>(_ values: [Scalar], width: Int) -> [Scalar] {
-        reorder(values, width: width, toStepMajor: true)
+        if isIdentity || values.isEmpty { return values }
+        return values.withUnsafeBufferPointer { source in
+            [Scalar](unsafeUninitializedCapacity: steps * batch * width) { target, count in
+                reorder(source.baseAddress!, into: target.baseAddress!, width: width, toStepMajor: true)
+                count = steps * batch * width
+            }
+        }
+    }
+
+    /// `values` gathered into step-major order in `target` (`steps · batch · width` values).
+    @inlinable
+    func gather<Scalar: TensorScalar>(_ values: [Scalar], width: Int, into target: UnsafeMutablePointer<Scalar>) {
+        values.withUnsafeBufferPointer { reorder($0.baseAddress!, into: target, width: width, toStepMajor: true) }
     }
 
     /// Step-major rows scattered back to tensor order; inactive rows become zero.
     @inlinable
-    func scatter<Scalar: TensorScalar>(_ values: [Scalar], width: Int) -> [Scalar] {
-        reorder(values, width: width, toStepMajor: false)
+    func scatter<Scalar: TensorScalar>(_ source: UnsafePointer<Scalar>, width: Int) -> [Scalar] {
+        // An empty array must not be built through `unsafeUninitializedCapacity` (see `uninitializedArray`).
+        guard steps * batch * width > 0 else { return [] }
+        return [Scalar](unsafeUninitializedCapacity: steps * batch * width) { target, count in
+            reorder(source, into: target.baseAddress!, width: width, toStepMajor: false)
+            count = steps * batch * width
+        }
     }
 
+    /// Copies rows between tensor order and step-major order; rows no sequence visits become zero.
     @inlinable
-    func reorder<Scalar: TensorScalar>(_ values: [Scalar], width: Int, toStepMajor: Bool) -> [Scalar] {
-        if isIdentity { return values }
-        var out = [Scalar](repeating: 0, count: steps * batch * width)
+    func reorder<Scalar: TensorScalar>(_ source: UnsafePointer<Scalar>, into target: UnsafeMutablePointer<Scalar>,
+                                       width: Int, toStepMajor: Bool) {
+        let count = steps * batch * width
+        guard count > 0 else { return }
+        if isIdentity { target.update(from: source, count: count); return }
+        target.update(repeating: 0, count: count)
         for s in 0..<steps {
             for b in 0..<batch where isActive(step: s, b) {
                 let tensorRow = row(time: time(step: s, b), b) * width, stepRow = (s * batch + b) * width
-                let (source, target) = toStepMajor ? (tensorRow, stepRow) : (stepRow, tensorRow)
-                for j in 0..<width { out[target + j] = values[source + j] }
+                let (from, to) = toStepMajor ? (tensorRow, stepRow) : (stepRow, tensorRow)
+                (target + to).update(from: source + from, count: width)
             }
         }
-        return out
     }
 }
 
@@ -81,6 +101,125 @@ public enum RecurrentCell: String, Codable, Sendable {
     public var gateCount: Int { self == .lstm ? 4 : 3 }
 }
 
+/// Memory of one direction's forward pass, kept for its backward pass: owned pointers, allocated
+/// once and freed with the autograd node that holds them (so the kernels need no nested
+/// `withUnsafe…` closures). Rows are in step-major order: row `s·B + b` is sequence `b` at step `s`.
+@usableFromInline
+final class RecurrentWorkspace<Scalar: TensorScalar> {
+    @usableFromInline let cell: RecurrentCell
+    @usableFromInline let layout: SequenceLayout
+    /// B, I, H and G (gate rows: 4H or 3H).
+    @usableFromInline let batch: Int, inputSize: Int, hiddenSize: Int, gateRows: Int
+    /// The input `[T·B, I]`.
+    @usableFromInline let input: UnsafeMutablePointer<Scalar>
+    /// Gate pre-activations, then activations in place `[T·B, G]`; zero in rows past a sequence's end.
+    @usableFromInline let gates: UnsafeMutablePointer<Scalar>
+    /// Hidden state before each step `[T + 1, B, H]`; block T is the final state.
+    @usableFromInline let hidden: UnsafeMutablePointer<Scalar>
+    /// LSTM: cell state before each step `[T + 1, B, H]` (GRU: unused).
+    @usableFromInline let cellState: UnsafeMutablePointer<Scalar>
+    /// LSTM: tanh(c_t); GRU: W_hn h_{t-1} + b_hn `[T·B, H]`, written for active rows only.
+    @usableFromInline let saved: UnsafeMutablePointer<Scalar>
+    /// GRU: this step's h_{t-1} W_hhᵀ `[B, G]` (LSTM: unused).
+    @usableFromInline let hiddenProjection: UnsafeMutablePointer<Scalar>
+    /// The outputs h_t `[T·B, H]`; zero past a sequence's end.
+    @usableFromInline let output: UnsafeMutablePointer<Scalar>
+
+    @inlinable
+    init(cell: RecurrentCell, layout: SequenceLayout, inputSize: Int, hiddenSize: Int) {
+        self.cell = cell
+        self.layout = layout
+        let T = layout.steps, B = layout.batch, H = hiddenSize, G = cell.gateCount * hiddenSize
+        (batch, self.inputSize, self.hiddenSize, gateRows) = (B, inputSize, H, G)
+        input = .allocate(capacity: max(T * B * inputSize, 1))
+        gates = .allocate(capacity: max(T * B * G, 1))  // the input projection's GEMM writes every value
+        hidden = .allocate(capacity: (T + 1) * B * H + 1)
+        hidden.initialize(repeating: 0, count: (T + 1) * B * H)
+        cellState = .allocate(capacity: cell == .lstm ? (T + 1) * B * H + 1 : 1)
+        if cell == .lstm { cellState.initialize(repeating: 0, count: (T + 1) * B * H) }
+        saved = .allocate(capacity: max(T * B * H, 1))
+        hiddenProjection = .allocate(capacity: cell == .gru ? B * G + 1 : 1)
+        output = .allocate(capacity: T * B * H + 1)
+        output.initialize(repeating: 0, count: T * B * H)
+    }
+
+    deinit {
+        for buffer in [input, gates, hidden, cellState, saved, hiddenProjection, output] { buffer.deallocate() }
+    }
+
+    /// Hidden (or cell) state block `s` (the state before step `s`), sequence `b`.
+    @inlinable func hidden(_ s: Int, _ b: Int) -> UnsafeMutablePointer<Scalar> { hidden + (s * batch + b) * hiddenSize }
+    @inlinable func cellState(_ s: Int, _ b: Int) -> UnsafeMutablePointer<Scalar> { cellState + (s * batch + b) * hiddenSize }
+    /// Row `r` of a `[T·B, G]` or `[T·B, H]` buffer.
+    @inlinable func gates(_ r: Int) -> UnsafeMutablePointer<Scalar> { gates + r * gateRows }
+    @inlinable func saved(_ r: Int) -> UnsafeMutablePointer<Scalar> { saved + r * hiddenSize }
+    @inlinable func output(_ r: Int) -> UnsafeMutablePointer<Scalar> { output + r * hiddenSize }
+
+    /// gates = x · W_ihᵀ + b_ih, plus b_hh where the cell adds it before the recurrent product
+    /// (LSTM; GRU keeps b_hn inside the reset gate's product).
+    @inlinable
+    func projectInput(weightIH: [Scalar], biasIH: [Scalar], biasHH: [Scalar]) {
+        let rows = layout.steps * batch, G = gateRows
+        guard rows > 0 else { return }
+        weightIH.withUnsafeBufferPointer { wih in
+            Scalar.gemm(transposeA: false, transposeB: true, m: rows, n: G, k: inputSize, alpha: 1, a: input, lda: inputSize,
+                        b: wih.baseAddress!, ldb: inputSize, beta: 0, c: gates, ldc: G)
+        }
+        let bias = cell == .lstm ? zip(biasIH, biasHH).map { $0 + $1 } : biasIH
+        for r in 0..<rows {
+            let g = gates(r)
+            for j in 0..<G { g[j] += bias[j] }
+        }
+    }
+
+    /// A finished sequence keeps its state past its end; its gate row stays zero for backward.
+    @inlinable
+    func carryState(step s: Int, _ b: Int) {
+        hidden(s + 1, b).update(from: hidden(s, b), count: hiddenSize)
+        if cell == .lstm { cellState(s + 1, b).update(from: cellState(s, b), count: hiddenSize) }
+        gates(s * batch + b).update(repeating: 0, count: gateRows)
+    }
+}
+
+/// Gradients of one direction's backward pass, in step-major rows like `RecurrentWorkspace`.
+@usableFromInline
+final class RecurrentGradientWorkspace<Scalar: TensorScalar> {
+    /// ∂L/∂h_t from above (the output's gradient) `[T·B, H]`.
+    @usableFromInline let output: UnsafeMutablePointer<Scalar>
+    /// ∂L/∂(gate pre-activations), input part `[T·B, G]`; zero in rows past a sequence's end.
+    @usableFromInline let gates: UnsafeMutablePointer<Scalar>
+    /// GRU: ∂L/∂(h_{t-1} W_hhᵀ + b_hh) `[T·B, G]` (the reset gate scales the n part).
+    @usableFromInline let hiddenGates: UnsafeMutablePointer<Scalar>
+    /// ∂L/∂h_{t} and ∂L/∂c_{t} carried from the later step `[B, H]`.
+    @usableFromInline let hidden: UnsafeMutablePointer<Scalar>, cellState: UnsafeMutablePointer<Scalar>
+    /// GRU: the part of ∂L/∂h_{t-1} that flows past the gates (z ⊙ ∂L/∂h_t) `[B, H]`.
+    @usableFromInline let direct: UnsafeMutablePointer<Scalar>
+    /// This step's dGates · W_hh `[B, H]`.
+    @usableFromInline let recurrent: UnsafeMutablePointer<Scalar>
+    @usableFromInline let counts: (rows: Int, gateRows: Int, state: Int)
+
+    @inlinable
+    init(for w: RecurrentWorkspace<Scalar>) {
+        let rows = w.layout.steps * w.batch, G = w.gateRows, state = w.batch * w.hiddenSize
+        counts = (rows, G, state)
+        output = .allocate(capacity: rows * w.hiddenSize + 1)
+        gates = .allocate(capacity: rows * G + 1)
+        // Every row is written when every sequence runs the whole batch; otherwise finished rows must read zero.
+        if !w.layout.isIdentity { gates.initialize(repeating: 0, count: rows * G) }
+        hiddenGates = .allocate(capacity: w.cell == .gru ? rows * G + 1 : 1)
+        if w.cell == .gru { hiddenGates.initialize(repeating: 0, count: rows * G) }
+        hidden = .allocate(capacity: state + 1)
+        cellState = .allocate(capacity: state + 1)
+        direct = .allocate(capacity: state + 1)
+        recurrent = .allocate(capacity: state + 1)
+        for buffer in [hidden, cellState, direct, recurrent] { buffer.initialize(repeating: 0, count: state) }
+    }
+
+    deinit {
+        for buffer in [output, gates, hiddenGates, hidden, cellState, direct, recurrent] { buffer.deallocate() }
+    }
+}
+
 /// One direction of one recurrent layer over a padded batch, as one autograd node.
 ///
 /// - Parameters:
@@ -101,198 +240,111 @@ func recurrentDirection<Scalar: TensorScalar>(
     let T = layout.steps, B = layout.batch, I = input.shape[2], H = weightHH.shape[1], G = weightHH.shape[0]
     precondition(G == cell.gateCount * H && weightIH.shape == [G, I] && biasIH.shape == [G] && biasHH.shape == [G],
                  "\(cell): weights \(weightIH.shape), \(weightHH.shape) do not fit input size \(I) and hidden size \(H)")
-    let rows = T * B
-
-    // Step-major input xs [T·B, I] and the input projection into `gates` [T·B, G].
-    let xs = layout.gather(input.values, width: I)
-    var gates = uninitializedArray(Scalar.self, count: rows * G)  // the GEMM writes every value
-    // Hidden states before each step: hs[s] is [B, H]; hs[T] is the final state.
-    var hs = [Scalar](repeating: 0, count: (T + 1) * B * H)
-    if let h0 = initialHidden { for i in 0..<(B * H) { hs[i] = h0.values[i] } }
-    // LSTM: cell states cs[s] like hs, and tanh(c) per step. GRU: gh_n (hidden part of n) per step.
-    var cs = [Scalar](repeating: 0, count: cell == .lstm ? (T + 1) * B * H : 0)
-    if let c0 = initialCell, cell == .lstm { for i in 0..<(B * H) { cs[i] = c0.values[i] } }
-    var saved = uninitializedArray(Scalar.self, count: rows * H)  // LSTM: tanh(c); GRU: gh_n (active rows only)
-    var hiddenProjection = [Scalar](repeating: 0, count: cell == .gru ? B * G : 0)
-    var outStep = [Scalar](repeating: 0, count: rows * H)  // outputs in step-major order
-
-    xs.withUnsafeBufferPointer { xs in
-    weightIH.values.withUnsafeBufferPointer { wih in
+    let w = RecurrentWorkspace<Scalar>(cell: cell, layout: layout, inputSize: I, hiddenSize: H)
+    layout.gather(input.values, width: I, into: w.input)
+    if let h0 = initialHidden { h0.values.withUnsafeBufferPointer { w.hidden.update(from: $0.baseAddress!, count: B * H) } }
+    if let c0 = initialCell, cell == .lstm { c0.values.withUnsafeBufferPointer { w.cellState.update(from: $0.baseAddress!, count: B * H) } }
+    w.projectInput(weightIH: weightIH.values, biasIH: biasIH.values, biasHH: biasHH.values)
     weightHH.values.withUnsafeBufferPointer { whh in
-    gates.withUnsafeMutableBufferPointer { gates in
-    hs.withUnsafeMutableBufferPointer { hs in
-    cs.withUnsafeMutableBufferPointer { cs in
-    saved.withUnsafeMutableBufferPointer { saved in
-    hiddenProjection.withUnsafeMutableBufferPointer { gh in
-    outStep.withUnsafeMutableBufferPointer { out in
-    biasIH.values.withUnsafeBufferPointer { bih in
-    biasHH.values.withUnsafeBufferPointer { bhh in
-        Scalar.gemm(transposeA: false, transposeB: true, m: rows, n: G, k: I, alpha: 1, a: xs.baseAddress!, lda: I,
-                    b: wih.baseAddress!, ldb: I, beta: 0, c: gates.baseAddress!, ldc: G)
-        for r in 0..<rows {
-            let g = gates.baseAddress! + r * G
-            if cell == .lstm {
-                for j in 0..<G { g[j] += bih[j] + bhh[j] }
-            } else {
-                for j in 0..<G { g[j] += bih[j] }
+        biasHH.values.withUnsafeBufferPointer { bhh in
+            for s in 0..<T {
+                switch cell {
+                case .lstm: lstmForward(step: s, w, weightHH: whh.baseAddress!)
+                case .gru: gruForward(step: s, w, weightHH: whh.baseAddress!, biasHH: bhh.baseAddress!)
+                }
             }
         }
-        for s in 0..<T {
-            let gs = gates.baseAddress! + s * B * G
-            let hPrev = hs.baseAddress! + s * B * H, hNext = hs.baseAddress! + (s + 1) * B * H
-            if cell == .lstm {
-                // gates += h_{s-1} · W_hhᵀ
-                Scalar.gemm(transposeA: false, transposeB: true, m: B, n: G, k: H, alpha: 1, a: hPrev, lda: H,
-                            b: whh.baseAddress!, ldb: H, beta: 1, c: gs, ldc: G)
-            } else {
-                Scalar.gemm(transposeA: false, transposeB: true, m: B, n: G, k: H, alpha: 1, a: hPrev, lda: H,
-                            b: whh.baseAddress!, ldb: H, beta: 0, c: gh.baseAddress!, ldc: G)
-            }
-            for b in 0..<B {
-                let g = gs + b * G, hp = hPrev + b * H, hn = hNext + b * H
-                guard layout.isActive(step: s, b) else {
-                    // Past its end a sequence keeps its state; its gates stay zero for backward.
-                    for j in 0..<H { hn[j] = hp[j] }
-                    if cell == .lstm { for j in 0..<H { cs[(s + 1) * B * H + b * H + j] = cs[s * B * H + b * H + j] } }
-                    for j in 0..<G { g[j] = 0 }
-                    continue
-                }
-                let o = out.baseAddress! + (s * B + b) * H, keep = saved.baseAddress! + (s * B + b) * H
-                if cell == .lstm {
-                    // Activations in place, vectorized: σ on i and f, tanh on g, σ on o.
-                    Scalar.sigmoid(g, count: 2 * H)
-                    Scalar.tanh(g + 2 * H, count: H)
-                    Scalar.sigmoid(g + 3 * H, count: H)
-                    let cp = cs.baseAddress! + s * B * H + b * H, cn = cs.baseAddress! + (s + 1) * B * H + b * H
-                    for j in 0..<H { cn[j] = g[H + j] * cp[j] + g[j] * g[2 * H + j] }
-                    keep.update(from: cn, count: H)
-                    Scalar.tanh(keep, count: H)
-                    for j in 0..<H { hn[j] = g[3 * H + j] * keep[j] }
-                } else {
-                    let h = gh.baseAddress! + b * G
-                    for j in 0..<(2 * H) { g[j] += h[j] + bhh[j] }
-                    Scalar.sigmoid(g, count: 2 * H)
-                    for j in 0..<H {
-                        keep[j] = h[2 * H + j] + bhh[2 * H + j]
-                        g[2 * H + j] += g[j] * keep[j]
-                    }
-                    Scalar.tanh(g + 2 * H, count: H)
-                    for j in 0..<H { hn[j] = (1 - g[H + j]) * g[2 * H + j] + g[H + j] * hp[j] }
-                }
-                o.update(from: hn, count: H)
-            }
-        }
-    }}}}}}}}}}}
+    }
 
-    let finalHidden = Array(hs[(T * B * H)...])
-    let finalCell = cell == .lstm ? Array(cs[(T * B * H)...]) : []
+    let finalHidden = Array(UnsafeBufferPointer(start: w.hidden(T, 0), count: B * H))
+    let finalCell = cell == .lstm ? Array(UnsafeBufferPointer(start: w.cellState(T, 0), count: B * H)) : []
     var inputs = [input, weightIH, weightHH, biasIH, biasHH]
     if let initialHidden { inputs.append(initialHidden) }
     if let initialCell, cell == .lstm { inputs.append(initialCell) }
-    let outputShape = layout.batchFirst ? [B, T, H] : [T, B, H]
-    let output = Tensor<Scalar>.operation(shape: outputShape, values: layout.scatter(outStep, width: H),
-                                       name: "\(cell)", inputs: inputs) { gradOutput in
-        let gOut = layout.gather(gradOutput, width: H)  // step-major
-        // Pre-activation gradients (GRU: input part); finished sequences' rows must read zero.
-        var dGates = layout.isIdentity ? uninitializedArray(Scalar.self, count: rows * G) : [Scalar](repeating: 0, count: rows * G)
-        var dHidden = [Scalar](repeating: 0, count: cell == .gru ? rows * G : 0)  // GRU: hidden part
-        var dh = [Scalar](repeating: 0, count: B * H), dc = [Scalar](repeating: 0, count: B * H)
-        var dhDirect = [Scalar](repeating: 0, count: B * H)
-        var recurrent = [Scalar](repeating: 0, count: B * H)
-        gOut.withUnsafeBufferPointer { gOut in
-        gates.withUnsafeBufferPointer { gates in
-        hs.withUnsafeBufferPointer { hs in
-        cs.withUnsafeBufferPointer { cs in
-        saved.withUnsafeBufferPointer { saved in
+    let inputRequiresGrad = input.requiresGrad
+    let wantsInitialHidden = initialHidden != nil, wantsInitialCell = initialCell != nil && cell == .lstm
+    let output = Tensor<Scalar>.operation(shape: layout.batchFirst ? [B, T, H] : [T, B, H],
+                                          values: layout.scatter(w.output, width: H),
+                                          name: "\(cell)", inputs: inputs) { gradOutput in
+        let d = RecurrentGradientWorkspace(for: w)
+        layout.gather(gradOutput, width: H, into: d.output)
         weightHH.values.withUnsafeBufferPointer { whh in
-        dGates.withUnsafeMutableBufferPointer { dG in
-        dHidden.withUnsafeMutableBufferPointer { dGh in
-        dh.withUnsafeMutableBufferPointer { dhAll in
-        dc.withUnsafeMutableBufferPointer { dcAll in
-        dhDirect.withUnsafeMutableBufferPointer { direct in
-        recurrent.withUnsafeMutableBufferPointer { rec in
             for s in (0..<T).reversed() {
-                for b in 0..<B where layout.isActive(step: s, b) {
-                    let r = s * B + b
-                    let g = gates.baseAddress! + r * G, d = dG.baseAddress! + r * G
-                    let keep = saved.baseAddress! + r * H, go = gOut.baseAddress! + r * H
-                    let dh = dhAll.baseAddress! + b * H, dc = dcAll.baseAddress! + b * H, dhz = direct.baseAddress! + b * H
-                    if cell == .lstm {
-                        let cp = cs.baseAddress! + s * B * H + b * H
-                        for j in 0..<H {
-                            let i = g[j], f = g[H + j], c̃ = g[2 * H + j], og = g[3 * H + j], tc = keep[j]
-                            let dht = dh[j] + go[j]
-                            let dct = dc[j] + dht * og * (1 - tc * tc)
-                            d[j] = dct * c̃ * i * (1 - i)
-                            d[H + j] = dct * cp[j] * f * (1 - f)
-                            d[2 * H + j] = dct * i * (1 - c̃ * c̃)
-                            d[3 * H + j] = dht * tc * og * (1 - og)
-                            dc[j] = dct * f
-                        }
-                    } else {
-                        let hp = hs.baseAddress! + s * B * H + b * H, dh2 = dGh.baseAddress! + r * G
-                        for j in 0..<H {
-                            let rg = g[j], z = g[H + j], n = g[2 * H + j], hn̂ = keep[j]
-                            let dht = dh[j] + go[j]
-                            let dnPre = dht * (1 - z) * (1 - n * n)
-                            let drPre = dnPre * hn̂ * rg * (1 - rg)
-                            let dzPre = dht * (hp[j] - n) * z * (1 - z)
-                            d[j] = drPre; d[H + j] = dzPre; d[2 * H + j] = dnPre
-                            dh2[j] = drPre; dh2[H + j] = dzPre; dh2[2 * H + j] = dnPre * rg
-                            dhz[j] = dht * z
-                        }
-                    }
+                switch cell {
+                case .lstm: lstmBackward(step: s, w, d)
+                case .gru: gruBackward(step: s, w, d)
                 }
-                // dh_{s-1} = dGates_s · W_hh for running sequences; finished ones carry dh.
-                let source = cell == .lstm ? dG.baseAddress! + s * B * G : dGh.baseAddress! + s * B * G
-                Scalar.gemm(transposeA: false, transposeB: false, m: B, n: H, k: G, alpha: 1, a: source, lda: G,
-                            b: whh.baseAddress!, ldb: H, beta: 0, c: rec.baseAddress!, ldc: H)
-                for b in 0..<B where layout.isActive(step: s, b) {
-                    let dh = dhAll.baseAddress! + b * H, r = rec.baseAddress! + b * H, dhz = direct.baseAddress! + b * H
-                    if cell == .gru {
-                        for j in 0..<H { dh[j] = r[j] + dhz[j] }
-                    } else {
-                        dh.update(from: r, count: H)
-                    }
-                }
+                propagateToPreviousStep(s, w, d, weightHH: whh.baseAddress!)
             }
-        }}}}}}}}}}}}
-
-        // Weight, bias and input gradients: one GEMM each over all T·B rows.
-        let hiddenGrads = cell == .lstm ? dGates : dHidden
-        var dWih = uninitializedArray(Scalar.self, count: G * I), dWhh = uninitializedArray(Scalar.self, count: G * H)
-        var dBih = [Scalar](repeating: 0, count: G), dBhh = [Scalar](repeating: 0, count: G)
-        var dxs = uninitializedArray(Scalar.self, count: input.requiresGrad ? rows * I : 0)
-        dGates.withUnsafeBufferPointer { dG in
-        hiddenGrads.withUnsafeBufferPointer { dGh in
-        xs.withUnsafeBufferPointer { xs in
-        hs.withUnsafeBufferPointer { hs in
-        weightIH.values.withUnsafeBufferPointer { wih in
-            dWih.withUnsafeMutableBufferPointer { dW in
-                Scalar.gemm(transposeA: true, transposeB: false, m: G, n: I, k: rows, alpha: 1, a: dG.baseAddress!, lda: G,
-                            b: xs.baseAddress!, ldb: I, beta: 0, c: dW.baseAddress!, ldc: I)
-            }
-            dWhh.withUnsafeMutableBufferPointer { dW in
-                Scalar.gemm(transposeA: true, transposeB: false, m: G, n: H, k: rows, alpha: 1, a: dGh.baseAddress!, lda: G,
-                            b: hs.baseAddress!, ldb: H, beta: 0, c: dW.baseAddress!, ldc: H)
-            }
-            if input.requiresGrad {
-                dxs.withUnsafeMutableBufferPointer { dx in
-                    Scalar.gemm(transposeA: false, transposeB: false, m: rows, n: I, k: G, alpha: 1, a: dG.baseAddress!, lda: G,
-                                b: wih.baseAddress!, ldb: I, beta: 0, c: dx.baseAddress!, ldc: I)
-                }
-            }
-            for r in 0..<rows {
-                for j in 0..<G {
-                    dBih[j] += dG[r * G + j]
-                    dBhh[j] += dGh[r * G + j]
-                }
-            }
-        }}}}}
-        var grads: [[Scalar]?] = [input.requiresGrad ? layout.scatter(dxs, width: I) : nil, dWih, dWhh, dBih, dBhh]
-        if initialHidden != nil { grads.append(dh) }
-        if initialCell != nil && cell == .lstm { grads.append(dc) }
+        }
+        var grads = parameterGradients(w, d, weightIH: weightIH.values, inputRequiresGrad: inputRequiresGrad)
+        if wantsInitialHidden { grads.append(Array(UnsafeBufferPointer(start: d.hidden, count: B * H))) }
+        if wantsInitialCell { grads.append(Array(UnsafeBufferPointer(start: d.cellState, count: B * H))) }
         return grads
     }
     return (output, finalHidden, finalCell)
+}
+
+/// ∂L/∂h_{s-1} = dGates_s · W_hh (GRU: the hidden part, plus the direct path z ⊙ ∂L/∂h_s) for
+/// running sequences; a finished sequence carries its gradient unchanged.
+@inlinable
+func propagateToPreviousStep<Scalar: TensorScalar>(_ s: Int, _ w: RecurrentWorkspace<Scalar>,
+                                                  _ d: RecurrentGradientWorkspace<Scalar>, weightHH: UnsafePointer<Scalar>) {
+    let B = w.batch, H = w.hiddenSize, G = w.gateRows
+    let source = (w.cell == .lstm ? d.gates : d.hiddenGates) + s * B * G
+    Scalar.gemm(transposeA: false, transposeB: false, m: B, n: H, k: G, alpha: 1, a: source, lda: G,
+                b: weightHH, ldb: H, beta: 0, c: d.recurrent, ldc: H)
+    for b in 0..<B where w.layout.isActive(step: s, b) {
+        let dh = d.hidden + b * H, r = d.recurrent + b * H
+        if w.cell == .gru {
+            let direct = d.direct + b * H
+            for j in 0..<H { dh[j] = r[j] + direct[j] }
+        } else {
+            dh.update(from: r, count: H)
+        }
+    }
+}
+
+/// The gradients of the input, W_ih, W_hh, b_ih and b_hh: one GEMM each over all T·B rows.
+@inlinable
+func parameterGradients<Scalar: TensorScalar>(_ w: RecurrentWorkspace<Scalar>, _ d: RecurrentGradientWorkspace<Scalar>,
+                                             weightIH: [Scalar], inputRequiresGrad: Bool) -> [[Scalar]?] {
+    let rows = d.counts.rows, G = w.gateRows, I = w.inputSize, H = w.hiddenSize
+    let hiddenGrads = w.cell == .lstm ? d.gates : d.hiddenGates
+    func product(_ count: Int, _ fill: (UnsafeMutablePointer<Scalar>) -> Void) -> [Scalar] {
+        guard count > 0 else { return [] }
+        return [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if rows == 0 { buffer.initialize(repeating: 0) } else { fill(buffer.baseAddress!) }
+            initialized = count
+        }
+    }
+    let dWih = product(G * I) {
+        Scalar.gemm(transposeA: true, transposeB: false, m: G, n: I, k: rows, alpha: 1, a: d.gates, lda: G,
+                    b: w.input, ldb: I, beta: 0, c: $0, ldc: I)
+    }
+    let dWhh = product(G * H) {
+        Scalar.gemm(transposeA: true, transposeB: false, m: G, n: H, k: rows, alpha: 1, a: hiddenGrads, lda: G,
+                    b: w.hidden, ldb: H, beta: 0, c: $0, ldc: H)
+    }
+    var dInput: [Scalar]? = nil
+    if inputRequiresGrad {
+        let dx = UnsafeMutablePointer<Scalar>.allocate(capacity: rows * I + 1)
+        defer { dx.deallocate() }
+        weightIH.withUnsafeBufferPointer { wih in
+            if rows > 0 {
+                Scalar.gemm(transposeA: false, transposeB: false, m: rows, n: I, k: G, alpha: 1, a: d.gates, lda: G,
+                            b: wih.baseAddress!, ldb: I, beta: 0, c: dx, ldc: I)
+            }
+        }
+        dInput = w.layout.scatter(dx, width: I)
+    }
+    var dBih = [Scalar](repeating: 0, count: G), dBhh = [Scalar](repeating: 0, count: G)
+    for r in 0..<rows {
+        let dg = d.gates + r * G, dgh = hiddenGrads + r * G
+        for j in 0..<G {
+            dBih[j] += dg[j]
+            dBhh[j] += dgh[j]
+        }
+    }
+    return [dInput, dWih, dWhh, dBih, dBhh]
 }

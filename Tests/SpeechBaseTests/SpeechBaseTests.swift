@@ -137,3 +137,16 @@ private func temporaryFolder() -> String {
         #expect(parallelMap(0, workers: 2) { $0 }.isEmpty)
     }
 }
+
+@Suite struct ScratchBufferTests {
+    @Test func keepsItsMemoryUntilACallNeedsMoreAndZeroesOnRequest() {
+        let buffer = ScratchBuffer<Double>()
+        let first = buffer.zeroed(8)
+        for i in 0..<8 { first[i] = Double(i + 1) }
+        #expect(buffer.reserve(4) == first && first[3] == 4, "a smaller request reuses the memory and keeps its values")
+        let zeroed = buffer.zeroed(6)
+        #expect(zeroed == first && (0..<6).allSatisfy { zeroed[$0] == 0 } && zeroed[6] == 7)
+        let grown = buffer.zeroed(100)
+        #expect(buffer.capacity == 100 && (0..<100).allSatisfy { grown[$0] == 0 })
+    }
+}
