@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "HiddenMarkov", targets: ["HiddenMarkov"]),
         .library(name: "AcousticModels", targets: ["AcousticModels"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "LanguageModel", targets: ["LanguageModel"]),
+        .library(name: "DecodingGraphs", targets: ["DecodingGraphs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,11 +39,18 @@ let package = Package(
         .target(name: "GaussianMixture", dependencies: ["TensorCore"]),
         .target(name: "HiddenMarkov", dependencies: ["SpeechBase", "TensorCore"]),
         .target(name: "Evaluation", dependencies: ["SpeechBase"]),
+        .target(name: "LanguageModel", dependencies: ["SpeechBase"]),
+        // OpenFst through a small C shim: the library's composition, determinization, minimization.
+        // OpenFst 1.7.9's headers hold template code clang rejects before instantiation (GCC
+        // never checks it): delayed template parsing checks only what the shim instantiates.
+        .target(name: "CFstShim", cxxSettings: [.unsafeFlags(["-fdelayed-template-parsing"])],
+                linkerSettings: [.linkedLibrary("fst"), .linkedLibrary("dl")]),
+        .target(name: "DecodingGraphs", dependencies: ["SpeechBase", "CFstShim", "HiddenMarkov", "LanguageModel"]),
         .target(name: "AcousticModels", dependencies: ["SpeechBase", "GaussianMixture", "HiddenMarkov", "NeuralNet", "TensorCore", "FeatureExtraction", "Evaluation"]),
         .executableTarget(
             name: "speechlab",
             dependencies: [
-                "SpeechBase", "AudioIO", "FeatureExtraction", "SpeechCorpus", "AcousticModels", "Evaluation", "TensorCore", "NeuralNet", "HiddenMarkov",
+                "SpeechBase", "AudioIO", "FeatureExtraction", "SpeechCorpus", "AcousticModels", "Evaluation", "TensorCore", "NeuralNet", "HiddenMarkov", "LanguageModel", "DecodingGraphs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,8 +67,11 @@ let package = Package(
         .testTarget(name: "GaussianMixtureTests", dependencies: ["GaussianMixture"]),
         .testTarget(name: "HiddenMarkovTests", dependencies: ["HiddenMarkov"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "DecodingGraphsTests", dependencies: ["DecodingGraphs", "HiddenMarkov", "LanguageModel"]),
+        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AcousticModelsTests", dependencies: ["AcousticModels", "FeatureExtraction", "SpeechCorpus", "AudioIO"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SpeechlabCLITests", dependencies: ["speechlab", "FeatureExtraction", "AudioIO"], resources: [.copy("Resources")]),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

@@ -6,7 +6,7 @@ import SpeechCorpus
 struct Prepare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make Kaldi-style data directories from a corpus.",
-        subcommands: [PrepareFSDD.self, PrepareConnectedDigits.self]
+        subcommands: [PrepareFSDD.self, PrepareConnectedDigits.self, PrepareAN4.self]
     )
 }
 
@@ -99,5 +99,48 @@ struct PrepareConnectedDigits: ParsableCommand {
         try builder.build(from: try FSDDPreparer.recordings(in: src), to: out) { done, _ in progress.update(done) }
         progress.finish()
         print("prepare connected-digits: \(train) train and \(test) test strings of \(minDigits)-\(maxDigits) digits in \(out)")
+    }
+}
+
+/// `speechlab prepare an4`: CMU's AN4 → `train/`, `dev/` (whole speakers) and `test/`.
+struct PrepareAN4: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "an4",
+        abstract: "Data directories from CMU's AN4 release (train, dev speakers, and test when present).",
+        discussion: """
+            Reads SRC/etc/an4_train.transcription with SRC/wav/an4_clstk/<speaker>/<id>.flac or .wav, and \
+            when present SRC/etc/an4_test.transcription with SRC/wav/an4test_clstk. Writes OUT/train, \
+            OUT/dev (--dev-speakers whole speakers taken out of the training part, evenly spaced in \
+            sorted order: the same every time) and OUT/test, each with wav.scp, text, utt2spk and spk2utt. \
+            Utterance ids are <speaker>-<file-id>.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The AN4 release folder (holding etc/ and wav/).", valueName: "dir"))
+    var src: String
+    @Option(help: ArgumentHelp("Folder to write train/, dev/ and test/ into.", valueName: "dir"))
+    var out: String
+    @Option(help: ArgumentHelp("Speakers of the training part to hold out as the dev set (0 for none).", valueName: "n"))
+    var devSpeakers = 10
+
+    func validate() throws {
+        guard devSpeakers >= 0 else { throw ValidationError("--dev-speakers must be 0 or more, not \(devSpeakers)") }
+    }
+
+    func run() throws {
+        let (all, test) = try AN4Preparer.read(src)
+        let held = Set(AN4Preparer.devSpeakers(of: all, count: devSpeakers))
+        let dev = all.filter { held.contains($0.speaker!) }, train = all.filter { !held.contains($0.speaker!) }
+        guard !train.isEmpty else { throw CommandFailure("--dev-speakers \(devSpeakers) leaves no speaker for training") }
+        guard devSpeakers == 0 || !dev.isEmpty else { throw CommandFailure("the dev set is empty") }
+        let folder = out as NSString
+        try DataDirectory.write(train, to: folder.appendingPathComponent("train"))
+        if !dev.isEmpty { try DataDirectory.write(dev, to: folder.appendingPathComponent("dev")) }
+        if let test { try DataDirectory.write(test, to: folder.appendingPathComponent("test")) }
+        let speakers = { (u: [Utterance]) in Set(u.compactMap(\.speaker)).count }
+        var parts = ["\(train.count) train (\(speakers(train)) speakers)"]
+        if !dev.isEmpty { parts.append("\(dev.count) dev (\(speakers(dev)) speakers: \(held.sorted().joined(separator: " ")))") }
+        parts.append(test.map { "\($0.count) test (\(speakers($0)) speakers)" } ?? "no test part in the source")
+        print("prepare an4: " + parts.joined(separator: ", ") + " in \(out)")
     }
 }
