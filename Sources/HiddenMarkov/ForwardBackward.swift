@@ -188,9 +188,12 @@ struct ForwardBackwardPass {
     /// The emission of every state at every frame, as Double (states that share a pdf share
     /// it), gathered once for both passes.
     func gatherStateEmissions(_ e: UnsafeBufferPointer<Float>) {
+        // Locals, not fields, in the loops: stores through the buffers could otherwise alias
+        // `self` for the optimizer, which would then reload every field on every arc.
+        let (T, N, S, pdf, stateEmission) = (T, N, S, arcs.pdf, stateEmission)
         for t in 0..<T {
             let row = e.baseAddress! + t * S, states = stateEmission + t * N
-            for j in 0..<N { states[j] = Double(row[Int(arcs.pdf[j])]) }
+            for j in 0..<N { states[j] = Double(row[Int(pdf[j])]) }
         }
     }
 
@@ -205,6 +208,8 @@ struct ForwardBackwardPass {
     /// α_t for every frame, each normalized by its sum (the scale c_t); states below
     /// `pruneBelow` × the previous frame's best are dropped. False when every path dies.
     func forward(pruneBelow: Double) -> Bool {
+        let (T, N, alpha, scale, stateEmission) = (T, N, alpha, scale, stateEmission)
+        let (start, to, probability) = (arcs.start, arcs.to, arcs.probability)
         var top = 0.0  // the previous frame's largest normalized forward probability
         for t in 0..<T {
             let current = alpha + t * N
@@ -215,8 +220,8 @@ struct ForwardBackwardPass {
                 for i in 0..<N {
                     let a = previous[i]
                     guard a > threshold else { previous[i] = 0; continue }
-                    for arc in Int(arcs.start[i])..<Int(arcs.start[i + 1]) {
-                        current[Int(arcs.to[arc])] += a * arcs.probability[arc]
+                    for arc in Int(start[i])..<Int(start[i + 1]) {
+                        current[Int(to[arc])] += a * probability[arc]
                     }
                 }
                 let emission = stateEmission + t * N
@@ -242,6 +247,8 @@ struct ForwardBackwardPass {
     /// β_t (scaled like α) for the states the forward pass kept, and each arc's expected count
     /// α_t(i) a_ij e_{t+1}(j) β_{t+1}(j) / c_{t+1}.
     func backward(_ graph: DecodingGraph, end: Double) {
+        let (T, N, alpha, beta, scale, stateEmission, weighted, arcCounts) = (T, N, alpha, beta, scale, stateEmission, weighted, arcCounts)
+        let (start, to, probability) = (arcs.start, arcs.to, arcs.probability)
         for i in 0..<N where alpha[(T - 1) * N + i] > 0 { beta[(T - 1) * N + i] = graph.finalProbability[i] / end }
         guard T >= 2 else { return }
         for t in stride(from: T - 2, through: 0, by: -1) {
@@ -253,8 +260,8 @@ struct ForwardBackwardPass {
             for i in 0..<N where forward[i] > 0 {
                 var b = 0.0
                 let a = forward[i]
-                for arc in Int(arcs.start[i])..<Int(arcs.start[i + 1]) {
-                    let v = arcs.probability[arc] * weighted[Int(arcs.to[arc])]
+                for arc in Int(start[i])..<Int(start[i + 1]) {
+                    let v = probability[arc] * weighted[Int(to[arc])]
                     b += v
                     arcCounts[arc] += a * v
                 }
