@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "CFstShim", cxxSettings: [.unsafeFlags(["-fdelayed-template-parsing"])],
                 linkerSettings: [.linkedLibrary("fst"), .linkedLibrary("dl")]),
         .target(name: "DecodingGraphs", dependencies: ["SpeechBase", "CFstShim", "HiddenMarkov", "LanguageModel"]),
-        .target(name: "AcousticModels", dependencies: ["SpeechBase", "GaussianMixture", "HiddenMarkov", "NeuralNet", "TensorCore", "FeatureExtraction", "Evaluation"]),
+        .target(name: "AcousticModels", dependencies: ["SpeechBase", "GaussianMixture", "HiddenMarkov", "NeuralNet", "TensorCore", "FeatureExtraction", "Evaluation", "DecodingGraphs", "LanguageModel"]),
         .executableTarget(
             name: "speechlab",
             dependencies: [

@@ -4,31 +4,71 @@ import GaussianMixture
 import HiddenMarkov
 import SpeechBase
 
-/// Maps words to units. By default every word is its own unit (whole-word models).
-public struct Lexicon: Codable, Sendable, Equatable {
-    /// Word → units, for words spelled out by a lexicon file; other words are their own unit.
-    public var pronunciations: [String: [String]]
+/// Maps words to units. By default every word is its own unit (whole-word models); a
+/// lexicon spells words out in units (phones), with alternative pronunciations.
+public struct Lexicon: Sendable, Equatable {
+    /// Word → its pronunciations (each a sequence of units), for words a lexicon spells out;
+    /// other words are their own unit.
+    public var alternatives: [String: [[String]]]
 
-    public init(pronunciations: [String: [String]] = [:]) {
-        self.pronunciations = pronunciations
+    public init(alternatives: [String: [[String]]] = [:]) {
+        self.alternatives = alternatives.filter { !$0.value.isEmpty }
     }
 
-    /// The units of `word`.
-    public func units(of word: String) -> [String] { pronunciations[word] ?? [word] }
+    /// One pronunciation per word.
+    public init(pronunciations: [String: [String]]) {
+        self.init(alternatives: pronunciations.mapValues { [$0] })
+    }
 
-    /// Reads `WORD unit unit ...` lines (one pronunciation per word); errors name file and line.
+    /// Whether the lexicon spells any word out (false: whole-word units).
+    public var isEmpty: Bool { alternatives.isEmpty }
+
+    /// Whether `word` has a pronunciation here.
+    public func contains(_ word: String) -> Bool { alternatives[word] != nil }
+
+    /// The first pronunciation of `word` (the word itself when the lexicon does not spell it).
+    public func units(of word: String) -> [String] { alternatives[word]?.first ?? [word] }
+
+    /// Every pronunciation of `word`.
+    public func pronunciations(of word: String) -> [[String]] { alternatives[word] ?? [[word]] }
+
+    /// Reads `WORD unit unit ...` lines; a word on several lines has several pronunciations.
+    /// Errors name file and line.
     public static func read(_ path: String) throws -> Lexicon {
         let lines: [Substring]
         do { lines = try TextFile.lines(of: path) } catch { throw ModelError("\(error)") }
-        var pronunciations: [String: [String]] = [:]
+        var alternatives: [String: [[String]]] = [:]
         for (n, line) in lines.enumerated() {
             let fields = TextFile.fields(line).map(String.init)
             guard let word = fields.first else { continue }
             guard fields.count >= 2 else { throw ModelError("\(path):\(n + 1): word '\(word)' has no units") }
-            guard pronunciations[word] == nil else { throw ModelError("\(path):\(n + 1): word '\(word)' is listed twice") }
-            pronunciations[word] = Array(fields.dropFirst())
+            let units = Array(fields.dropFirst())
+            if alternatives[word]?.contains(units) != true { alternatives[word, default: []].append(units) }
         }
-        return Lexicon(pronunciations: pronunciations)
+        return Lexicon(alternatives: alternatives)
+    }
+}
+
+extension Lexicon: Codable {
+    private enum CodingKeys: String, CodingKey { case pronunciations }
+
+    /// `model.json` keeps the field name `pronunciations`: each word's value is its list of
+    /// pronunciations, or (models written before alternatives) one pronunciation.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let many = try? c.decode([String: [[String]]].self, forKey: .pronunciations) {
+            self.init(alternatives: many)
+        } else {
+            self.init(pronunciations: try c.decode([String: [String]].self, forKey: .pronunciations))
+        }
+        if let (word, _) = alternatives.first(where: { $0.value.contains { $0.isEmpty } }) {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "word '\(word)' has an empty pronunciation"))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(alternatives, forKey: .pronunciations)
     }
 }
 
@@ -80,15 +120,29 @@ public final class GMMHMM: AcousticScorer, @unchecked Sendable {
         likelihoods.logLikelihoods(frames, count: count)
     }
 
-    /// Units of each word of the vocabulary, as unit indices.
+    /// Units of each word (its first pronunciation), as unit indices.
     public func wordUnits(_ words: [String]) throws -> [(word: String, units: [Int])] {
+        try wordAlternatives(words).map { ($0.word, $0.alternatives[0]) }
+    }
+
+    /// Every pronunciation of each word, as unit indices.
+    public func wordAlternatives(_ words: [String]) throws -> [(word: String, alternatives: [[Int]])] {
+        try transitions.wordAlternatives(words, lexicon: lexicon)
+    }
+}
+
+extension TransitionModel {
+    /// Every pronunciation of each word in `lexicon`, as indices of this model's units; a unit
+    /// the model lacks is an error naming the word.
+    public func wordAlternatives(_ words: [String], lexicon: Lexicon) throws -> [(word: String, alternatives: [[Int]])] {
         try words.map { word in
-            let names = lexicon.units(of: word)
-            let units = try names.map { name -> Int in
-                guard let u = transitions.unitIndex(name) else { throw ModelError("word '\(word)': unit '\(name)' is not in the model") }
-                return u
+            let alternatives = try lexicon.pronunciations(of: word).map { names in
+                try names.map { name -> Int in
+                    guard let u = unitIndex(name) else { throw ModelError("word '\(word)': unit '\(name)' is not in the model") }
+                    return u
+                }
             }
-            return (word, units)
+            return (word, alternatives)
         }
     }
 }

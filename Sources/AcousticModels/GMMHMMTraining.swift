@@ -181,7 +181,7 @@ public struct GMMHMMTrainer: Sendable {
         let dimension = first.features.dimension
         let vocabulary = Set(data.flatMap(\.words)).sorted()
         guard !vocabulary.isEmpty else { throw ModelError("the training transcripts have no words") }
-        let unitNames = Set(vocabulary.flatMap { lexicon.units(of: $0) }).sorted()
+        let unitNames = Set(vocabulary.flatMap { lexicon.pronunciations(of: $0).joined() }).sorted()
         if unitNames.contains(silenceUnit) { throw ModelError("a word or unit is named \(silenceUnit), which is reserved for silence") }
         try checkSizes(data, unitNames: unitNames, lexicon: lexicon)
         let units = unitNames + [silenceUnit]
@@ -211,7 +211,8 @@ public struct GMMHMMTrainer: Sendable {
         let model = GMMHMM(transitions: transitions, mixtures: [DiagonalGMM](repeating: global, count: transitions.pdfCount),
                            lexicon: lexicon, vocabulary: vocabulary, features: features)
 
-        // Uniform segmentation: frames spread evenly over the transcript's word states.
+        // Uniform segmentation: frames spread evenly over the transcript's word states (each
+        // word's first pronunciation; Baum-Welch then weighs the alternatives).
         var statistics = BaumWelchStatistics(model: model)
         for u in data {
             let wordUnits = try model.wordUnits(u.words)
@@ -262,9 +263,11 @@ public struct GMMHMMTrainer: Sendable {
         let statesOf = { (unit: String) in self.options.stateOverrides[unit] ?? self.options.statesPerUnit }
         var trainable: Set<String> = [], frames = 0
         for u in data {
-            let units = u.words.flatMap { lexicon.units(of: $0) }
+            // Long enough for its shortest pronunciations: every alternative's units can then be trained.
+            let alternatives = u.words.map { lexicon.pronunciations(of: $0) }
+            let shortest = alternatives.reduce(0) { total, word in total + word.map { $0.reduce(0) { $0 + statesOf($1) } }.min()! }
             frames += u.features.frames
-            if units.reduce(0, { $0 + statesOf($1) }) <= u.features.frames { trainable.formUnion(units) }
+            if shortest <= u.features.frames { trainable.formUnion(alternatives.joined().joined()) }
         }
         let untrainable = unitNames.filter { !trainable.contains($0) }
         guard untrainable.isEmpty else {
@@ -291,7 +294,7 @@ public struct GMMHMMTrainer: Sendable {
         // an isolated-word corpus has as many graphs as words. Each graph's pdfs are
         // renumbered, and its own likelihood computer covers only them.
         let graphs: [TranscriptGraph?] = corpus.transcripts.map { words in
-            guard let units = try? model.wordUnits(words), !units.isEmpty else { return nil }
+            guard let units = try? model.wordAlternatives(words), !units.isEmpty else { return nil }
             let (graph, pdfs) = GraphBuilder.transcript(model: model.transitions, words: units, silence: model.silence).compactingPDFs()
             return TranscriptGraph(graph: graph, pdfs: pdfs, likelihoods: GMMLikelihoods(pdfs.map { model.mixtures[$0] }))
         }
@@ -404,9 +407,9 @@ public struct GMMHMMTrainer: Sendable {
 
     /// With a lexicon, every transcript word must be in it; the error names the word and utterance.
     public func checkLexicon(_ data: [TrainingUtterance], lexicon: Lexicon) throws {
-        guard !lexicon.pronunciations.isEmpty else { return }
+        guard !lexicon.isEmpty else { return }
         for u in data {
-            if let missing = u.words.first(where: { lexicon.pronunciations[$0] == nil }) {
+            if let missing = u.words.first(where: { !lexicon.contains($0) }) {
                 throw ModelError("utterance '\(u.id)': word '\(missing)' is not in the lexicon")
             }
         }

@@ -25,13 +25,7 @@ public struct Recognizer: Sendable {
         self.vocabulary = vocabulary
         self.options = options
         let silence = transitions.unitIndex(silenceUnit)
-        let words = try vocabulary.map { word -> (word: String, units: [Int]) in
-            let units = try lexicon.units(of: word).map { name -> Int in
-                guard let u = transitions.unitIndex(name) else { throw ModelError("word '\(word)': unit '\(name)' is not in the model") }
-                return u
-            }
-            return (word, units)
-        }
+        let words = try transitions.wordAlternatives(vocabulary, lexicon: lexicon)
         isolatedGraph = GraphBuilder.isolatedWords(model: transitions, words: words, silence: silence)
         loopGraph = GraphBuilder.wordLoop(model: transitions, words: words, silence: silence, wordPenalty: options.wordPenalty)
     }
@@ -55,15 +49,11 @@ public struct Recognizer: Sendable {
     /// The pdf of every frame along the best path for the known `words` (optional silence at
     /// both ends and between words).
     public func align(_ features: FeatureMatrix, words: [String], scorer: some AcousticScorer) throws -> [Int32] {
-        let units = try words.map { word -> (word: String, units: [Int]) in
-            let names = lexicon.units(of: word)
-            let ids = try names.map { name -> Int in
-                guard let u = transitions.unitIndex(name) else { throw ModelError("word '\(word)' is not in the model's lexicon or units") }
-                return u
-            }
-            return (word, ids)
+        guard !words.isEmpty else { throw ModelError("the transcript is empty") }
+        if !lexicon.isEmpty, let missing = words.first(where: { !lexicon.contains($0) }) {
+            throw ModelError("word '\(missing)' is not in the model's lexicon")
         }
-        guard !units.isEmpty else { throw ModelError("the transcript is empty") }
+        let units = try transitions.wordAlternatives(words, lexicon: lexicon)
         let graph = GraphBuilder.transcript(model: transitions, words: units, silence: transitions.unitIndex(silenceUnit))
         guard let path = search(graph, features, scorer: scorer) else {
             throw ModelError("\(features.frames) frames are too few for the transcript's states")

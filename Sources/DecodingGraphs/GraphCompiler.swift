@@ -12,6 +12,12 @@ public enum GraphCompiler {
         public var fst: Fst
         public var labels: [HMMFst.FrameLabel]
         public var words: SymbolTable
+
+        public init(fst: Fst, labels: [HMMFst.FrameLabel], words: SymbolTable) {
+            self.fst = fst
+            self.labels = labels
+            self.words = words
+        }
     }
 
     /// Options of the graph: silence between words, HMM transition scales.

@@ -165,7 +165,12 @@ public enum GraphBuilder {
 
     /// Any one word, with optional silence before and after it.
     public static func isolatedWords(model: TransitionModel, words: [(word: String, units: [Int])], silence: Int?) -> DecodingGraph {
-        var instances = words.enumerated().map { GraphInstance(units: $0.element.units, word: $0.offset) }
+        isolatedWords(model: model, words: words.map { ($0.word, [$0.units]) }, silence: silence)
+    }
+
+    /// Any one word (any of its pronunciations), with optional silence before and after it.
+    public static func isolatedWords(model: TransitionModel, words: [(word: String, alternatives: [[Int]])], silence: Int?) -> DecodingGraph {
+        var instances = instancesOf(words)
         let wordIndices = Array(instances.indices)
         var successors = [[Int]](repeating: [], count: instances.count)
         var starts = wordIndices, ends = Set(wordIndices)
@@ -182,7 +187,13 @@ public enum GraphBuilder {
 
     /// Any sequence of words (at least one), optionally separated, preceded and followed by silence.
     public static func wordLoop(model: TransitionModel, words: [(word: String, units: [Int])], silence: Int?, wordPenalty: Float) -> DecodingGraph {
-        var instances = words.enumerated().map { GraphInstance(units: $0.element.units, word: $0.offset) }
+        wordLoop(model: model, words: words.map { ($0.word, [$0.units]) }, silence: silence, wordPenalty: wordPenalty)
+    }
+
+    /// Any sequence of words (any of their pronunciations), optionally separated, preceded and
+    /// followed by silence.
+    public static func wordLoop(model: TransitionModel, words: [(word: String, alternatives: [[Int]])], silence: Int?, wordPenalty: Float) -> DecodingGraph {
+        var instances = instancesOf(words)
         let wordIndices = Array(instances.indices)
         var successors = [[Int]](repeating: wordIndices, count: instances.count)
         var starts = wordIndices
@@ -205,27 +216,45 @@ public enum GraphBuilder {
                      words: words.map(\.word), wordPenalty: wordPenalty)
     }
 
+    /// One instance per pronunciation of every word, labelled with the word's index.
+    static func instancesOf(_ words: [(word: String, alternatives: [[Int]])]) -> [GraphInstance] {
+        words.enumerated().flatMap { k, word in word.alternatives.map { GraphInstance(units: $0, word: k) } }
+    }
+
     /// A known transcript, with optional silence at both ends and between words: for training
     /// and forced alignment.
     public static func transcript(model: TransitionModel, words: [(word: String, units: [Int])], silence: Int?) -> DecodingGraph {
-        // Instances: w0, w1, ..., then silences s0 (before w0), s1...sn (after each word).
-        var instances = words.enumerated().map { GraphInstance(units: $0.element.units, word: $0.offset) }
+        transcript(model: model, words: words.map { ($0.word, [$0.units]) }, silence: silence)
+    }
+
+    /// A known transcript whose words may have several pronunciations (each a chain of units):
+    /// every alternative of a word follows every alternative of the word before, with optional
+    /// silence at both ends and between words.
+    public static func transcript(model: TransitionModel, words: [(word: String, alternatives: [[Int]])], silence: Int?) -> DecodingGraph {
+        // Instances: the alternatives of w0, of w1, ..., then silences s0 (before w0), s1...sn (after each word).
+        var instances: [GraphInstance] = [], positions: [[Int]] = []
+        for (k, word) in words.enumerated() {
+            positions.append(word.alternatives.map { units in
+                instances.append(GraphInstance(units: units, word: k))
+                return instances.count - 1
+            })
+        }
         let n = words.count
-        var successors: [[Int]] = (0..<n).map { $0 + 1 < n ? [$0 + 1] : [] }
-        var starts = [0]
-        var ends: Set<Int> = [n - 1]
+        var successors: [[Int]] = []
+        for k in 0..<n { successors += positions[k].map { _ in k + 1 < n ? positions[k + 1] : [] } }
+        var starts = positions.first ?? []
+        var ends = Set(positions.last ?? [])
         if let silence {
             for k in 0...n {
                 let s = instances.count
                 instances.append(GraphInstance(units: [silence], word: nil))
                 if k == 0 {
                     starts.append(s)
-                    successors.append([0])
                 } else {
-                    successors[k - 1].append(s)
-                    successors.append(k < n ? [k] : [])
-                    if k == n { ends.insert(s) }
+                    for i in positions[k - 1] { successors[i].append(s) }
                 }
+                successors.append(k < n ? positions[k] : [])
+                if k == n { ends.insert(s) }
             }
         }
         return build(model: model, instances: instances, successors: successors, starts: starts, ends: ends, words: words.map(\.word))

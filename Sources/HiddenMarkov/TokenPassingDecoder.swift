@@ -12,11 +12,24 @@ public struct TokenPassingDecoder: Sendable {
     /// Scale on acoustic log-likelihoods against the graph's costs (the inverse of Kaldi's
     /// language-model weight).
     public var acousticScale: Float
+    /// Cost added for every word output (Kaldi's word insertion penalty, in graph-cost units
+    /// scaled like the acoustic costs: positive favours fewer words).
+    public var wordPenalty: Float
 
-    public init(beam: Float = 16, maxActive: Int = 7000, acousticScale: Float = 0.1) {
+    public init(beam: Float = 16, maxActive: Int = 7000, acousticScale: Float = 0.1, wordPenalty: Float = 0) {
         self.beam = beam
         self.maxActive = maxActive
         self.acousticScale = acousticScale
+        self.wordPenalty = wordPenalty
+    }
+
+    /// Why these settings cannot search, or nil when they can.
+    public var problem: String? {
+        if !(beam > 0 && beam.isFinite) { return "the beam must be a positive number, not \(beam)" }
+        if maxActive < 1 { return "the maximum of active tokens must be at least 1, not \(maxActive)" }
+        if !(acousticScale > 0 && acousticScale.isFinite) { return "the acoustic scale must be a positive number, not \(acousticScale)" }
+        if !wordPenalty.isFinite { return "the word penalty must be a finite number, not \(wordPenalty)" }
+        return nil
     }
 
     /// A decoded utterance.
@@ -35,7 +48,7 @@ public struct TokenPassingDecoder: Sendable {
     /// nil when every token died (the beam was too narrow for the graph).
     public func decode(_ graph: StaticGraph, logLikelihoods ll: [Float], frames T: Int, pdfCount S: Int) -> Result? {
         precondition(ll.count >= T * S, "TokenPassingDecoder: \(ll.count) log-likelihoods for \(T) frames of \(S) pdfs")
-        var search = TokenSearch(graph: graph)
+        var search = TokenSearch(graph: graph, wordPenalty: wordPenalty)
         search.begin()
         var peak = search.active.count
         for t in 0..<T {
@@ -51,6 +64,7 @@ public struct TokenPassingDecoder: Sendable {
 /// The state of one utterance's search.
 struct TokenSearch {
     let graph: StaticGraph
+    let wordPenalty: Float
     /// Cost and traceback entry of each state's token (only active states' entries are valid).
     var cost: [Float], back: [Int32]
     var active: [Int32] = []
@@ -59,8 +73,9 @@ struct TokenSearch {
     /// Word traceback entries: the previous entry, the word, the frame of its first arc.
     var traceback: [(previous: Int32, word: Int32, frame: Int32)] = []
 
-    init(graph: StaticGraph) {
+    init(graph: StaticGraph, wordPenalty: Float) {
         self.graph = graph
+        self.wordPenalty = wordPenalty
         cost = [Float](repeating: .infinity, count: graph.stateCount)
         back = [Int32](repeating: -1, count: graph.stateCount)
         nextCost = cost
@@ -90,7 +105,7 @@ struct TokenSearch {
                 for a in Int(arcStart[Int(s)])..<Int(arcStart[Int(s) + 1]) {
                     let label = Int(arcLabel[a])
                     guard label != 0 else { continue }
-                    let candidate = c + arcCost[a] - scale * frame[Int(labelPDF[label])]
+                    let candidate = c + arcCost[a] - scale * frame[Int(labelPDF[label])] + (arcWord[a] == 0 ? 0 : wordPenalty)
                     guard candidate < nextCutoff else { continue }
                     nextCutoff = min(nextCutoff, candidate + decoder.beam)
                     let j = Int(arcNext[a])
@@ -130,7 +145,7 @@ struct TokenSearch {
         while let s = queue.popLast() {
             let c = cost[Int(s)]
             for a in Int(graph.arcStart[Int(s)])..<Int(graph.arcStart[Int(s) + 1]) where graph.arcLabel[a] == 0 {
-                let candidate = c + graph.arcCost[a]
+                let candidate = c + graph.arcCost[a] + (graph.arcWord[a] == 0 ? 0 : wordPenalty)
                 let j = Int(graph.arcNext[a])
                 guard candidate < cutoff, candidate < cost[j] else { continue }
                 if cost[j] == .infinity { active.append(Int32(j)) }

@@ -17,9 +17,7 @@ public enum AtomicFile {
             return
         }
         try checkReplaceable(path)
-        let url = URL(fileURLWithPath: path)
-        let folder = url.deletingLastPathComponent().path
-        let temporary = (folder as NSString).appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        let temporary = temporaryName(for: path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw FileError.system(path, errno == ENOENT ? "cannot be written (its folder does not exist)" : "cannot be written")
@@ -44,6 +42,15 @@ public enum AtomicFile {
             unlink(temporary)
             throw failure
         }
+    }
+
+    /// A sibling of `path` for writing before the rename: `folder/.name.PID.tmp`. Plain string
+    /// work: `URL` path handling cost more than the write itself for thousands of small files.
+    static func temporaryName(for path: String) -> String {
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[...$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        return folder + "." + name + ".\(getpid()).tmp"
     }
 
     /// Throws unless `path` is free or a regular file (which a rename may replace).

@@ -24,8 +24,14 @@ struct Decode: ParsableCommand {
     var data: String?
     @Option(help: ArgumentHelp("Decode a feature directory made by 'speechlab features' with the model's options (all its utterances, or those of --data).", valueName: "dir"))
     var feats: String?
-    @Option(help: ArgumentHelp("isolated (one word with optional silence) or loop (any word sequence).", valueName: "grammar"))
+    @Option(help: ArgumentHelp("isolated (one word with optional silence) or loop (any word sequence); ignored with --graph.", valueName: "grammar"))
     var grammar: Grammar = .isolated
+    @Option(help: ArgumentHelp("Decode through a graph made by 'speechlab graph' (a language model's) with token passing, instead of a grammar.", valueName: "dir"))
+    var graph: String?
+    @Option(name: .customLong("lm-weight"), help: ArgumentHelp("With --graph: weight of the graph's costs against acoustic log-likelihoods (the acoustic scale is its inverse).", valueName: "w"))
+    var lmWeight: Float = 10
+    @Option(name: .customLong("max-active"), help: ArgumentHelp("With --graph: most tokens kept per frame.", valueName: "n"))
+    var maxActive = 7000
     @Option(help: ArgumentHelp("Hypotheses file to write (-: standard output).", valueName: "file"))
     var out: String
     @Option(help: ArgumentHelp("Word times file to write (-: standard output).", valueName: "file"))
@@ -46,6 +52,8 @@ struct Decode: ParsableCommand {
             throw ValidationError("--acoustic-scale must be a positive number, not \(acousticScale)")
         }
         if let wordPenalty, !wordPenalty.isFinite { throw ValidationError("--word-penalty must be a finite number, not \(wordPenalty)") }
+        guard lmWeight > 0 && lmWeight.isFinite else { throw ValidationError("--lm-weight must be a positive number, not \(lmWeight)") }
+        guard maxActive >= 1 else { throw ValidationError("--max-active must be at least 1, not \(maxActive)") }
     }
 
     func run() throws {
@@ -67,7 +75,15 @@ struct Decode: ParsableCommand {
         }
         let grammar = self.grammar
         let utterances = corpus.utterances.map(\.features)
-        let paths = parallelMap(utterances.count, workers: runOptions.jobs) { model.recognize(utterances[$0], grammar: grammar) }
+        let paths: [[TimedWord]?]
+        if let graph {
+            guard let hmm = model.hmm else { throw CommandFailure("\(self.model): a whole-utterance classifier does not decode through a graph") }
+            let decoder = TokenPassingDecoder(beam: beam ?? 16, maxActive: maxActive, acousticScale: 1 / lmWeight, wordPenalty: wordPenalty ?? 0)
+            let recognizer = try GraphRecognizer(graphDirectory: graph, hmm: hmm, decoder: decoder)
+            paths = parallelMap(utterances.count, workers: runOptions.jobs) { recognizer.decode(utterances[$0], scorer: hmm.scorer)?.words }
+        } else {
+            paths = parallelMap(utterances.count, workers: runOptions.jobs) { model.recognize(utterances[$0], grammar: grammar) }
+        }
         var lines: [String] = [], timeLines: [String] = []
         var failed = 0, audioFrames = 0
         let shift = model.features.frame.frameShiftMs / 1000
@@ -75,7 +91,7 @@ struct Decode: ParsableCommand {
             audioFrames += features.frames
             guard let words = paths[i] else {
                 failed += 1
-                printError("warning: \(utterance.id): no path through the \(grammar) grammar fits its \(features.frames) frames")
+                printError("warning: \(utterance.id): no path through the \(graph == nil ? "\(grammar) grammar" : "graph") fits its \(features.frames) frames")
                 lines.append(utterance.id)
                 continue
             }

@@ -35,14 +35,18 @@ struct TrainGMMHMM: ParsableCommand {
     var out: String
     @Option(help: ArgumentHelp("Train on a feature directory made by 'speechlab features' instead of computing features; its config.json becomes the model's.", valueName: "dir"))
     var feats: String?
-    @Option(help: ArgumentHelp("Emitting states per word (or unit) HMM.", valueName: "n"))
-    var states: Int = 10
+    @Option(help: ArgumentHelp("Emitting states per word (or unit) HMM (default: 10 for whole words, 3 for the phones of --lexicon).", valueName: "n"))
+    var states: Int?
     @Option(help: ArgumentHelp("Gaussians per state at the end of training.", valueName: "m"))
     var gaussians: Int = 8
     @Option(help: ArgumentHelp("Baum-Welch iterations.", valueName: "k"))
     var iterations: Int = 25
-    @Option(help: ArgumentHelp("Lexicon file: 'WORD unit unit ...' lines.", valueName: "file"))
+    @Option(help: ArgumentHelp("Pronunciation lexicon: CMUdict or Kaldi's lexicon.txt ('WORD PH1 PH2 ...', alternates as repeated words or word(2), comments after '#'); the model's units are then its phones.", valueName: "file"))
     var lexicon: String?
+    @Flag(help: "Keep the lexicon's stress digits (AH0, AH1 as different phones); by default they are removed.")
+    var keepStress = false
+    @Flag(help: "Drop (and report) training utterances with a word the lexicon lacks, instead of failing.")
+    var skipOov = false
     @Option(name: .customLong("unit-states"), help: ArgumentHelp("Per-unit state count, e.g. --unit-states seven=14 (repeatable).", valueName: "unit=n"))
     var unitStates: [String] = []
     @Flag(help: "Viterbi (hard) training instead of Baum-Welch.")
@@ -61,7 +65,7 @@ struct TrainGMMHMM: ParsableCommand {
     var features: FeatureFlags
 
     func validate() throws {
-        guard states >= 1, gaussians >= 1, iterations >= 1 else {
+        guard states ?? 1 >= 1, gaussians >= 1, iterations >= 1 else {
             throw ValidationError("--states, --gaussians and --iterations must be at least 1")
         }
         if let trainBeam, !(trainBeam > 0) { throw ValidationError("--train-beam must be positive") }
@@ -83,12 +87,13 @@ struct TrainGMMHMM: ParsableCommand {
     func run() throws {
         try output.prepare(out, resume: resume)
         let started = Date()
-        let lexicon = try lexicon.map(Lexicon.read) ?? Lexicon()
         let frontEnd = try features.trainingFrontEnd(for: train, deltas: !noDeltas)
-        let data = try feats.map { try CorpusFeatures.load(train, featureDirectory: $0, requireTranscripts: true) }
+        var data = try feats.map { try CorpusFeatures.load(train, featureDirectory: $0, requireTranscripts: true) }
             ?? CorpusFeatures.load(train, frontEnd: frontEnd, requireTranscripts: true, run: runOptions)
+        let lexicon = try lexicon.map { try TrainingLexicon.load($0, keepStress: keepStress, data: &data, skipOOV: skipOov, quiet: runOptions.quiet) }
+            ?? Lexicon()
         var options = GMMHMMTrainingOptions()
-        options.statesPerUnit = states
+        options.statesPerUnit = states ?? (self.lexicon == nil ? 10 : 3)
         options.gaussians = gaussians
         options.iterations = iterations
         options.viterbiTraining = viterbi
@@ -131,6 +136,40 @@ struct TrainGMMHMM: ParsableCommand {
         print(String(format: "train gmm-hmm: %d units, %d states, %d Gaussians, log-likelihood per frame %.4f, %.1f s → %@",
                      model.transitions.units.count, model.pdfCount, model.gaussianCount, log.last?.logLikelihoodPerFrame ?? 0,
                      Date().timeIntervalSince(started), out))
+    }
+}
+
+/// A pronunciation lexicon for training, restricted to the words of the training transcripts.
+enum TrainingLexicon {
+    /// Reads `path` (CMUdict or Kaldi's lexicon.txt), keeps the transcripts' words, and checks
+    /// that every transcript word has a pronunciation: a missing one is an error naming the
+    /// word and the utterance, or with `skipOOV` the utterance is dropped (and counted).
+    static func load(_ path: String, keepStress: Bool, data: inout CorpusFeatures, skipOOV: Bool, quiet: Bool) throws -> Lexicon {
+        let full: PronunciationLexicon
+        do { full = try PronunciationLexicon.read(path, keepStress: keepStress) } catch { throw CommandFailure("\(error)") }
+        var dropped: [(id: String, word: String)] = []
+        data.utterances.removeAll { item in
+            guard let missing = (item.utterance.words ?? []).first(where: { full.lookup($0) == nil }) else { return false }
+            dropped.append((item.utterance.id, missing))
+            return true
+        }
+        if let first = dropped.first {
+            guard skipOOV else {
+                throw CommandFailure("utterance '\(first.id)': word '\(first.word)' is not in the lexicon \(path)"
+                    + (dropped.count > 1 ? " (nor are words of \(dropped.count - 1) other utterances)" : "") + "; add it, or give --skip-oov to drop such utterances")
+            }
+            let words = Set(dropped.map(\.word)).sorted()
+            printError("train gmm-hmm: dropped \(dropped.count) utterances with words not in the lexicon: "
+                + words.prefix(10).joined(separator: " ") + (words.count > 10 ? " ..." : ""))
+        }
+        guard !data.utterances.isEmpty else { throw CommandFailure("no training utterance is left once those with words not in the lexicon are dropped") }
+        let (restricted, _) = full.restricted(to: data.utterances.flatMap { $0.utterance.words ?? [] })
+        if !quiet {
+            let phones = restricted.phones
+            printError("train gmm-hmm: lexicon \(path): \(restricted.pronunciations.count) training words, "
+                + "\(restricted.pronunciations.values.reduce(0) { $0 + $1.count }) pronunciations, \(phones.count) phones")
+        }
+        return Lexicon(alternatives: restricted.pronunciations)
     }
 }
 

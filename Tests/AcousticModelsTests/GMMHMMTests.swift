@@ -153,3 +153,15 @@ struct Interrupted: Error {}
         #expect(error?.description.contains("utterance 'u") == true)
     }
 }
+
+@Suite struct LexiconCodingTests {
+    @Test func alternativesRoundTripAndOlderModelsStillRead() throws {
+        let lexicon = Lexicon(alternatives: ["read": [["r", "iy", "d"], ["r", "eh", "d"]], "red": [["r", "eh", "d"]]])
+        #expect(try JSONDecoder().decode(Lexicon.self, from: JSONEncoder().encode(lexicon)) == lexicon)
+        #expect(lexicon.units(of: "read") == ["r", "iy", "d"] && lexicon.pronunciations(of: "blue") == [["blue"]])
+        // model.json before alternatives: one pronunciation per word.
+        let old = Data(#"{"pronunciations": {"red": ["r", "eh", "d"]}}"#.utf8)
+        #expect(try JSONDecoder().decode(Lexicon.self, from: old) == Lexicon(pronunciations: ["red": ["r", "eh", "d"]]))
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(Lexicon.self, from: Data(#"{"pronunciations": {"red": [[]]}}"#.utf8)) }
+    }
+}

@@ -72,3 +72,23 @@ extension ViterbiPath: Equatable {
 extension StateOccupancy: Equatable {
     public static func == (a: StateOccupancy, b: StateOccupancy) -> Bool { a.logLikelihood == b.logLikelihood }
 }
+
+@Suite struct PronunciationAlternativeTests {
+    /// "W" may be said as unit a or as unit b: the transcript graph holds both, and the path
+    /// takes the one the frames favour; the isolated and loop grammars name the word either way.
+    @Test func graphsHoldEveryPronunciation() throws {
+        let model = toyModel()
+        let transcript = GraphBuilder.transcript(model: model, words: [("W", [[0], [1]]), ("W", [[0], [1]])], silence: 2)
+        let path = try #require(Viterbi.search(transcript, logLikelihoods: likelihoods([1, 1, 0, 0]), frames: 4, pdfCount: 5))
+        #expect(path.states.map { transcript.pdf[Int($0)] } == [1, 1, 0, 0])
+        #expect(path.words.map(\.word) == ["W", "W"])
+        let isolated = GraphBuilder.isolatedWords(model: model, words: [("W", [[0], [1]])], silence: 2)
+        #expect(Viterbi.search(isolated, logLikelihoods: likelihoods([1, 1]), frames: 2, pdfCount: 5)?.words.map(\.word) == ["W"])
+        let loop = GraphBuilder.wordLoop(model: model, words: [("W", [[0], [1]])], silence: 2, wordPenalty: 0)
+        #expect(Viterbi.search(loop, logLikelihoods: likelihoods([0, 1]), frames: 2, pdfCount: 5)?.words.map(\.word) == ["W", "W"])
+        // One pronunciation each is the graph it always was.
+        let single = GraphBuilder.transcript(model: model, words: [("a", [0]), ("b", [1])], silence: 2)
+        let same = GraphBuilder.transcript(model: model, words: [("a", [[0]]), ("b", [[1]])], silence: 2)
+        #expect(single.pdf == same.pdf && single.arcTo == same.arcTo && single.arcTransition == same.arcTransition && single.initialTo == same.initialTo)
+    }
+}

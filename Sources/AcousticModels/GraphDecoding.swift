@@ -1,0 +1,76 @@
+import DecodingGraphs
+import FeatureExtraction
+import Foundation
+import HiddenMarkov
+import LanguageModel
+
+/// Decoding graphs for an HMM model (GMM-HMM or hybrid) with an n-gram language model, and
+/// recognition through them: Kaldi's `mkgraph.sh` and `decode-faster`.
+public enum GraphRecipe {
+    /// The graph of `hmm`'s units and lexicon with the ARPA model at `languageModel`. Words of
+    /// the language model that the lexicon cannot say are left out and returned (a whole-word
+    /// model says exactly its vocabulary); `extraLexicon` adds pronunciations for words the model
+    /// was not trained on.
+    public static func compile(hmm: HMMSide, languageModel path: String, extraLexicon: Lexicon = Lexicon(),
+                               options: GraphCompiler.Options = .init(),
+                               progress: (String) -> Void = { _ in }) throws -> (graph: GraphCompiler.Graph, info: GraphDirectory.Info, unsayable: [String]) {
+        progress("reading \(path)")
+        let lm: NGramModel
+        do { lm = try ARPAFile.read(path) } catch { throw ModelError("\(error)") }
+        let special: Set<String> = [NGramModel.sentenceStart, NGramModel.sentenceEnd, NGramModel.unknown]
+        var pronunciations: [String: [[String]]] = [:], unsayable: [String] = []
+        let known = Set(hmm.transitions.units)
+        for word in lm.words where !special.contains(word) {
+            let alternatives: [[String]]?
+            if hmm.lexicon.isEmpty {
+                // Whole-word units: a word is sayable when it is one of the model's units.
+                alternatives = known.contains(word) && word != silenceUnit ? [[word]] : nil
+            } else {
+                alternatives = hmm.lexicon.alternatives[word] ?? extraLexicon.alternatives[word]
+            }
+            guard let alternatives, alternatives.allSatisfy({ $0.allSatisfy(known.contains) }) else { unsayable.append(word); continue }
+            pronunciations[word] = alternatives
+        }
+        guard !pronunciations.isEmpty else {
+            throw ModelError("\(path): none of the language model's words can be said with the model's units and lexicon")
+        }
+        let lexicon: LexiconFst, grammar: Fst
+        do {
+            lexicon = try LexiconFst(pronunciations: pronunciations, silencePhone: silenceUnit)
+            progress("G")
+            grammar = try GrammarFst.build(lm, words: lexicon.words)
+        } catch { throw ModelError("\(error)") }
+        let transitions = hmm.transitions
+        let graph: GraphCompiler.Graph
+        do {
+            graph = try GraphCompiler.compile(lexicon: lexicon, grammar: grammar, transitions: transitions,
+                                              pdf: { transitions.pdfOffsets[$0] + $1 }, options: options, progress: progress)
+        } catch { throw ModelError("\(error)") }
+        let info = GraphDirectory.Info(pdfCount: transitions.pdfCount, transitionCount: transitions.transitionCount, languageModel: path,
+                                       order: lm.order, options: options, states: graph.fst.stateCount, arcs: graph.fst.arcCount)
+        return (graph, info, unsayable.sorted())
+    }
+}
+
+/// Recognition through a compiled graph with any HMM model's scorer.
+public struct GraphRecognizer: Sendable {
+    public let graph: StaticGraph
+    public let info: GraphDirectory.Info
+    public var decoder: TokenPassingDecoder
+
+    /// Reads the graph directory at `path` and checks that it fits `hmm` (same pdfs and transitions).
+    public init(graphDirectory path: String, hmm: HMMSide, decoder: TokenPassingDecoder) throws {
+        let read: (graph: StaticGraph, info: GraphDirectory.Info)
+        do {
+            read = try GraphDirectory.read(path, model: (hmm.transitions.pdfCount, hmm.transitions.transitionCount))
+        } catch { throw ModelError("\(error)") }
+        if let problem = decoder.problem { throw ModelError(problem) }
+        (graph, info, self.decoder) = (read.graph, read.info, decoder)
+    }
+
+    /// The best path's words for frames scored by `scorer` (nil when every token died).
+    public func decode(_ features: FeatureMatrix, scorer: some AcousticScorer) -> TokenPassingDecoder.Result? {
+        let ll = scorer.logLikelihoods(frames: features.values, count: features.frames)
+        return decoder.decode(graph, logLikelihoods: ll, frames: features.frames, pdfCount: scorer.pdfCount)
+    }
+}

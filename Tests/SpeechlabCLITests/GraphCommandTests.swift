@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+/// `lm train`, `graph` and `decode --graph` on the tiny tone models (no shared data needed).
+@Suite struct GraphCommandTests {
+    let f = TinyModels.fixture
+
+    @Test func aLanguageModelGraphDecodesLikeTheGrammar() throws {
+        let work = temporaryFolder()
+        let lm = try Speechlab.run(["lm", "train", "--data", f.data + "/train", "--order", "2", "--out", work + "/lm.arpa"])
+        #expect(lm.status == 0, "\(lm.stderr)")
+        #expect(lm.stderr.contains("vocabulary 6 (with <s>, </s>, <unk>)") && lm.stderr.contains("perplexity"))
+        let perplexity = try Speechlab.run(["lm", "perplexity", "--lm", work + "/lm.arpa", "--data", f.data + "/test"])
+        #expect(perplexity.status == 0 && perplexity.stdout.contains("0 unknown words"), "\(perplexity.stdout) \(perplexity.stderr)")
+
+        let graph = try Speechlab.run(["graph", "--model", f.gmm, "--lm", work + "/lm.arpa", "--out", work + "/graph", "--quiet"])
+        #expect(graph.status == 0, "\(graph.stderr)")
+        for file in ["HCLG.fst", "words.txt", "labels.txt", "graph.json"] {
+            #expect(FileManager.default.fileExists(atPath: work + "/graph/" + file), "graph/\(file) is missing")
+        }
+        for (name, arguments) in [("grammar", ["--grammar", "isolated"]), ("graph", ["--graph", work + "/graph", "--lm-weight", "1"])] {
+            let decode = try Speechlab.run(["decode", "--model", f.gmm, "--data", f.data + "/test", "--out", work + "/hyp-" + name, "--quiet"] + arguments)
+            #expect(decode.status == 0, "\(name): \(decode.stderr)")
+        }
+        let grammarScore = try Speechlab.run(["score", "--ref", f.data + "/test/text", "--hyp", work + "/hyp-grammar", "--json"])
+        let graphScore = try Speechlab.run(["score", "--ref", f.data + "/test/text", "--hyp", work + "/hyp-graph", "--json"])
+        func errorRate(_ r: CommandResult) throws -> Double {
+            try (JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any])["wordErrorRate"] as! Double
+        }
+        // One word per utterance, and the unigram-ish model allows sequences: at most a little worse than the grammar.
+        #expect(try errorRate(graphScore) <= errorRate(grammarScore) + 0.1, "graph \(graphScore.stdout) vs grammar \(grammarScore.stdout)")
+    }
+
+    @Test func aGraphOfAnotherModelOrABadLanguageModelIsRefused() throws {
+        let work = temporaryFolder()
+        #expect(try Speechlab.run(["lm", "train", "--data", f.data + "/train", "--out", work + "/lm.arpa", "--quiet"]).status == 0)
+        #expect(try Speechlab.run(["graph", "--model", f.gmm, "--lm", work + "/lm.arpa", "--out", work + "/graph", "--quiet"]).status == 0)
+        try TinyModels.editJSON(work + "/graph/graph.json") { $0["pdfCount"] = 3 }
+        let mismatch = try Speechlab.run(["decode", "--model", f.gmm, "--data", f.data + "/test", "--graph", work + "/graph", "--out", work + "/hyp"])
+        #expect(mismatch.status == 1 && mismatch.stderr.contains("was built for a model with 3 pdfs"), "\(mismatch.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: work + "/hyp"))
+
+        try "\\data\\\nngram 1=2\n\n\\1-grams:\n-0.5 low\n\n\\end\\\n".write(toFile: work + "/bad.arpa", atomically: true, encoding: .utf8)
+        let bad = try Speechlab.run(["graph", "--model", f.gmm, "--lm", work + "/bad.arpa", "--out", work + "/graph2"])
+        #expect(bad.status == 1 && bad.stderr.contains("bad.arpa: the header declares 2 1-grams but the section lists 1"), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: work + "/graph2"), "nothing is written for a bad language model")
+    }
+
+    @Test func trainingWithALexiconNamesMissingWordsOrSkipsThem() throws {
+        let work = temporaryFolder()
+        // CMUdict's form: lower case, stress digits, an alternate and a comment.
+        try "low L OW1\nhigh HH AY1 # a comment\nhigh(2) HH AY0\n".write(toFile: work + "/lexicon.dict", atomically: true, encoding: .utf8)
+        let base = ["train", "gmm-hmm", "--train", f.data + "/train", "--lexicon", work + "/lexicon.dict", "--gaussians", "1", "--iterations", "2"]
+        let missing = try Speechlab.run(base + ["--out", work + "/m1"])
+        #expect(missing.status == 1 && missing.stderr.contains("word 'chirp' is not in the lexicon") && missing.stderr.contains("--skip-oov"),
+                "\(missing.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: work + "/m1/model.json"))
+        let skipped = try Speechlab.run(base + ["--out", work + "/m2", "--skip-oov"])
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        #expect(skipped.stderr.contains("dropped") && skipped.stderr.contains("chirp") && skipped.stderr.contains("2 training words"), "\(skipped.stderr)")
+        let model = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work + "/m2/model.json"))) as! [String: Any]
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: model), as: UTF8.self)
+        // Phones without stress (so HIGH and HIGH(2) become one pronunciation).
+        #expect(json.contains("\"OW\"") && !json.contains("AY1"), "\(json.prefix(300))")
+    }
+}
