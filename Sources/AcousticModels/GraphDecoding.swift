@@ -3,6 +3,7 @@ import FeatureExtraction
 import Foundation
 import HiddenMarkov
 import LanguageModel
+import SpeechBase
 
 /// Decoding graphs for an HMM model (GMM-HMM or hybrid) with an n-gram language model, and
 /// recognition through them: Kaldi's `mkgraph.sh` and `decode-faster`.
@@ -72,5 +73,76 @@ public struct GraphRecognizer: Sendable {
     public func decode(_ features: FeatureMatrix, scorer: some AcousticScorer) -> TokenPassingDecoder.Result? {
         let ll = scorer.logLikelihoods(frames: features.values, count: features.frames)
         return decoder.decode(graph, logLikelihoods: ll, frames: features.frames, pdfCount: scorer.pdfCount)
+    }
+}
+
+extension GraphRecognizer {
+    /// The words of every utterance decoded at each LM weight (the acoustic scale its inverse),
+    /// the acoustic log-likelihoods computed once: Kaldi's scoring over LM weights, for tuning on
+    /// a dev set.
+    public func scan(_ utterances: [FeatureMatrix], scorer: some AcousticScorer & Sendable, lmWeights: [Float],
+                     workers: Int) -> [[[TimedWord]?]] {
+        let likelihoods = parallelMap(utterances.count, workers: workers) {
+            scorer.logLikelihoods(frames: utterances[$0].values, count: utterances[$0].frames)
+        }
+        return lmWeights.map { weight in
+            var scaled = self.decoder
+            scaled.acousticScale = 1 / weight
+            let decoder = scaled
+            return parallelMap(utterances.count, workers: workers) {
+                decoder.decode(graph, logLikelihoods: likelihoods[$0], frames: utterances[$0].frames, pdfCount: scorer.pdfCount)?.words
+            }
+        }
+    }
+}
+
+/// The decoding settings chosen on a dev set (`decode --lm-weights`), kept in the model
+/// directory as `decoding.json` and used by later `decode --graph` runs that name none.
+public struct TunedDecoding: Codable, Sendable, Equatable {
+    /// The graph tuned with, as given.
+    public var graph: String
+    public var lmWeight: Float
+    public var wordPenalty: Float
+    /// The dev set, its reference words, and the errors at each weight tried.
+    public var tunedOn: String
+    public var referenceWords: Int
+    public var errorsByWeight: [String: Int]
+
+    public init(graph: String, lmWeight: Float, wordPenalty: Float, tunedOn: String, referenceWords: Int, errorsByWeight: [String: Int]) {
+        self.graph = graph
+        self.lmWeight = lmWeight
+        self.wordPenalty = wordPenalty
+        self.tunedOn = tunedOn
+        self.referenceWords = referenceWords
+        self.errorsByWeight = errorsByWeight
+    }
+
+    public static let fileName = "decoding.json"
+
+    /// The settings saved in the model directory at `path`, or nil when it has none.
+    public static func read(_ path: String) throws -> TunedDecoding? {
+        let file = (path as NSString).appendingPathComponent(fileName)
+        guard FileKind.of(file) != .missing else { return nil }
+        do {
+            try requireRegularFile(file)
+            let tuned = try JSONDecoder().decode(TunedDecoding.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+            guard tuned.lmWeight > 0, tuned.lmWeight.isFinite, tuned.wordPenalty.isFinite else {
+                throw ModelError("\(file): the LM weight must be positive and the word penalty finite")
+            }
+            return tuned
+        } catch let error as ModelError {
+            throw error
+        } catch {
+            throw ModelError("\(file): is not a decoding setting: \(describe(error))")
+        }
+    }
+
+    /// Writes `decoding.json` into the model directory at `path` (whole: a temporary name, then a rename).
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do { try AtomicFile.write(encoder.encode(self), to: (path as NSString).appendingPathComponent(Self.fileName)) } catch {
+            throw ModelError(FileError.reason(error))
+        }
     }
 }

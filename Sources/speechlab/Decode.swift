@@ -28,8 +28,10 @@ struct Decode: ParsableCommand {
     var grammar: Grammar = .isolated
     @Option(help: ArgumentHelp("Decode through a graph made by 'speechlab graph' (a language model's) with token passing, instead of a grammar.", valueName: "dir"))
     var graph: String?
-    @Option(name: .customLong("lm-weight"), help: ArgumentHelp("With --graph: weight of the graph's costs against acoustic log-likelihoods (the acoustic scale is its inverse).", valueName: "w"))
-    var lmWeight: Float = 10
+    @Option(name: .customLong("lm-weight"), help: ArgumentHelp("With --graph: weight of the graph's costs against acoustic log-likelihoods, the acoustic scale's inverse (default: the one MODEL/decoding.json holds from --lm-weights, else 10).", valueName: "w"))
+    var lmWeight: Float?
+    @Option(name: .customLong("lm-weights"), help: ArgumentHelp("With --graph, on data with transcripts (a dev set): decode at every LM weight from A to B (integers), write the hypotheses of the one with the fewest errors, and keep it in MODEL/decoding.json for later decodes.", valueName: "A:B"))
+    var lmWeights: String?
     @Option(name: .customLong("max-active"), help: ArgumentHelp("With --graph: most tokens kept per frame.", valueName: "n"))
     var maxActive = 7000
     @Option(help: ArgumentHelp("Hypotheses file to write (-: standard output).", valueName: "file"))
@@ -52,7 +54,11 @@ struct Decode: ParsableCommand {
             throw ValidationError("--acoustic-scale must be a positive number, not \(acousticScale)")
         }
         if let wordPenalty, !wordPenalty.isFinite { throw ValidationError("--word-penalty must be a finite number, not \(wordPenalty)") }
-        guard lmWeight > 0 && lmWeight.isFinite else { throw ValidationError("--lm-weight must be a positive number, not \(lmWeight)") }
+        if let lmWeight, !(lmWeight > 0 && lmWeight.isFinite) { throw ValidationError("--lm-weight must be a positive number, not \(lmWeight)") }
+        if lmWeights != nil {
+            guard graph != nil, lmWeight == nil else { throw ValidationError("--lm-weights needs --graph, and replaces --lm-weight") }
+            _ = try weightRange()
+        }
         guard maxActive >= 1 else { throw ValidationError("--max-active must be at least 1, not \(maxActive)") }
     }
 
@@ -77,10 +83,7 @@ struct Decode: ParsableCommand {
         let utterances = corpus.utterances.map(\.features)
         let paths: [[TimedWord]?]
         if let graph {
-            guard let hmm = model.hmm else { throw CommandFailure("\(self.model): a whole-utterance classifier does not decode through a graph") }
-            let decoder = TokenPassingDecoder(beam: beam ?? 16, maxActive: maxActive, acousticScale: 1 / lmWeight, wordPenalty: wordPenalty ?? 0)
-            let recognizer = try GraphRecognizer(graphDirectory: graph, hmm: hmm, decoder: decoder)
-            paths = parallelMap(utterances.count, workers: runOptions.jobs) { recognizer.decode(utterances[$0], scorer: hmm.scorer)?.words }
+            paths = try decodeWithGraph(graph, model: model, corpus: corpus)
         } else {
             paths = parallelMap(utterances.count, workers: runOptions.jobs) { model.recognize(utterances[$0], grammar: grammar) }
         }

@@ -63,4 +63,21 @@ import Testing
         // Phones without stress (so HIGH and HIGH(2) become one pronunciation).
         #expect(json.contains("\"OW\"") && !json.contains("AY1"), "\(json.prefix(300))")
     }
+
+    @Test func theLanguageModelWeightIsTunedOnDevAndKept() throws {
+        let work = temporaryFolder(), model = try TinyModels.copy(f.gmm)
+        #expect(try Speechlab.run(["lm", "train", "--data", f.data + "/train", "--out", work + "/lm.arpa", "--quiet"]).status == 0)
+        #expect(try Speechlab.run(["graph", "--model", model, "--lm", work + "/lm.arpa", "--out", work + "/graph", "--quiet"]).status == 0)
+        let scan = try Speechlab.run(["decode", "--model", model, "--graph", work + "/graph", "--data", f.data + "/test", "--lm-weights", "1:3",
+                                      "--out", work + "/hyp"])
+        #expect(scan.status == 0, "\(scan.stderr)")
+        #expect(scan.stderr.contains("LM weight 1: %WER") && scan.stderr.contains("LM weight 3: %WER") && scan.stderr.contains("has the fewest errors"))
+        let tuned = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model + "/decoding.json"))) as! [String: Any]
+        #expect((tuned["errorsByWeight"] as? [String: Int])?.count == 3 && [1, 2, 3].contains(tuned["lmWeight"] as? Int ?? 0))
+        let later = try Speechlab.run(["decode", "--model", model, "--graph", work + "/graph", "--data", f.data + "/test", "--out", work + "/hyp2"])
+        #expect(later.status == 0 && later.stderr.contains("tuned on"), "\(later.stderr)")
+        #expect(try String(contentsOfFile: work + "/hyp2", encoding: .utf8) == String(contentsOfFile: work + "/hyp", encoding: .utf8))
+        let unusable = try Speechlab.run(["decode", "--model", model, "--data", f.data + "/test", "--lm-weights", "5:2", "--graph", work + "/graph", "--out", work + "/x"])
+        #expect(unusable.status == 64 && unusable.stderr.contains("--lm-weights takes A:B"))
+    }
 }

@@ -1,0 +1,57 @@
+import AcousticModels
+import ArgumentParser
+import Evaluation
+import Foundation
+import HiddenMarkov
+import SpeechBase
+
+extension Decode {
+    /// The LM weights of `--lm-weights A:B`.
+    func weightRange() throws -> [Float] {
+        let parts = (lmWeights ?? "").split(separator: ":").map { Int($0) }
+        guard parts.count == 2, let a = parts[0], let b = parts[1], a >= 1, b >= a, b - a <= 100 else {
+            throw ValidationError("--lm-weights takes A:B, integers with 1 ≤ A ≤ B ≤ A + 100, not '\(lmWeights ?? "")'")
+        }
+        return (a...b).map(Float.init)
+    }
+
+    /// Token passing through the graph at `path`: at one LM weight (given, tuned before, or 10),
+    /// or with `--lm-weights` at each and the best kept (and saved in the model directory).
+    func decodeWithGraph(_ path: String, model: RecognitionModel, corpus: CorpusFeatures) throws -> [[TimedWord]?] {
+        guard let hmm = model.hmm else { throw CommandFailure("\(self.model): a whole-utterance classifier does not decode through a graph") }
+        let tuned = try TunedDecoding.read(self.model)
+        let weight = lmWeight ?? tuned?.lmWeight ?? 10, penalty = wordPenalty ?? tuned?.wordPenalty ?? 0
+        let decoder = TokenPassingDecoder(beam: beam ?? 16, maxActive: maxActive, acousticScale: 1 / weight, wordPenalty: penalty)
+        let recognizer = try GraphRecognizer(graphDirectory: path, hmm: hmm, decoder: decoder)
+        let utterances = corpus.utterances.map(\.features)
+        guard lmWeights != nil else {
+            if !runOptions.quiet, lmWeight == nil, let tuned { printError("decode: LM weight \(tuned.lmWeight) (tuned on \(tuned.tunedOn))") }
+            return parallelMap(utterances.count, workers: runOptions.jobs) { recognizer.decode(utterances[$0], scorer: hmm.scorer)?.words }
+        }
+        var references: [String: [String]] = [:]
+        for (utterance, _) in corpus.utterances {
+            guard let words = utterance.words else { throw CommandFailure("--lm-weights needs transcripts: utterance '\(utterance.id)' has none") }
+            references[utterance.id] = words
+        }
+        let weights = try weightRange()
+        let results = recognizer.scan(utterances, scorer: hmm.scorer, lmWeights: weights, workers: runOptions.jobs)
+        var errors: [String: Int] = [:], best = 0, referenceWords = 0
+        for (k, paths) in results.enumerated() {
+            var hypotheses: [String: [String]] = [:]
+            for (i, (utterance, _)) in corpus.utterances.enumerated() { hypotheses[utterance.id] = paths[i]?.map(\.word) ?? [] }
+            let report = ScoreReport(references: references, hypotheses: hypotheses)
+            let count = report.errors
+            referenceWords = report.referenceWords
+            errors[String(format: "%g", weights[k])] = count
+            if count < errors[String(format: "%g", weights[best])]! { best = k }
+            if !runOptions.quiet {
+                printError(String(format: "decode: LM weight %g: %%WER %.2f [ %d / %d ]", weights[k], 100 * report.wordErrorRate, count, report.referenceWords))
+            }
+        }
+        let chosen = TunedDecoding(graph: path, lmWeight: weights[best], wordPenalty: penalty, tunedOn: data ?? feats ?? "",
+                                   referenceWords: referenceWords, errorsByWeight: errors)
+        try chosen.write(to: self.model)
+        printError(String(format: "decode: LM weight %g has the fewest errors; kept in %@", weights[best], (self.model as NSString).appendingPathComponent(TunedDecoding.fileName)))
+        return results[best]
+    }
+}
