@@ -14,6 +14,12 @@ struct Speechlab: ParsableCommand {
               speechlab decode --model exp/gmm-hmm --data data/fsdd/test --out exp/hyp
               speechlab score --ref data/fsdd/test/text --hyp exp/hyp
               speechlab compare --test data/fsdd/test --models exp/gmm-hmm exp/lstm --out exp/cmp
+            Continuous speech: phones through a lexicon, an n-gram model, a decoding graph.
+              speechlab prepare an4 --src an4 --out data/an4
+              speechlab train gmm-hmm --train data/an4/train --lexicon cmudict.dict --out exp/mono
+              speechlab lm train --data data/an4/train --order 3 --out exp/lm.arpa
+              speechlab graph --model exp/mono --lm exp/lm.arpa --out exp/mono/graph
+              speechlab decode --model exp/mono --graph exp/mono/graph --data data/an4/dev --lm-weights 7:17 --out exp/hyp
             Data directories are Kaldi's (wav.scp, text, utt2spk); features are NumPy .npy files; \
             models are directories of model.json and weights.safetensors.
             """,

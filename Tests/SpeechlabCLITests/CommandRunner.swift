@@ -52,12 +52,24 @@ enum SharedData {
     }()
 
     /// The recordings folder, or nil after recording why (a failure under CI).
-    static func requireFSDD() -> String? {
-        if let path = fsddRecordings { return path }
+    static func requireFSDD() -> String? { require("fsdd/recordings") }
+
+    /// The AN4 training part and CMUdict, or nil after recording why (a failure under CI).
+    static func requireAN4() -> (an4: String, cmudict: String)? {
+        guard let an4 = require("an4"), let cmudict = require("cmudict") else { return nil }
+        return (an4, cmudict + "/cmudict.dict")
+    }
+
+    /// `shared/data/<relative>` beside the repository, or nil after recording why.
+    static func require(_ relative: String) -> String? {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        let path = url.appendingPathComponent("shared/data/" + relative).path
+        if FileManager.default.fileExists(atPath: path) { return path }
         if ProcessInfo.processInfo.environment["CI"] == "true" {
-            Issue.record("../shared/data/fsdd/recordings is missing, and CI always has it")
+            Issue.record("../shared/data/\(relative) is missing, and CI always has it")
         } else {
-            print("skipped: ../shared/data/fsdd/recordings is absent (tests on real speech need it)")
+            print("skipped: ../shared/data/\(relative) is absent (tests on real speech need it)")
         }
         return nil
     }
