@@ -92,3 +92,46 @@ extension StateOccupancy: Equatable {
         #expect(single.pdf == same.pdf && single.arcTo == same.arcTo && single.arcTransition == same.arcTransition && single.initialTo == same.initialTo)
     }
 }
+
+@Suite struct ContextTreeTests {
+    /// Phones 0-5; 0-2 are "vowels". State 0 of phone 9 sounds different after a vowel (mean 3
+    /// instead of 0), whatever the right phone; state 1 never depends on context. The tree must
+    /// find exactly that: one split of (9, 0) on the left-vowel question, (9, 1) a single leaf.
+    @Test func tiesStatesWhereTheRightTreeIsKnown() {
+        var generator = SystemRandomNumberGenerator()
+        func frames(mean: Double, count: Int) -> GaussianAccumulator {
+            var a = GaussianAccumulator(dimension: 2)
+            for _ in 0..<count {
+                var x: [Float] = (0..<2).map { _ in Float(mean + Double.random(in: -1...1, using: &generator)) }
+                x.withUnsafeBufferPointer { a.add($0.baseAddress!) }
+            }
+            return a
+        }
+        var statistics: [TriphoneState: GaussianAccumulator] = [:]
+        for left in 0..<6 {
+            for right in 0..<6 {
+                statistics[TriphoneState(left: left, center: 9, right: right, state: 0)] = frames(mean: left < 3 ? 3 : 0, count: 40)
+                statistics[TriphoneState(left: left, center: 9, right: right, state: 1)] = frames(mean: 1, count: 40)
+            }
+        }
+        var questions = [ContextQuestion(name: "L-vowel", position: -1, phones: [0, 1, 2]), ContextQuestion(name: "R-vowel", position: 1, phones: [0, 1, 2])]
+        for p in 0..<6 {
+            questions.append(ContextQuestion(name: "L-\(p)", position: -1, phones: [p]))
+            questions.append(ContextQuestion(name: "R-\(p)", position: 1, phones: [p]))
+        }
+        let tree = ContextTree.build(statistics: statistics, questions: questions, varianceFloor: [0.01, 0.01], maximumLeaves: 10,
+                                     minimumGain: 100, minimumCount: 50)
+        #expect(tree.leafCount == 3, "leaves: \(tree.leafCount)")
+        let afterVowel = tree.pdf(TriphoneState(left: 1, center: 9, right: 4, state: 0))
+        let afterConsonant = tree.pdf(TriphoneState(left: 4, center: 9, right: 1, state: 0))
+        #expect(afterVowel != nil && afterConsonant != nil && afterVowel != afterConsonant)
+        #expect(tree.pdf(TriphoneState(left: 2, center: 9, right: 5, state: 0)) == afterVowel)
+        #expect(tree.pdf(TriphoneState(left: 0, center: 9, right: 0, state: 1)) == tree.pdf(TriphoneState(left: 5, center: 9, right: 5, state: 1)))
+        #expect(tree.nodes[tree.roots["9:0"]!].question.map { tree.questions[$0].name } == "L-vowel")
+        // An unseen central phone has no tree; a budget of 3 leaves (two roots) allows one split.
+        #expect(tree.pdf(TriphoneState(left: 0, center: 7, right: 0, state: 0)) == nil)
+        let small = ContextTree.build(statistics: statistics, questions: questions, varianceFloor: [0.01, 0.01], maximumLeaves: 3,
+                                      minimumGain: 0, minimumCount: 1)
+        #expect(small.leafCount == 3 && small.nodes[small.roots["9:0"]!].question.map { small.questions[$0].name } == "L-vowel")
+    }
+}
