@@ -29,26 +29,59 @@ public enum GraphCompiler {
     }
 
     /// HCLG for `lexicon` (phones named like the units of `transitions`) and `grammar` (over the
-    /// lexicon's word table). `progress` hears each stage's name.
+    /// lexicon's word table). Context-independent units take `pdf(unit, state)`; with `tree`,
+    /// the phones are triphones in context (C, silence context-independent) and the tree gives
+    /// each state's pdf. `progress` hears each stage's name.
     public static func compile(lexicon: LexiconFst, grammar: Fst, transitions: TransitionModel, pdf: (Int, Int) -> Int,
-                               options: Options = Options(), progress: (String) -> Void = { _ in }) throws -> Graph {
+                               tree: ContextTree? = nil, options: Options = Options(),
+                               progress: (String) -> Void = { _ in }) throws -> Graph {
         progress("L")
         let l = try lexicon.build(silenceProbability: options.silenceProbability)
         progress("LG")
         let lg = try l.composed(with: grammar).determinized()
         try lg.minimize()
         lg.sortArcs()
-        var units: [(label: Int, unit: Int)] = []
+        // Each phone's unit in the model.
+        var unitOf: [Int: Int] = [:]
         let disambiguation = Set(lexicon.disambiguationSymbols)
         for (label, name) in lexicon.phones.names.enumerated() where label > 0 && !disambiguation.contains(label) {
             guard let unit = transitions.unitIndex(name) else { throw GraphError("phone '\(name)' of the lexicon is not a unit of the model") }
-            units.append((label, unit))
+            unitOf[label] = unit
         }
+        let states = { (unit: Int) in 0..<transitions.topologies[unit].stateCount }
+        var units: [(label: Int, unit: Int, pdfs: [Int])] = []
+        let clg: Fst, disambiguationOutputs: [Int]
+        if let tree {
+            progress("CLG")
+            var context = ContextFst()
+            let c = context.build(phones: unitOf.keys.sorted(), silence: 1, disambiguation: lexicon.disambiguationSymbols)
+            clg = try c.composed(with: lg)
+            clg.connect()
+            disambiguationOutputs = context.disambiguationInputs
+            // H for the context-dependent phones the graph uses, not every triple of phones.
+            var used = Set<Int>()
+            for s in 0..<clg.stateCount { for arc in clg.arcs(s) { used.insert(Int(arc.input)) } }
+            for (k, triple) in context.labels.enumerated() where used.contains(k + 1) {
+                let (left, center, right) = (unitOf[triple.left]!, unitOf[triple.center]!, unitOf[triple.right]!)
+                let pdfs = try states(center).map { j -> Int in
+                    guard let p = tree.pdf(TriphoneState(left: left, center: center, right: right, state: j)) else {
+                        throw GraphError("the context tree has no pdf for state \(j) of phone '\(transitions.units[center])' (no training data had it)")
+                    }
+                    return p
+                }
+                units.append((k + 1, center, pdfs))
+            }
+        } else {
+            clg = lg
+            disambiguationOutputs = lexicon.disambiguationSymbols
+            for (label, unit) in unitOf.sorted(by: { $0.key < $1.key }) { units.append((label, unit, states(unit).map { pdf(unit, $0) })) }
+        }
+        clg.sortArcs()
         var h = HMMFst()
-        let (hFst, disambiguationInputs) = h.build(transitions: transitions, units: units, pdf: pdf, disambiguation: lexicon.disambiguationSymbols,
+        let (hFst, disambiguationInputs) = h.build(transitions: transitions, units: units, disambiguation: disambiguationOutputs,
                                                    selfLoopScale: options.selfLoopScale, transitionScale: options.transitionScale)
         progress("HCLG")
-        let hclg = try hFst.composed(with: lg).determinized()
+        let hclg = try hFst.composed(with: clg).determinized()
         hclg.relabelInputs(disambiguationInputs.map { ($0, 0) })
         try hclg.removeEpsilons()
         try hclg.minimize()

@@ -32,17 +32,17 @@ public struct HMMFst {
         return labels.count
     }
 
-    /// The transducer over `units`: each entry is an output label and the unit of `transitions`
-    /// whose HMM it names, with `pdf(unit, state)` giving each state's pdf (tied or not). The
-    /// disambiguation symbols are output labels too; their input labels follow the frame labels
-    /// and are returned.
-    public mutating func build(transitions: TransitionModel, units: [(label: Int, unit: Int)], pdf: (Int, Int) -> Int,
+    /// The transducer over `units`: each entry is an output label, the unit of `transitions`
+    /// whose HMM (topology and transition probabilities) it uses, and the pdf of each of its
+    /// states (the unit's own, or tied by context). The disambiguation symbols are output labels
+    /// too; their input labels follow the frame labels and are returned.
+    public mutating func build(transitions: TransitionModel, units: [(label: Int, unit: Int, pdfs: [Int])],
                                disambiguation: [Int], selfLoopScale: Float = 0.1, transitionScale: Float = 1) -> (fst: Fst, disambiguationInputs: [Int]) {
         let fst = Fst()
         let center = fst.addState()
         fst.setStart(center)
         fst.setFinal(center)
-        for (output, u) in units {
+        for (output, u, pdfs) in units {
             let topology = transitions.topologies[u]
             let states = (0..<topology.stateCount).map { _ in fst.addState() }
             for j in 0..<topology.stateCount {
@@ -54,7 +54,7 @@ public struct HMMFst {
                     let cost: Float = destination == j
                         ? selfLoopScale * Float(-log(p))
                         : transitionScale * Float(-log(min(p / max(1 - loop, 1e-20), 1))) + selfLoopScale * Float(-log(max(1 - loop, 1e-20)))
-                    let input = label(pdf: pdf(u, j), transition: id)
+                    let input = label(pdf: pdfs[j], transition: id)
                     let target = destination == topology.stateCount ? center : states[destination]
                     if j == 0 { fst.addArc(from: center, input: input, output: output, cost: cost, to: target) }
                     fst.addArc(from: states[j], input: input, output: 0, cost: cost, to: target)

@@ -211,3 +211,41 @@ func twoWordGraph() throws -> GraphCompiler.Graph {
         #expect(narrow?.words.map(\.word) == ["YES"] && narrow?.reachedFinal == false)
     }
 }
+
+@Suite struct ContextDependentGraphTests {
+    /// With a tree that never splits (one leaf per phone state), triphones tie back to the
+    /// monophones: the context-dependent graph must decode what the context-independent one does.
+    @Test func aTreeWithoutSplitsDecodesLikeMonophones() throws {
+        let lexicon = try LexiconFst(pronunciations: ["YES": [["Y", "EH"]], "NO": [["N", "OW"]]], silencePhone: "SIL")
+        let (model, _) = try KneserNeyEstimator(order: 1).estimate([["YES"], ["NO"], ["YES", "NO"]])
+        let g = try GrammarFst.build(model, words: lexicon.words)
+        let units = ["SIL", "EH", "N", "OW", "Y"]
+        let transitions = TransitionModel(units: units, topologies: units.map { $0 == "SIL" ? .silence() : .leftToRight(states: 3) })
+        var statistics: [TriphoneState: GaussianAccumulator] = [:]
+        for u in 0..<units.count {
+            for j in 0..<transitions.topologies[u].stateCount {
+                var a = GaussianAccumulator(dimension: 1)
+                a.count = 10
+                a.sum = [Double(transitions.pdfOffsets[u] + j)]
+                a.sumSquares = [a.sum[0] * a.sum[0] / 10 + 1]
+                statistics[TriphoneState(left: 0, center: u, right: 0, state: j)] = a
+            }
+        }
+        let tree = ContextTree.build(statistics: statistics, questions: [], varianceFloor: [0.01], maximumLeaves: 100, minimumGain: 0, minimumCount: 1)
+        // The tree numbers its leaves in its own order: map each back to the monophone pdf it holds.
+        var leafOf = [Int](repeating: 0, count: transitions.pdfCount)
+        for (s, _) in statistics { leafOf[transitions.pdfOffsets[s.center] + s.state] = tree.pdf(s)! }
+        let graph = try GraphCompiler.compile(lexicon: lexicon, grammar: g, transitions: transitions, pdf: { _, _ in -1 }, tree: tree).staticGraph()
+        let pdfs = transitions.pdfCount
+        func frame(_ unit: String) -> [Float] {
+            let u = units.firstIndex(of: unit)!
+            let own = (0..<transitions.topologies[u].stateCount).map { leafOf[transitions.pdfOffsets[u] + $0] }
+            return (0..<pdfs).map { own.contains($0) ? 0 : -20 }
+        }
+        for (spoken, expected) in [(["Y", "EH"], ["YES"]), (["N", "OW", "SIL", "Y", "EH"], ["NO", "YES"])] {
+            let ll = spoken.flatMap { Array(repeating: frame($0), count: $0 == "SIL" ? 6 : 4) }.flatMap { $0 }
+            let result = TokenPassingDecoder(beam: 40, maxActive: 10_000, acousticScale: 1).decode(graph, logLikelihoods: ll, frames: ll.count / pdfs, pdfCount: pdfs)
+            #expect(result?.words.map(\.word) == expected && result?.reachedFinal == true, "\(spoken): \(String(describing: result?.words.map(\.word)))")
+        }
+    }
+}
