@@ -165,3 +165,31 @@ struct Interrupted: Error {}
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(Lexicon.self, from: Data(#"{"pronunciations": {"red": [[]]}}"#.utf8)) }
     }
 }
+
+@Suite struct TriphoneStatisticsTests {
+    /// The synthetic words spelled as three one-state phones each: in the alignment every
+    /// middle phone sits between its word's first and last, and word edges meet silence or the
+    /// next word.
+    @Test func contextsAreTheAlignedNeighbours() throws {
+        let lexicon = Lexicon(pronunciations: ["red": ["r1", "r2", "r3"], "blue": ["b1", "b2", "b3"], "green": ["g1", "g2", "g3"]])
+        var options = GMMHMMTrainingOptions()
+        options.statesPerUnit = 1
+        options.silenceStates = 3
+        options.gaussians = 1
+        options.iterations = 4
+        let data = syntheticCorpus(count: 40, seed: 3)
+        let (model, _) = try GMMHMMTrainer(options: options, jobs: 2).train(data, lexicon: lexicon, features: syntheticFeatureConfig())
+        let statistics = TriphoneStatistics.accumulate(model, data, jobs: 2)
+        let unit = { (name: String) in model.transitions.unitIndex(name)! }
+        let middle = statistics.filter { $0.key.center == unit("r2") }
+        #expect(!middle.isEmpty && middle.keys.allSatisfy { $0.left == unit("r1") && $0.right == unit("r3") })
+        let firsts = statistics.filter { $0.key.center == unit("b1") }.keys
+        #expect(firsts.allSatisfy { [unit("<sil>"), unit("r3"), unit("g3")].contains($0.left) && $0.right == unit("b2") }, "\(firsts)")
+        let frames = data.reduce(0) { $0 + $1.features.frames }
+        #expect(abs(statistics.values.reduce(0) { $0 + $1.count } - Double(frames)) < 0.5, "every frame counted once")
+        let questions = TriphoneStatistics.questions(statistics, units: model.transitions.units, silence: model.silence, varianceFloor: [0.01, 0.01, 0.01, 0.01])
+        // Each of the 9 phones alone, the 7 clusters merged on the way (the last, all phones, asks nothing), silence: ×2 sides.
+        #expect(questions.count == 2 * (9 + 7 + 1))
+        #expect(questions.contains { $0.position == -1 && $0.phones == [unit("r2")] })
+    }
+}
