@@ -141,6 +141,8 @@ void sl_fst_relabel_inputs(sl_fst *f, const int32_t *from, const int32_t *to, in
 
 void sl_fst_connect(sl_fst *f) { fst::Connect(&f->fst); }
 
+void sl_fst_project_inputs(sl_fst *f) { fst::Project(&f->fst, fst::ProjectType::INPUT); }
+
 int32_t sl_fst_push_weights(sl_fst *f, char *error, int32_t size) {
   return guarded("weight pushing", error, size, &f->fst, [&] {
     fst::Push(&f->fst, fst::REWEIGHT_TO_INITIAL);

@@ -78,6 +78,9 @@ public final class Fst: @unchecked Sendable {
         sl_fst_relabel_inputs(handle, from, to, Int32(mapping.count))
     }
 
+    /// Keeps the input labels only (an acceptor).
+    public func projectInputs() { sl_fst_project_inputs(handle) }
+
     /// Keeps only states on a path from the start to a final state.
     public func connect() { sl_fst_connect(handle) }
 

@@ -35,11 +35,32 @@ public enum GraphCompiler {
     public static func compile(lexicon: LexiconFst, grammar: Fst, transitions: TransitionModel, pdf: (Int, Int) -> Int,
                                tree: ContextTree? = nil, options: Options = Options(),
                                progress: (String) -> Void = { _ in }) throws -> Graph {
+        try compose(lexicon: lexicon, grammar: grammar, transitions: transitions, pdf: pdf, tree: tree, options: options,
+                    determinize: true, progress: progress)
+    }
+
+    /// H ∘ (C ∘) L ∘ G, determinized and minimized as for decoding, or (for a transcript's
+    /// training graph) left as composed, with the disambiguation symbols still in.
+    static func compose(lexicon: LexiconFst, grammar: Fst, transitions: TransitionModel, pdf: (Int, Int) -> Int,
+                        tree: ContextTree?, options: Options, determinize: Bool,
+                        progress: (String) -> Void = { _ in }) throws -> Graph {
         progress("L")
         let l = try lexicon.build(silenceProbability: options.silenceProbability)
         progress("LG")
-        let lg = try l.composed(with: grammar).determinized()
-        try lg.minimize()
+        let lg = try l.composed(with: grammar)
+        if determinize {
+            let det = try lg.determinized()
+            try det.minimize()
+            return try composeHCLG(lexicon: lexicon, lg: det, transitions: transitions, pdf: pdf, tree: tree, options: options,
+                                   determinize: true, progress: progress)
+        }
+        return try composeHCLG(lexicon: lexicon, lg: lg, transitions: transitions, pdf: pdf, tree: tree, options: options,
+                               determinize: false, progress: progress)
+    }
+
+    private static func composeHCLG(lexicon: LexiconFst, lg: Fst, transitions: TransitionModel, pdf: (Int, Int) -> Int,
+                                    tree: ContextTree?, options: Options, determinize: Bool,
+                                    progress: (String) -> Void) throws -> Graph {
         lg.sortArcs()
         // Each phone's unit in the model.
         var unitOf: [Int: Int] = [:]
@@ -81,7 +102,12 @@ public enum GraphCompiler {
         let (hFst, disambiguationInputs) = h.build(transitions: transitions, units: units, disambiguation: disambiguationOutputs,
                                                    selfLoopScale: options.selfLoopScale, transitionScale: options.transitionScale)
         progress("HCLG")
-        let hclg = try hFst.composed(with: clg).determinized()
+        let composed = try hFst.composed(with: clg)
+        guard determinize else {
+            composed.relabelInputs(disambiguationInputs.map { ($0, 0) })
+            return Graph(fst: composed, labels: h.labels, words: lexicon.words)
+        }
+        let hclg = try composed.determinized()
         hclg.relabelInputs(disambiguationInputs.map { ($0, 0) })
         try hclg.removeEpsilons()
         try hclg.minimize()

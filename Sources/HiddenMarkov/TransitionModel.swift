@@ -39,6 +39,17 @@ public struct TransitionModel: Codable, Sendable, Equatable {
     /// The transition id of destination index `k` of state `state` of unit `unit`.
     public func transitionID(unit: Int, state: Int, destination k: Int) -> Int { transitionOffsets[unit][state] + k }
 
+    /// The (unit, state) each transition id leaves.
+    public func sources() -> [(unit: Int, state: Int)] {
+        var out = [(unit: Int, state: Int)](repeating: (0, 0), count: transitionCount)
+        for (u, topology) in topologies.enumerated() {
+            for j in 0..<topology.stateCount {
+                for k in 0..<topology.destinations[j].count { out[transitionID(unit: u, state: j, destination: k)] = (u, j) }
+            }
+        }
+        return out
+    }
+
     /// Log probability of a transition.
     public func logProbability(_ id: Int) -> Float { Float(Foundation.log(probabilities[id])) }
 

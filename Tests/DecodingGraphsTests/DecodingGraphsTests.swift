@@ -249,3 +249,28 @@ func twoWordGraph() throws -> GraphCompiler.Graph {
         }
     }
 }
+
+@Suite struct TranscriptFstTests {
+    /// The transcript "W V" (W said as a or b, V as b) with one-state units: the graph built
+    /// with OpenFst aligns frames as the one GraphBuilder makes does, and its forward-backward
+    /// likelihood differs only by the silence choices' costs (ln 2 per optional silence).
+    @Test func alignsAsTheBuilderGraphDoes() throws {
+        let transitions = TransitionModel(units: ["a", "b", "<sil>"], topologies: [.leftToRight(states: 1), .leftToRight(states: 1), .silence(states: 3)])
+        let fst = try TranscriptFst.build(words: [[["a"], ["b"]], [["b"]]], transitions: transitions, tree: nil, silencePhone: "<sil>")
+        let graph = fst.decodingGraph(transitions)
+        let builder = GraphBuilder.transcript(model: transitions, words: [("W", [[0], [1]]), ("V", [[1]])], silence: 2)
+        func likelihoods(_ pdfs: [Int]) -> [Float] { pdfs.flatMap { p in (0..<5).map { $0 == p ? Float(0) : -10 } } }
+        for frames in [[0, 0, 1, 1], [2, 3, 4, 1, 1, 2, 3, 4, 1], [1, 1, 1]] {
+            let ll = likelihoods(frames)
+            let a = try #require(Viterbi.search(graph, logLikelihoods: ll, frames: frames.count, pdfCount: 5))
+            let b = try #require(Viterbi.search(builder, logLikelihoods: ll, frames: frames.count, pdfCount: 5))
+            #expect(a.states.map { graph.pdf[Int($0)] } == b.states.map { builder.pdf[Int($0)] }, "\(frames)")
+            let fa = try #require(ForwardBackward.occupancy(graph, logLikelihoods: ll, frames: frames.count, pdfCount: 5))
+            let fb = try #require(ForwardBackward.occupancy(builder, logLikelihoods: ll, frames: frames.count, pdfCount: 5))
+            // Three optional silences, each a choice of cost ln 2 in the FST graph and none in the builder's.
+            #expect(fa.logLikelihood < fb.logLikelihood && fa.logLikelihood > fb.logLikelihood - 3 * log(2.0) - 1e-3, "\(frames): \(fa.logLikelihood) vs \(fb.logLikelihood)")
+        }
+        let counts = try #require(ForwardBackward.occupancy(graph, logLikelihoods: likelihoods([0, 1]), frames: 2, pdfCount: 5)).transitionCounts
+        #expect(counts.reduce(0) { $0 + $1.count } > 1.99, "every frame leaves by one counted transition")
+    }
+}

@@ -50,6 +50,8 @@ int32_t sl_fst_remove_epsilons(sl_fst *fst, char *error, int32_t error_size);
 void sl_fst_sort_arcs(sl_fst *fst, int32_t by_output);
 /// Replaces input labels `from[k]` by `to[k]` (e.g. disambiguation symbols by epsilon).
 void sl_fst_relabel_inputs(sl_fst *fst, const int32_t *from, const int32_t *to, int32_t count);
+/// Keeps the input labels only (an acceptor), in place.
+void sl_fst_project_inputs(sl_fst *fst);
 /// Keeps only the states on a path from the start to a final state.
 void sl_fst_connect(sl_fst *fst);
 /// Pushes weights toward the start state (tropical semiring), keeping the paths' totals.
