@@ -92,15 +92,21 @@ public final class GMMHMM: AcousticScorer, @unchecked Sendable {
     /// The words the model can recognize, sorted.
     public let vocabulary: [String]
     public let features: FeatureConfig
+    /// For context-dependent (triphone) models: the tree that ties each phone state in context
+    /// to a pdf (its leaf); nil for context-independent units, whose pdfs the transition model numbers.
+    public let tree: ContextTree?
     private(set) var likelihoods: GMMLikelihoods
 
-    public init(transitions: TransitionModel, mixtures: [DiagonalGMM], lexicon: Lexicon, vocabulary: [String], features: FeatureConfig) {
-        precondition(mixtures.count == transitions.pdfCount, "GMMHMM: \(mixtures.count) mixtures for \(transitions.pdfCount) pdfs")
+    public init(transitions: TransitionModel, mixtures: [DiagonalGMM], lexicon: Lexicon, vocabulary: [String], features: FeatureConfig,
+                tree: ContextTree? = nil) {
+        let pdfs = tree?.leafCount ?? transitions.pdfCount
+        precondition(mixtures.count == pdfs, "GMMHMM: \(mixtures.count) mixtures for \(pdfs) pdfs")
         self.transitions = transitions
         self.mixtures = mixtures
         self.lexicon = lexicon
         self.vocabulary = vocabulary
         self.features = features
+        self.tree = tree
         likelihoods = GMMLikelihoods(mixtures)
     }
 
@@ -111,7 +117,7 @@ public final class GMMHMM: AcousticScorer, @unchecked Sendable {
         likelihoods = GMMLikelihoods(new)
     }
 
-    public var pdfCount: Int { transitions.pdfCount }
+    public var pdfCount: Int { mixtures.count }
     public var gaussianCount: Int { mixtures.reduce(0) { $0 + $1.componentCount } }
     public var dimension: Int { mixtures.first?.dimension ?? 0 }
     public var silence: Int? { transitions.unitIndex(silenceUnit) }

@@ -1,3 +1,4 @@
+import DecodingGraphs
 import FeatureExtraction
 import Foundation
 import GaussianMixture
@@ -288,14 +289,22 @@ public struct GMMHMMTrainer: Sendable {
     }
 
     /// The E-step over a corpus arranged once for all iterations, in parallel over `jobs` workers.
-    public func accumulate(_ model: GMMHMM, _ corpus: EStepCorpus) -> BaumWelchStatistics {
+    public func accumulate(_ model: GMMHMM, _ corpus: EStepCorpus, triphoneGraphs: [TranscriptFst?]? = nil) -> BaumWelchStatistics {
         let options = self.options
         // One graph per distinct transcript (with this iteration's transition probabilities):
         // an isolated-word corpus has as many graphs as words. Each graph's pdfs are
-        // renumbered, and its own likelihood computer covers only them.
-        let graphs: [TranscriptGraph?] = corpus.transcripts.map { words in
-            guard let units = try? model.wordAlternatives(words), !units.isEmpty else { return nil }
-            let (graph, pdfs) = GraphBuilder.transcript(model: model.transitions, words: units, silence: model.silence).compactingPDFs()
+        // renumbered, and its own likelihood computer covers only them. A triphone model's
+        // graphs come from OpenFst, built once (`triphoneGraphs`).
+        let graphs: [TranscriptGraph?] = corpus.transcripts.indices.map { k in
+            let full: DecodingGraph
+            if model.tree != nil {
+                guard let fst = triphoneGraphs?[k] else { return nil }
+                full = fst.decodingGraph(model.transitions)
+            } else {
+                guard let units = try? model.wordAlternatives(corpus.transcripts[k]), !units.isEmpty else { return nil }
+                full = GraphBuilder.transcript(model: model.transitions, words: units, silence: model.silence)
+            }
+            let (graph, pdfs) = full.compactingPDFs()
             return TranscriptGraph(graph: graph, pdfs: pdfs, likelihoods: GMMLikelihoods(pdfs.map { model.mixtures[$0] }))
         }
         // Each worker sums its own statistics (and reuses its buffers); the sums are merged after.
@@ -383,12 +392,18 @@ public struct GMMHMMTrainer: Sendable {
         let model = try resume?.model ?? flatStart(data, lexicon: lexicon, features: features)
         let floor = globalVariance(data)
         var log = resume?.log ?? []
-        let firstIteration = log.count + 1
-        guard firstIteration <= options.iterations else { return (model, log) }
-        let corpus = EStepCorpus(data)
-        for iteration in firstIteration...max(options.iterations, 1) {
+        try iterate(model, EStepCorpus(data), varianceFloor: floor, log: &log, onIteration: onIteration)
+        return (model, log)
+    }
+
+    /// Baum-Welch (or Viterbi) iterations after the ones in `log`, up to `options.iterations`,
+    /// mixing up after each; triphone models take their transcripts' graphs from `triphoneGraphs`.
+    func iterate(_ model: GMMHMM, _ corpus: EStepCorpus, triphoneGraphs: [TranscriptFst?]? = nil, varianceFloor floor: [Double],
+                 log: inout [GMMHMMIterationLog], onIteration: (GMMHMMIterationLog, GMMHMM) throws -> Void) throws {
+        guard log.count < options.iterations else { return }
+        for iteration in (log.count + 1)...options.iterations {
             let started = Date()
-            let statistics = accumulate(model, corpus)
+            let statistics = accumulate(model, corpus, triphoneGraphs: triphoneGraphs)
             guard statistics.utterances > 0 else {
                 throw ModelError("iteration \(iteration): no utterance could be aligned (\(statistics.skipped.first.map { "\($0.key): \($0.value)" } ?? ""))")
             }
@@ -402,7 +417,6 @@ public struct GMMHMMTrainer: Sendable {
             if iteration < options.iterations { mixUp(model, to: target) }
             try onIteration(entry, model)
         }
-        return (model, log)
     }
 
     /// With a lexicon, every transcript word must be in it; the error names the word and utterance.

@@ -45,9 +45,9 @@ public enum GraphRecipe {
         let graph: GraphCompiler.Graph
         do {
             graph = try GraphCompiler.compile(lexicon: lexicon, grammar: grammar, transitions: transitions,
-                                              pdf: { transitions.pdfOffsets[$0] + $1 }, options: options, progress: progress)
+                                              pdf: { transitions.pdfOffsets[$0] + $1 }, tree: hmm.tree, options: options, progress: progress)
         } catch { throw ModelError("\(error)") }
-        let info = GraphDirectory.Info(pdfCount: transitions.pdfCount, transitionCount: transitions.transitionCount, languageModel: path,
+        let info = GraphDirectory.Info(pdfCount: hmm.pdfCount, transitionCount: transitions.transitionCount, languageModel: path,
                                        order: lm.order, options: options, states: graph.fst.stateCount, arcs: graph.fst.arcCount)
         return (graph, info, unsayable.sorted())
     }
@@ -63,7 +63,7 @@ public struct GraphRecognizer: Sendable {
     public init(graphDirectory path: String, hmm: HMMSide, decoder: TokenPassingDecoder) throws {
         let read: (graph: StaticGraph, info: GraphDirectory.Info)
         do {
-            read = try GraphDirectory.read(path, model: (hmm.transitions.pdfCount, hmm.transitions.transitionCount))
+            read = try GraphDirectory.read(path, model: (hmm.pdfCount, hmm.transitions.transitionCount))
         } catch { throw ModelError("\(error)") }
         if let problem = decoder.problem { throw ModelError(problem) }
         (graph, info, self.decoder) = (read.graph, read.info, decoder)

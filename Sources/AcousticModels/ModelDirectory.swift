@@ -174,6 +174,8 @@ struct GMMHMMDescription: Codable {
     var features: FeatureConfig
     var dimension: Int
     var gaussiansPerPdf: [Int]
+    /// Triphone models: the tree tying phone states in context to pdfs.
+    var tree: ContextTree?
     var search: SearchOptions
     var training: GMMHMMTrainingOptions?
     var trainingSeconds: Double?
@@ -192,7 +194,7 @@ extension GMMHMM {
         let description = GMMHMMDescription(units: transitions.units, topologies: transitions.topologies,
                                             transitionProbabilities: transitions.probabilities, lexicon: lexicon, vocabulary: vocabulary,
                                             features: features, dimension: dimension, gaussiansPerPdf: mixtures.map(\.componentCount),
-                                            search: search, training: training, trainingSeconds: trainingSeconds)
+                                            tree: tree, search: search, training: training, trainingSeconds: trainingSeconds)
         try ModelDirectory.save(to: path, description: try ModelDirectory.encoder().encode(description),
                                 weights: Safetensors.encode(tensors, metadata: ["kind": ModelKind.gmmHMM.rawValue]), log: try ModelDirectory.logData(log))
     }
@@ -211,8 +213,10 @@ extension GMMHMM {
             throw ModelError("\(jsonPath): transition probabilities do not fit the topologies")
         }
         transitions.probabilities = description.transitionProbabilities
-        guard description.gaussiansPerPdf.count == transitions.pdfCount else {
-            throw ModelError("\(jsonPath): \(description.gaussiansPerPdf.count) mixtures for \(transitions.pdfCount) HMM states")
+        if let tree = description.tree, let problem = tree.problem(units: transitions.units.count) { throw ModelError("\(jsonPath): tree: \(problem)") }
+        let pdfs = description.tree?.leafCount ?? transitions.pdfCount
+        guard description.gaussiansPerPdf.count == pdfs else {
+            throw ModelError("\(jsonPath): \(description.gaussiansPerPdf.count) mixtures for \(pdfs) HMM states")
         }
         let weightsPath = snapshot.weightsPath
         let tensors = try snapshot.tensors(as: Double.self)
@@ -231,7 +235,7 @@ extension GMMHMM {
             throw ModelError("\(jsonPath): the feature configuration gives \(description.features.dimension) dimensions, the Gaussians \(D)")
         }
         let model = GMMHMM(transitions: transitions, mixtures: mixtures, lexicon: description.lexicon,
-                           vocabulary: description.vocabulary, features: description.features)
+                           vocabulary: description.vocabulary, features: description.features, tree: description.tree)
         return (model, description.search)
     }
 }

@@ -1,3 +1,4 @@
+import DecodingGraphs
 import FeatureExtraction
 import HiddenMarkov
 
@@ -16,25 +17,35 @@ public struct Recognizer: Sendable {
     public let lexicon: Lexicon
     public let vocabulary: [String]
     public let options: SearchOptions
-    let isolatedGraph: DecodingGraph
-    let loopGraph: DecodingGraph
+    /// Triphone models: the tree tying phone states in context to pdfs. Their grammars are
+    /// compiled graphs (`speechlab graph`), not the isolated and loop graphs built here.
+    public let tree: ContextTree?
+    let isolatedGraph: DecodingGraph?
+    let loopGraph: DecodingGraph?
 
-    public init(transitions: TransitionModel, lexicon: Lexicon, vocabulary: [String], options: SearchOptions = SearchOptions()) throws {
+    public init(transitions: TransitionModel, lexicon: Lexicon, vocabulary: [String], options: SearchOptions = SearchOptions(),
+                tree: ContextTree? = nil) throws {
         self.transitions = transitions
         self.lexicon = lexicon
         self.vocabulary = vocabulary
         self.options = options
+        self.tree = tree
         let silence = transitions.unitIndex(silenceUnit)
         let words = try transitions.wordAlternatives(vocabulary, lexicon: lexicon)
-        isolatedGraph = GraphBuilder.isolatedWords(model: transitions, words: words, silence: silence)
-        loopGraph = GraphBuilder.wordLoop(model: transitions, words: words, silence: silence, wordPenalty: options.wordPenalty)
+        isolatedGraph = tree == nil ? GraphBuilder.isolatedWords(model: transitions, words: words, silence: silence) : nil
+        loopGraph = tree == nil ? GraphBuilder.wordLoop(model: transitions, words: words, silence: silence, wordPenalty: options.wordPenalty) : nil
     }
 
-    /// The best word sequence for frames scored by `scorer`, or nil when no path fits.
+    /// Whether the isolated and loop grammars can decode (not for triphone models).
+    public var hasGrammars: Bool { isolatedGraph != nil }
+
+    /// The best word sequence for frames scored by `scorer`, or nil when no path fits (or the
+    /// model has no grammar graphs: see ``hasGrammars``).
     /// When the beam prunes every path that can end in time (a short utterance whose best early
     /// paths lead nowhere), the search is repeated without a beam.
     public func decode(_ features: FeatureMatrix, scorer: some AcousticScorer, grammar: Grammar) -> ViterbiPath? {
-        search(grammar == .isolated ? isolatedGraph : loopGraph, features, scorer: scorer)
+        guard let graph = grammar == .isolated ? isolatedGraph : loopGraph else { return nil }
+        return search(graph, features, scorer: scorer)
     }
 
     /// Viterbi with the beam, and without it when the beam left no path that ends in time.
@@ -53,8 +64,16 @@ public struct Recognizer: Sendable {
         if !lexicon.isEmpty, let missing = words.first(where: { !lexicon.contains($0) }) {
             throw ModelError("word '\(missing)' is not in the model's lexicon")
         }
-        let units = try transitions.wordAlternatives(words, lexicon: lexicon)
-        let graph = GraphBuilder.transcript(model: transitions, words: units, silence: transitions.unitIndex(silenceUnit))
+        let graph: DecodingGraph
+        if let tree {
+            do {
+                graph = try TranscriptFst.build(words: words.map { lexicon.pronunciations(of: $0) }, transitions: transitions, tree: tree,
+                                                silencePhone: silenceUnit).decodingGraph(transitions)
+            } catch { throw ModelError("\(error)") }
+        } else {
+            let units = try transitions.wordAlternatives(words, lexicon: lexicon)
+            graph = GraphBuilder.transcript(model: transitions, words: units, silence: transitions.unitIndex(silenceUnit))
+        }
         guard let path = search(graph, features, scorer: scorer) else {
             throw ModelError("\(features.frames) frames are too few for the transcript's states")
         }

@@ -29,6 +29,11 @@ public struct HMMSide: Sendable {
     public var vocabulary: [String]
     public var search: SearchOptions
     public var scorer: any AcousticScorer & Sendable
+    /// Triphone models: the tree tying phone states in context to pdfs.
+    public var tree: ContextTree? = nil
+
+    /// The pdfs the scorer scores: the tree's leaves, or the transition model's states.
+    public var pdfCount: Int { tree?.leafCount ?? transitions.pdfCount }
 }
 
 /// A model directory of any family, loaded and ready to recognize utterances: the one loader
@@ -61,7 +66,8 @@ public struct RecognitionModel: Sendable {
                                     summary: try classifier.summary(at: path), engine: .classifier(classifier), hmm: nil)
         case .gmmHMM:
             let (model, search) = try GMMHMM.load(path)
-            side = HMMSide(transitions: model.transitions, lexicon: model.lexicon, vocabulary: model.vocabulary, search: search, scorer: model)
+            side = HMMSide(transitions: model.transitions, lexicon: model.lexicon, vocabulary: model.vocabulary, search: search, scorer: model,
+                           tree: model.tree)
             (summary, features) = (try model.summary(at: path), model.features)
         case .hybrid:
             let (model, search) = try HybridModel.load(path)
@@ -70,7 +76,8 @@ public struct RecognitionModel: Sendable {
             (summary, features) = (try model.summary(at: path), model.hmm.features)
         }
         adjustSearch(&side.search)
-        let recognizer = try Recognizer(transitions: side.transitions, lexicon: side.lexicon, vocabulary: side.vocabulary, options: side.search)
+        let recognizer = try Recognizer(transitions: side.transitions, lexicon: side.lexicon, vocabulary: side.vocabulary, options: side.search,
+                                        tree: side.tree)
         return RecognitionModel(features: features, vocabulary: side.vocabulary, summary: summary,
                                 engine: .search(recognizer, side.scorer), hmm: side)
     }

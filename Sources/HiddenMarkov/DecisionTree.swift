@@ -97,6 +97,30 @@ public struct ContextTree: Sendable, Codable, Equatable {
         return nodes[n].pdf
     }
 
+    /// Why the tree cannot be used with `units` units (a node or question out of range, a
+    /// cycle, leaves not numbered 0..<leafCount), or nil when it can: checked on load, so that a
+    /// damaged file cannot make a lookup loop or index out of bounds.
+    public func problem(units: Int) -> String? {
+        guard leafCount >= 1 else { return "no leaves" }
+        var seenLeaves = Set<Int>()
+        for (n, node) in nodes.enumerated() {
+            if let q = node.question {
+                guard questions.indices.contains(q) else { return "node \(n) asks question \(q) of \(questions.count)" }
+                // Children come after their parent, so a walk always ends.
+                guard node.yes > n, node.no > n, node.yes < nodes.count, node.no < nodes.count else { return "node \(n) has children out of order" }
+            } else {
+                guard (0..<leafCount).contains(node.pdf) else { return "leaf \(n) has pdf \(node.pdf), not in 0..<\(leafCount)" }
+                seenLeaves.insert(node.pdf)
+            }
+        }
+        guard seenLeaves.count == leafCount else { return "\(leafCount) leaves declared, \(seenLeaves.count) found" }
+        guard roots.values.allSatisfy({ nodes.indices.contains($0) }) else { return "a root is not a node" }
+        guard questions.allSatisfy({ [-1, 1].contains($0.position) && $0.phones.allSatisfy { (0..<units).contains($0) } }) else {
+            return "a question asks about a position or phone that does not exist"
+        }
+        return nil
+    }
+
     /// Grows the trees from the statistics of every context-dependent state seen.
     public static func build(statistics: [TriphoneState: GaussianAccumulator], questions: [ContextQuestion], varianceFloor: [Double],
                              maximumLeaves: Int, minimumGain: Double, minimumCount: Double) -> ContextTree {

@@ -47,6 +47,9 @@ struct Compare: ParsableCommand {
         // Every model and its training log are read before any work, so that an unreadable one
         // stops the run at once, before anything is written.
         let loaded = try models.map { path in (path: path, model: try RecognitionModel.open(path)) }
+        if let triphones = loaded.first(where: { $0.model.hmm?.tree != nil }) {
+            throw CommandFailure("\(triphones.path): a triphone model decodes through a graph (speechlab graph, decode --graph); compare takes grammar-decoded models for now")
+        }
         let names = uniqueNames(models)
         // Every audio file read once before any timing, so that the first model's decoding
         // time does not include the disk while the others' come from the page cache.

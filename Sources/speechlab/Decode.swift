@@ -85,6 +85,9 @@ struct Decode: ParsableCommand {
         if let graph {
             paths = try decodeWithGraph(graph, model: model, corpus: corpus)
         } else {
+            guard model.hmm?.tree == nil else {
+                throw CommandFailure("\(self.model): a triphone model decodes through a graph: make one with 'speechlab graph --model \(self.model) --lm LM.arpa --out GRAPH', then decode --graph GRAPH")
+            }
             paths = parallelMap(utterances.count, workers: runOptions.jobs) { model.recognize(utterances[$0], grammar: grammar) }
         }
         var lines: [String] = [], timeLines: [String] = []

@@ -47,6 +47,12 @@ struct TrainGMMHMM: ParsableCommand {
     var keepStress = false
     @Flag(help: "Drop (and report) training utterances with a word the lexicon lacks, instead of failing.")
     var skipOov = false
+    @Option(help: ArgumentHelp("Train tied triphones starting from this (monophone) model: its alignments grow the context trees; its lexicon, units and features are kept.", valueName: "dir"))
+    var from: String?
+    @Option(help: ArgumentHelp("With --from: most tied states (leaves of the context trees).", valueName: "n"))
+    var leaves = TriphoneOptions().leaves
+    @Option(name: .customLong("min-leaf-count"), help: ArgumentHelp("With --from: fewest training frames a tied state may have.", valueName: "frames"))
+    var minimumLeafCount = TriphoneOptions().minimumCount
     @Option(name: .customLong("unit-states"), help: ArgumentHelp("Per-unit state count, e.g. --unit-states seven=14 (repeatable).", valueName: "unit=n"))
     var unitStates: [String] = []
     @Flag(help: "Viterbi (hard) training instead of Baum-Welch.")
@@ -65,6 +71,12 @@ struct TrainGMMHMM: ParsableCommand {
     var features: FeatureFlags
 
     func validate() throws {
+        if from != nil {
+            guard lexicon == nil, feats == nil, !resume, states == nil else {
+                throw ValidationError("--from keeps the source model's lexicon, states and features: it does not take --lexicon, --feats, --states or --resume")
+            }
+            guard leaves >= 1, minimumLeafCount > 0 else { throw ValidationError("--leaves must be at least 1 and --min-leaf-count positive") }
+        }
         guard states ?? 1 >= 1, gaussians >= 1, iterations >= 1 else {
             throw ValidationError("--states, --gaussians and --iterations must be at least 1")
         }
@@ -86,6 +98,7 @@ struct TrainGMMHMM: ParsableCommand {
 
     func run() throws {
         try output.prepare(out, resume: resume)
+        if let from { return try trainTriphones(from: from) }
         let started = Date()
         let frontEnd = try features.trainingFrontEnd(for: train, deltas: !noDeltas)
         var data = try feats.map { try CorpusFeatures.load(train, featureDirectory: $0, requireTranscripts: true) }
@@ -134,6 +147,41 @@ struct TrainGMMHMM: ParsableCommand {
         }
         try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
         print(String(format: "train gmm-hmm: %d units, %d states, %d Gaussians, log-likelihood per frame %.4f, %.1f s → %@",
+                     model.transitions.units.count, model.pdfCount, model.gaussianCount, log.last?.logLikelihoodPerFrame ?? 0,
+                     Date().timeIntervalSince(started), out))
+    }
+}
+
+extension TrainGMMHMM {
+    /// `--from MODEL`: tied triphones grown from the model's alignments, then Baum-Welch.
+    func trainTriphones(from path: String) throws {
+        let started = Date()
+        let (source, _) = try GMMHMM.load(path)
+        let data = try CorpusFeatures.load(train, config: source.features, rateGiven: true, requireTranscripts: true, run: runOptions)
+        var options = GMMHMMTrainingOptions()
+        options.gaussians = gaussians
+        options.iterations = iterations
+        options.viterbiTraining = viterbi
+        if let trainBeam { options.beam = trainBeam }
+        options.dataFingerprint = trainingDataFingerprint(data.utterances.map { ($0.utterance.id, $0.features.frames, $0.utterance.words ?? []) })
+        var triphones = TriphoneOptions()
+        triphones.leaves = leaves
+        triphones.minimumCount = minimumLeafCount
+        let utterances = data.utterances.map { TrainingUtterance(id: $0.utterance.id, features: $0.features, words: $0.utterance.words ?? []) }
+        var log: [GMMHMMIterationLog] = []
+        let quiet = runOptions.quiet
+        let (model, _) = try GMMHMMTrainer(options: options, jobs: runOptions.jobs).trainTriphones(from: source, utterances, triphones: triphones,
+                                                                                                  progress: { if !quiet { printError("train gmm-hmm: \($0)") } }) { entry, model in
+            log.append(entry)
+            if !quiet {
+                printError(String(format: "train gmm-hmm: iteration %d/%d: log-likelihood per frame %.4f, %d Gaussians, %d utterances%@, %.2f s",
+                                  entry.iteration, iterations, entry.logLikelihoodPerFrame, entry.gaussians, entry.utterances,
+                                  entry.skipped > 0 ? " (\(entry.skipped) skipped)" : "", entry.seconds))
+            }
+            try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
+        }
+        try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
+        print(String(format: "train gmm-hmm: triphones of %d phones, %d tied states, %d Gaussians, log-likelihood per frame %.4f, %.1f s → %@",
                      model.transitions.units.count, model.pdfCount, model.gaussianCount, log.last?.logLikelihoodPerFrame ?? 0,
                      Date().timeIntervalSince(started), out))
     }

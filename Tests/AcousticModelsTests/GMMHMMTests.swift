@@ -193,3 +193,36 @@ struct Interrupted: Error {}
         #expect(questions.contains { $0.position == -1 && $0.phones == [unit("r2")] })
     }
 }
+
+@Suite struct TriphoneTrainingTests {
+    @Test func tiedTriphonesTrainSaveLoadAndAlign() throws {
+        let lexicon = Lexicon(pronunciations: ["red": ["r1", "r2", "r3"], "blue": ["b1", "b2", "b3"], "green": ["g1", "g2", "g3"]])
+        var options = GMMHMMTrainingOptions()
+        options.statesPerUnit = 1
+        options.silenceStates = 3
+        options.gaussians = 1
+        options.iterations = 4
+        let data = syntheticCorpus(count: 60, seed: 5)
+        let trainer = GMMHMMTrainer(options: options, jobs: 2)
+        let (mono, monoLog) = try trainer.train(data, lexicon: lexicon, features: syntheticFeatureConfig())
+        var triphones = TriphoneOptions()
+        triphones.leaves = 16
+        triphones.minimumCount = 20
+        let (tri, triLog) = try trainer.trainTriphones(from: mono, data, triphones: triphones)
+        let tree = try #require(tri.tree)
+        #expect(tri.pdfCount == tree.leafCount && tree.leafCount > mono.transitions.topologies.count && tree.leafCount <= 16)
+        #expect(triLog.count == 4 && triLog.last!.utterances == data.count)
+        #expect(triLog.last!.logLikelihoodPerFrame >= monoLog.last!.logLikelihoodPerFrame - 0.05, "\(triLog.last!) vs \(monoLog.last!)")
+        // Saved and loaded with its tree; aligns transcripts through triphone graphs.
+        let folder = NSTemporaryDirectory() + "speechlab-tri-\(UUID().uuidString)"
+        try tri.save(to: folder)
+        let (loaded, _) = try GMMHMM.load(folder)
+        #expect(loaded.tree == tree)
+        let x = data[0].features
+        #expect(loaded.logLikelihoods(frames: x.values, count: x.frames) == tri.logLikelihoods(frames: x.values, count: x.frames))
+        let recognizer = try Recognizer(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, tree: loaded.tree)
+        #expect(!recognizer.hasGrammars)
+        let pdfs = try recognizer.align(x, words: data[0].words, scorer: loaded)
+        #expect(pdfs.count == x.frames && pdfs.allSatisfy { (0..<Int32(tree.leafCount)).contains($0) })
+    }
+}

@@ -1,0 +1,65 @@
+import DecodingGraphs
+import FeatureExtraction
+import Foundation
+import GaussianMixture
+import HiddenMarkov
+import SpeechBase
+
+/// What a triphone stage needs besides the Baum-Welch options (Kaldi's `train_deltas.sh`).
+public struct TriphoneOptions: Codable, Sendable, Equatable {
+    /// Most leaves of the trees (tied states, pdfs).
+    public var leaves = 500
+    /// Fewest frames a leaf may have.
+    public var minimumCount = 100.0
+    public init() {}
+}
+
+extension GMMHMMTrainer {
+    /// Tied triphones from `source` (a model of the same units, usually the monophones): the
+    /// triphone statistics of its alignments, questions clustered from them, the trees grown to
+    /// `triphones.leaves`, one Gaussian per leaf from its frames, then Baum-Welch over triphone
+    /// transcript graphs (OpenFst) with mixing up, as `train` does for monophones. Silence stays
+    /// context-independent. `progress` hears each stage.
+    public func trainTriphones(from source: GMMHMM, _ data: [TrainingUtterance], triphones: TriphoneOptions,
+                               progress: (String) -> Void = { _ in },
+                               onIteration: (GMMHMMIterationLog, GMMHMM) throws -> Void = { _, _ in }) throws -> (model: GMMHMM, log: [GMMHMMIterationLog]) {
+        guard source.tree == nil else { throw ModelError("the source model is already context-dependent; start from monophones") }
+        try checkLexicon(data, lexicon: source.lexicon)
+        progress("aligning the training data and gathering triphone statistics")
+        var statistics = TriphoneStatistics.accumulate(source, data, jobs: jobs)
+        guard !statistics.isEmpty else { throw ModelError("the source model aligned no training utterance") }
+        // Silence does not depend on its neighbours: its contexts are pooled.
+        if let silence = source.silence {
+            for (key, a) in statistics where key.center == silence && (key.left != silence || key.right != silence) {
+                statistics[key] = nil
+                statistics[TriphoneState(left: silence, center: silence, right: silence, state: key.state), default: GaussianAccumulator(dimension: source.dimension)].add(a)
+            }
+        }
+        let global = globalVariance(data)
+        let floor = global.map { $0 * 0.01 }
+        let questions = TriphoneStatistics.questions(statistics, units: source.transitions.units, silence: source.silence, varianceFloor: floor)
+        progress("growing the trees (\(statistics.count) triphone states seen, \(questions.count) questions)")
+        let tree = ContextTree.build(statistics: statistics, questions: questions, varianceFloor: floor, maximumLeaves: triphones.leaves,
+                                     minimumGain: 0, minimumCount: triphones.minimumCount)
+        // One Gaussian per leaf, from the frames of its triphone states.
+        var pooled = [GaussianAccumulator](repeating: GaussianAccumulator(dimension: source.dimension), count: tree.leafCount)
+        for (key, a) in statistics { pooled[tree.pdf(key)!].add(a) }
+        let mixtures = pooled.map { a -> DiagonalGMM in
+            let mean = a.sum.map { $0 / max(a.count, 1) }
+            let variance = (0..<mean.count).map { max(a.sumSquares[$0] / max(a.count, 1) - mean[$0] * mean[$0], global[$0] * 0.01) }
+            return DiagonalGMM(mean: mean, variance: variance)
+        }
+        let model = GMMHMM(transitions: source.transitions, mixtures: mixtures, lexicon: source.lexicon, vocabulary: source.vocabulary,
+                           features: source.features, tree: tree)
+        progress("\(tree.leafCount) tied states; building the triphone graphs of the transcripts")
+        let corpus = EStepCorpus(data)
+        let lexicon = source.lexicon, transitions = source.transitions
+        let graphs = parallelMap(corpus.transcripts.count, workers: jobs) { k -> TranscriptFst? in
+            try? TranscriptFst.build(words: corpus.transcripts[k].map { lexicon.pronunciations(of: $0) }, transitions: transitions,
+                                     tree: tree, silencePhone: silenceUnit)
+        }
+        var log: [GMMHMMIterationLog] = []
+        try iterate(model, corpus, triphoneGraphs: graphs, varianceFloor: global, log: &log, onIteration: onIteration)
+        return (model, log)
+    }
+}
