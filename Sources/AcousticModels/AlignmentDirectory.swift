@@ -19,8 +19,13 @@ public struct AlignmentDirectory: Sendable {
     public static func write(hmm: HMMDescription, alignments: [(id: String, pdfs: [Int])], to path: String) throws {
         let transitions = try hmm.transitionModel()
         var pdfLines: [String] = []
-        for (u, name) in transitions.units.enumerated() {
-            for j in 0..<transitions.topologies[u].stateCount { pdfLines.append("\(transitions.pdfOffsets[u] + j) \(name) \(j)") }
+        if let tree = hmm.tree {
+            // A tied state belongs to one phone state (its tree's root): "pdf phone state".
+            for (pdf, root) in tree.leafRoots().enumerated() { pdfLines.append("\(pdf) \(transitions.units[root.center]) \(root.state)") }
+        } else {
+            for (u, name) in transitions.units.enumerated() {
+                for j in 0..<transitions.topologies[u].stateCount { pdfLines.append("\(transitions.pdfOffsets[u] + j) \(name) \(j)") }
+            }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -48,7 +53,7 @@ public struct AlignmentDirectory: Sendable {
         }
         let transitions: TransitionModel
         do { transitions = try hmm.transitionModel() } catch { throw ModelError("\(hmmPath): \(error)") }
-        let alignments = try readAlignments((path as NSString).appendingPathComponent("alignments.txt"), pdfCount: transitions.pdfCount)
+        let alignments = try readAlignments((path as NSString).appendingPathComponent("alignments.txt"), pdfCount: hmm.pdfCount)
         return AlignmentDirectory(hmm: hmm, transitions: transitions, alignments: alignments)
     }
 }

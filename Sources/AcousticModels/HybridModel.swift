@@ -15,15 +15,21 @@ public struct HMMDescription: Codable, Sendable, Equatable {
     public var lexicon: Lexicon
     public var vocabulary: [String]
     public var features: FeatureConfig
+    /// Triphone HMMs: the tree tying phone states in context to pdfs.
+    public var tree: ContextTree?
 
-    public init(transitions: TransitionModel, lexicon: Lexicon, vocabulary: [String], features: FeatureConfig) {
+    public init(transitions: TransitionModel, lexicon: Lexicon, vocabulary: [String], features: FeatureConfig, tree: ContextTree? = nil) {
         units = transitions.units
         topologies = transitions.topologies
         transitionProbabilities = transitions.probabilities
         self.lexicon = lexicon
         self.vocabulary = vocabulary
         self.features = features
+        self.tree = tree
     }
+
+    /// The pdfs (network outputs): the tree's leaves, or the HMM states.
+    public var pdfCount: Int { tree?.leafCount ?? topologies.reduce(0) { $0 + $1.stateCount } }
 
     public func transitionModel() throws -> TransitionModel {
         guard units.count == topologies.count, !units.isEmpty else { throw ModelError("hmm.json: \(units.count) units but \(topologies.count) topologies") }
@@ -31,6 +37,7 @@ public struct HMMDescription: Codable, Sendable, Equatable {
         var model = TransitionModel(units: units, topologies: topologies)
         guard transitionProbabilities.count == model.transitionCount else { throw ModelError("hmm.json: transition probabilities do not fit the topologies") }
         model.probabilities = transitionProbabilities
+        if let tree, let problem = tree.problem(units: units.count) { throw ModelError("hmm.json: tree: \(problem)") }
         return model
     }
 }
@@ -215,11 +222,11 @@ extension HybridModel {
         let jsonPath = snapshot.descriptionPath
         let d = try snapshot.decode(HybridDescription.self)
         try snapshot.checkFeatures(d.hmm.features)
-        let transitions: TransitionModel
-        do { transitions = try d.hmm.transitionModel() } catch { throw ModelError("\(jsonPath): \(error)") }
+        // The HMM side must be whole (topologies, probabilities, tree) before the network is built.
+        do { _ = try d.hmm.transitionModel() } catch { throw ModelError("\(jsonPath): \(error)") }
         try d.architecture.recurrent.validate(in: jsonPath)
         guard d.architecture.dropout >= 0 && d.architecture.dropout < 1 else { throw ModelError("\(jsonPath): dropout \(d.architecture.dropout) is not in [0, 1)") }
-        guard d.architecture.outputs == transitions.pdfCount, d.logPriors.count == transitions.pdfCount,
+        guard d.architecture.outputs == d.hmm.pdfCount, d.logPriors.count == d.hmm.pdfCount,
               d.normalization.mean.count == d.architecture.inputSize, d.normalization.std.count == d.architecture.inputSize,
               d.hmm.features.dimension == d.architecture.inputSize else {
             throw ModelError("\(jsonPath): the architecture, priors, normalization and HMM do not fit together")

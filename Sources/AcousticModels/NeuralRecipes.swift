@@ -66,16 +66,17 @@ public enum NeuralRecipes {
         }
         guard !matched.isEmpty else { throw ModelError("no training utterance has an alignment") }
         let initial = try setup.initialModel.map { try HybridModel.load($0).model }
-        if let initial, initial.pdfCount != transitions.pdfCount {
-            throw ModelError("\(setup.initialModel!): has \(initial.pdfCount) outputs, the alignments' HMM \(transitions.pdfCount)")
+        let pdfCount = alignments.hmm.pdfCount
+        if let initial, initial.pdfCount != pdfCount {
+            throw ModelError("\(setup.initialModel!): has \(initial.pdfCount) outputs, the alignments' HMM \(pdfCount)")
         }
         let normalization = initial?.normalization ?? InputNormalization(matched.map(\.1))
         let data = matched.map { FrameTargets(id: $0.0, features: normalization.apply($0.1), frames: $0.1.frames, targets: $0.2) }
-        var counts = [Int](repeating: 0, count: transitions.pdfCount)
+        var counts = [Int](repeating: 0, count: pdfCount)
         for u in data { for p in u.targets { counts[p] += 1 } }
         let architecture = initial?.architecture
             ?? HybridArchitecture(cell: setup.cell, inputSize: alignments.hmm.features.dimension, hiddenSize: setup.hiddenSize, layers: setup.layers,
-                                  bidirectional: setup.bidirectional, dropout: setup.dropout, outputs: transitions.pdfCount)
+                                  bidirectional: setup.bidirectional, dropout: setup.dropout, outputs: pdfCount)
         let network = architecture.makeNetwork(seed: setup.options.seed)
         if let initial {
             var weights = initial.network.stateDictionary()

@@ -72,7 +72,7 @@ public struct RecognitionModel: Sendable {
         case .hybrid:
             let (model, search) = try HybridModel.load(path)
             side = HMMSide(transitions: try model.hmm.transitionModel(), lexicon: model.hmm.lexicon, vocabulary: model.hmm.vocabulary,
-                           search: search, scorer: model)
+                           search: search, scorer: model, tree: model.hmm.tree)
             (summary, features) = (try model.summary(at: path), model.hmm.features)
         }
         adjustSearch(&side.search)

@@ -121,6 +121,19 @@ public struct ContextTree: Sendable, Codable, Equatable {
         return nil
     }
 
+    /// The (central phone, state) whose tree holds each leaf, by pdf.
+    public func leafRoots() -> [(center: Int, state: Int)] {
+        var out = [(center: Int, state: Int)](repeating: (0, 0), count: leafCount)
+        for (key, root) in roots {
+            let parts = key.split(separator: ":").map { Int($0)! }
+            var stack = [root]
+            while let n = stack.popLast() {
+                if nodes[n].question != nil { stack += [nodes[n].yes, nodes[n].no] } else { out[nodes[n].pdf] = (parts[0], parts[1]) }
+            }
+        }
+        return out
+    }
+
     /// Grows the trees from the statistics of every context-dependent state seen.
     public static func build(statistics: [TriphoneState: GaussianAccumulator], questions: [ContextQuestion], varianceFloor: [Double],
                              maximumLeaves: Int, minimumGain: Double, minimumCount: Double) -> ContextTree {

@@ -48,7 +48,8 @@ struct Align: ParsableCommand {
         }
         guard failed < count else { throw ModelError("no utterance of \(data) could be aligned") }
         // The HMM these pdfs belong to, for training a hybrid network on them.
-        let hmm = HMMDescription(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, features: opened.features)
+        let hmm = HMMDescription(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, features: opened.features,
+                                 tree: loaded.tree)
         try AlignmentDirectory.write(hmm: hmm, alignments: aligned, to: out)
         print("align: done \(count - failed) of \(count) utterances → \((out as NSString).appendingPathComponent("alignments.txt"))")
     }
