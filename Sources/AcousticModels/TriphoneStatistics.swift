@@ -1,3 +1,4 @@
+import DecodingGraphs
 import FeatureExtraction
 import Foundation
 import HiddenMarkov
@@ -7,15 +8,23 @@ import SpeechBase
 /// the frames of every triphone state in a model's Viterbi alignment of the training set, and
 /// phonetic questions found from the data.
 public enum TriphoneStatistics {
-    /// The statistics of every (left, center, right, state) seen when `model` aligns `data`
-    /// (units are the model's unit indices; utterance edges count as silence). Utterances that
-    /// cannot be aligned are left out.
+    /// The statistics of every (left, center, right, state) seen when `model` (monophones, or
+    /// triphones for a second pass) aligns `data` (units are the model's unit indices; utterance
+    /// edges count as silence). Utterances that cannot be aligned are left out.
     public static func accumulate(_ model: GMMHMM, _ data: [TrainingUtterance], jobs: Int) -> [TriphoneState: GaussianAccumulator] {
         let silence = model.silence ?? -1, D = model.dimension
         let partial = parallelForEach(data.count, workers: jobs, state: { [TriphoneState: GaussianAccumulator]() }) { statistics, i in
             let u = data[i]
-            guard let units = try? model.wordAlternatives(u.words), !units.isEmpty else { return }
-            let graph = GraphBuilder.transcript(model: model.transitions, words: units, silence: model.silence)
+            let graph: DecodingGraph
+            if let tree = model.tree {
+                // A triphone model aligns through its own triphone graphs (a second pass, Kaldi's tri2).
+                guard let fst = try? TranscriptFst.build(words: u.words.map { model.lexicon.pronunciations(of: $0) }, transitions: model.transitions,
+                                                         tree: tree, silencePhone: silenceUnit) else { return }
+                graph = fst.decodingGraph(model.transitions)
+            } else {
+                guard let units = try? model.wordAlternatives(u.words), !units.isEmpty else { return }
+                graph = GraphBuilder.transcript(model: model.transitions, words: units, silence: model.silence)
+            }
             let ll = model.logLikelihoods(frames: u.features.values, count: u.features.frames)
             guard let path = Viterbi.search(graph, logLikelihoods: ll, frames: u.features.frames, pdfCount: model.pdfCount)
                 ?? Viterbi.search(graph, logLikelihoods: ll, frames: u.features.frames, pdfCount: model.pdfCount, options: SearchOptions(beam: .infinity))

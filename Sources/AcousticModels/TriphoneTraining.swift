@@ -15,15 +15,14 @@ public struct TriphoneOptions: Codable, Sendable, Equatable {
 }
 
 extension GMMHMMTrainer {
-    /// Tied triphones from `source` (a model of the same units, usually the monophones): the
-    /// triphone statistics of its alignments, questions clustered from them, the trees grown to
+    /// Tied triphones from `source` (a model of the same units: the monophones, or triphones for
+    /// a second pass on their own alignments, as Kaldi's tri2): the triphone statistics of its alignments, questions clustered from them, the trees grown to
     /// `triphones.leaves`, one Gaussian per leaf from its frames, then Baum-Welch over triphone
     /// transcript graphs (OpenFst) with mixing up, as `train` does for monophones. Silence stays
     /// context-independent. `progress` hears each stage.
     public func trainTriphones(from source: GMMHMM, _ data: [TrainingUtterance], triphones: TriphoneOptions,
                                progress: (String) -> Void = { _ in },
                                onIteration: (GMMHMMIterationLog, GMMHMM) throws -> Void = { _, _ in }) throws -> (model: GMMHMM, log: [GMMHMMIterationLog]) {
-        guard source.tree == nil else { throw ModelError("the source model is already context-dependent; start from monophones") }
         try checkLexicon(data, lexicon: source.lexicon)
         progress("aligning the training data and gathering triphone statistics")
         var statistics = TriphoneStatistics.accumulate(source, data, jobs: jobs)

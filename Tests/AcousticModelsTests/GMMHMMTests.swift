@@ -224,5 +224,8 @@ struct Interrupted: Error {}
         #expect(!recognizer.hasGrammars)
         let pdfs = try recognizer.align(x, words: data[0].words, scorer: loaded)
         #expect(pdfs.count == x.frames && pdfs.allSatisfy { (0..<Int32(tree.leafCount)).contains($0) })
+        // A second pass grows new trees from the triphones' own alignments (Kaldi's tri2).
+        let (second, secondLog) = try trainer.trainTriphones(from: tri, data, triphones: triphones)
+        #expect(second.tree != nil && secondLog.last!.utterances == data.count && secondLog.last!.logLikelihoodPerFrame.isFinite)
     }
 }
