@@ -137,11 +137,7 @@ struct TrainGMMHMM: ParsableCommand {
             for (id, reason) in (entry.skippedUtterances ?? [:]).sorted(by: { $0.key < $1.key }) where reported.insert(id).inserted {
                 printError("warning: iteration \(entry.iteration): skipped \(id): \(reason)")
             }
-            if !runOptions.quiet {
-                printError(String(format: "train gmm-hmm: iteration %d/%d: log-likelihood per frame %.4f, %d Gaussians, %d utterances%@, %.2f s",
-                                  entry.iteration, iterations, entry.logLikelihoodPerFrame, entry.gaussians, entry.utterances,
-                                  entry.skipped > 0 ? " (\(entry.skipped) skipped)" : "", entry.seconds))
-            }
+            reportIteration(entry)
             // A checkpoint after every iteration: an interrupted run keeps its last complete model.
             try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
         }
@@ -153,6 +149,14 @@ struct TrainGMMHMM: ParsableCommand {
 }
 
 extension TrainGMMHMM {
+    /// One progress line per iteration (unless --quiet).
+    func reportIteration(_ entry: GMMHMMIterationLog) {
+        guard !runOptions.quiet else { return }
+        printError(String(format: "train gmm-hmm: iteration %d/%d: log-likelihood per frame %.4f, %d Gaussians, %d utterances%@, %.2f s",
+                          entry.iteration, iterations, entry.logLikelihoodPerFrame, entry.gaussians, entry.utterances,
+                          entry.skipped > 0 ? " (\(entry.skipped) skipped)" : "", entry.seconds))
+    }
+
     /// `--from MODEL`: tied triphones grown from the model's alignments, then Baum-Welch.
     func trainTriphones(from path: String) throws {
         let started = Date()
@@ -173,11 +177,7 @@ extension TrainGMMHMM {
         let (model, _) = try GMMHMMTrainer(options: options, jobs: runOptions.jobs).trainTriphones(from: source, utterances, triphones: triphones,
                                                                                                   progress: { if !quiet { printError("train gmm-hmm: \($0)") } }) { entry, model in
             log.append(entry)
-            if !quiet {
-                printError(String(format: "train gmm-hmm: iteration %d/%d: log-likelihood per frame %.4f, %d Gaussians, %d utterances%@, %.2f s",
-                                  entry.iteration, iterations, entry.logLikelihoodPerFrame, entry.gaussians, entry.utterances,
-                                  entry.skipped > 0 ? " (\(entry.skipped) skipped)" : "", entry.seconds))
-            }
+            reportIteration(entry)
             try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
         }
         try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)

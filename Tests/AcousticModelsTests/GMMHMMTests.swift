@@ -166,17 +166,25 @@ struct Interrupted: Error {}
     }
 }
 
+/// The synthetic words spelled as three one-state phones each.
+let threePhoneLexicon = Lexicon(pronunciations: ["red": ["r1", "r2", "r3"], "blue": ["b1", "b2", "b3"], "green": ["g1", "g2", "g3"]])
+
+/// One state per phone, a 3-state silence, one Gaussian, 4 iterations.
+func onePhoneStateOptions() -> GMMHMMTrainingOptions {
+    var options = GMMHMMTrainingOptions()
+    options.statesPerUnit = 1
+    options.silenceStates = 3
+    options.gaussians = 1
+    options.iterations = 4
+    return options
+}
+
 @Suite struct TriphoneStatisticsTests {
     /// The synthetic words spelled as three one-state phones each: in the alignment every
     /// middle phone sits between its word's first and last, and word edges meet silence or the
     /// next word.
     @Test func contextsAreTheAlignedNeighbours() throws {
-        let lexicon = Lexicon(pronunciations: ["red": ["r1", "r2", "r3"], "blue": ["b1", "b2", "b3"], "green": ["g1", "g2", "g3"]])
-        var options = GMMHMMTrainingOptions()
-        options.statesPerUnit = 1
-        options.silenceStates = 3
-        options.gaussians = 1
-        options.iterations = 4
+        let (lexicon, options) = (threePhoneLexicon, onePhoneStateOptions())
         let data = syntheticCorpus(count: 40, seed: 3)
         let (model, _) = try GMMHMMTrainer(options: options, jobs: 2).train(data, lexicon: lexicon, features: syntheticFeatureConfig())
         let statistics = TriphoneStatistics.accumulate(model, data, jobs: 2)
@@ -196,12 +204,7 @@ struct Interrupted: Error {}
 
 @Suite struct TriphoneTrainingTests {
     @Test func tiedTriphonesTrainSaveLoadAndAlign() throws {
-        let lexicon = Lexicon(pronunciations: ["red": ["r1", "r2", "r3"], "blue": ["b1", "b2", "b3"], "green": ["g1", "g2", "g3"]])
-        var options = GMMHMMTrainingOptions()
-        options.statesPerUnit = 1
-        options.silenceStates = 3
-        options.gaussians = 1
-        options.iterations = 4
+        let (lexicon, options) = (threePhoneLexicon, onePhoneStateOptions())
         let data = syntheticCorpus(count: 60, seed: 5)
         let trainer = GMMHMMTrainer(options: options, jobs: 2)
         let (mono, monoLog) = try trainer.train(data, lexicon: lexicon, features: syntheticFeatureConfig())
