@@ -11,6 +11,7 @@ let targets: [String: [String]] = [
     "FuzzKaldiTables": ["SpeechCorpus", "FeatureExtraction"],
     "FuzzTextFormats": ["AcousticModels", "Evaluation", "FeatureExtraction"],
     "FuzzAudio": ["AudioIO"],
+    "FuzzLanguageModel": ["LanguageModel", "DecodingGraphs", "SpeechCorpus"],
 ]
 
 let package = Package(
