@@ -123,6 +123,18 @@ public struct ModelComparison: Codable, Sendable, Equatable {
     public var confusion: [String: [String: Int]]
     public var speakers: [String: SpeakerScore]
     public var curves: [TrainingCurve]
+
+    /// The errors of `confusion` (substitutions, deletions as `<del>`, insertions as `<ins>`),
+    /// most frequent first, at most `limit`: what a report shows when the vocabulary is too large
+    /// for a matrix.
+    public func mostFrequentConfusions(limit: Int) -> [(reference: String, hypothesis: String, count: Int)] {
+        var errors: [(reference: String, hypothesis: String, count: Int)] = []
+        for (reference, row) in confusion {
+            for (hypothesis, count) in row where hypothesis != reference { errors.append((reference, hypothesis, count)) }
+        }
+        errors.sort { ($0.count, $1.reference, $1.hypothesis) > ($1.count, $0.reference, $0.hypothesis) }
+        return Array(errors.prefix(limit))
+    }
 }
 
 /// A significance test between two models.

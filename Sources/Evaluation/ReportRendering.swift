@@ -101,6 +101,13 @@ extension ComparisonReport {
             out.append("### \(m.name)")
             out.append("")
             let (rows, columns) = Self.confusionLabels(m.confusion)
+            if rows.count > Self.largestMatrix {
+                // A large vocabulary: the most frequent errors rather than a matrix nobody can read.
+                out.append(row(["reference", "recognized", "times"]))
+                out.append(row(["---", "---", "---"]))
+                for e in m.mostFrequentConfusions(limit: Self.confusionsListed) { out.append(row([e.reference, e.hypothesis, String(e.count)])) }
+                continue
+            }
             out.append(row(["ref \\ hyp"] + columns))
             out.append(row(Array(repeating: "---", count: columns.count + 1)))
             for r in rows { out.append(row([r] + columns.map { c in m.confusion[r]?[c].map(String.init) ?? "." })) }
@@ -136,6 +143,11 @@ extension ComparisonReport {
     }
 
     static let disagreementLimit = 200
+
+    /// Above this many rows a confusion matrix is listed as its most frequent errors instead.
+    static let largestMatrix = 25
+    /// Errors listed per model when the matrix is too large.
+    static let confusionsListed = 20
 
     /// Rows (references, then `<ins>`) and columns (hypotheses, then `<del>`) of a confusion matrix.
     static func confusionLabels(_ confusion: [String: [String: Int]]) -> (rows: [String], columns: [String]) {
@@ -204,7 +216,16 @@ extension ComparisonReport {
         h.append("<p class=\"small\">Rows: reference words; columns: recognized words, over the edit-distance alignment of each utterance. Blue: correct; red: errors; shade: share of the row.</p>")
         h.append("<div class=\"grid\">")
         for m in models {
-            h.append("<figure><figcaption>\(htmlEscaped(m.name))</figcaption>\(Self.heatMap(m.confusion))</figure>")
+            let body: String
+            if Self.confusionLabels(m.confusion).rows.count > Self.largestMatrix {
+                body = "<table><thead><tr><th>reference</th><th>recognized</th><th>times</th></tr></thead><tbody>"
+                    + m.mostFrequentConfusions(limit: Self.confusionsListed).map {
+                        "<tr><td>\(htmlEscaped($0.reference))</td><td>\(htmlEscaped($0.hypothesis))</td><td>\($0.count)</td></tr>"
+                    }.joined() + "</tbody></table>"
+            } else {
+                body = Self.heatMap(m.confusion)
+            }
+            h.append("<figure><figcaption>\(htmlEscaped(m.name))</figcaption>\(body)</figure>")
         }
         h.append("</div>")
 

@@ -3,6 +3,7 @@ import ArgumentParser
 import AudioIO
 import Evaluation
 import Foundation
+import HiddenMarkov
 import SpeechBase
 import SpeechCorpus
 import Synchronization
@@ -28,13 +29,19 @@ struct Compare: ParsableCommand {
     var models: [String]
     @Option(help: ArgumentHelp("Folder for the report.", valueName: "dir"))
     var out: String
-    @Option(help: ArgumentHelp("isolated or loop (default: isolated when every transcript is one word, else loop).", valueName: "grammar"))
+    @Option(help: ArgumentHelp("isolated or loop (default: isolated when every transcript is one word, else loop); not with --graph.", valueName: "grammar"))
     var grammar: Grammar?
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Decode through graphs made by 'speechlab graph' instead of a grammar: one for every model, or one per model in the order of --models (each model at the LM weight its decoding.json holds, else 10).", valueName: "dir"))
+    var graph: [String] = []
     @OptionGroup(title: "Run options")
     var runOptions: RunOptions
 
     func validate() throws {
         guard !models.isEmpty else { throw ValidationError("give at least one model with --models") }
+        guard graph.count <= 1 || graph.count == models.count else {
+            throw ValidationError("--graph takes one graph for every model or one per model (\(models.count)), not \(graph.count)")
+        }
+        guard graph.isEmpty || grammar == nil else { throw ValidationError("--grammar and --graph exclude each other") }
     }
 
     func run() throws {
@@ -47,9 +54,10 @@ struct Compare: ParsableCommand {
         // Every model and its training log are read before any work, so that an unreadable one
         // stops the run at once, before anything is written.
         let loaded = try models.map { path in (path: path, model: try RecognitionModel.open(path)) }
-        if let triphones = loaded.first(where: { $0.model.hmm?.tree != nil }) {
-            throw CommandFailure("\(triphones.path): a triphone model decodes through a graph (speechlab graph, decode --graph); compare takes grammar-decoded models for now")
+        if graph.isEmpty, let triphones = loaded.first(where: { $0.model.hmm?.tree != nil }) {
+            throw CommandFailure("\(triphones.path): a triphone model decodes through a graph: make one with 'speechlab graph' and give it with --graph")
         }
+        let recognizers = try graphRecognizers(loaded)
         let names = uniqueNames(models)
         // Every audio file read once before any timing, so that the first model's decoding
         // time does not include the disk while the others' come from the page cache.
@@ -64,8 +72,9 @@ struct Compare: ParsableCommand {
             let items = features.utterances.map(\.features)
             let progress = runOptions.quiet ? nil : ProgressReporter(label: "decode", total: items.count)
             let done = Atomic(0)
+            let graphRecognizer = recognizers[k], scorer = model.hmm?.scorer
             let words = parallelMap(items.count, workers: runOptions.jobs) { i in
-                let result = model.recognize(items[i], grammar: grammar)
+                let result = graphRecognizer.map { $0.decode(items[i], scorer: scorer!)?.words } ?? model.recognize(items[i], grammar: grammar)
                 progress?.update(done.add(1, ordering: .relaxed).newValue)
                 return result
             }
@@ -85,7 +94,7 @@ struct Compare: ParsableCommand {
         let testSet = corpus.map { u in
             TestUtterance(id: u.id, speaker: u.speaker, words: u.words!, seconds: (try? AudioFile.info(u.audioPath)).map { Double($0.frames) / Double($0.sampleRate) } ?? 0)
         }
-        let report = ComparisonReport(testSet: test, grammar: grammar.rawValue, test: testSet, decodings: decodings)
+        let report = ComparisonReport(testSet: test, grammar: graph.isEmpty ? grammar.rawValue : "graph", test: testSet, decodings: decodings)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(report), to: try outputPath("report.json"))
@@ -94,6 +103,17 @@ struct Compare: ParsableCommand {
         print(report.summaryMarkdown)
         for note in report.notes { print("note: " + note) }
         print("report: \((out as NSString).appendingPathComponent("report.html")) (also report.md, report.json)")
+    }
+
+    /// With --graph, each model's recognizer through its graph, at the LM weight it was tuned to.
+    private func graphRecognizers(_ loaded: [(path: String, model: RecognitionModel)]) throws -> [GraphRecognizer?] {
+        guard !graph.isEmpty else { return loaded.map { _ in nil } }
+        return try loaded.enumerated().map { k, item in
+            guard let hmm = item.model.hmm else { throw CommandFailure("\(item.path): a whole-utterance classifier does not decode through a graph") }
+            let tuned = try TunedDecoding.read(item.path)
+            let decoder = TokenPassingDecoder(acousticScale: 1 / (tuned?.lmWeight ?? 10), wordPenalty: tuned?.wordPenalty ?? 0)
+            return try GraphRecognizer(graphDirectory: graph[graph.count == 1 ? 0 : k], hmm: hmm, decoder: decoder)
+        }
     }
 
     /// A path in the output folder, which is made when missing.

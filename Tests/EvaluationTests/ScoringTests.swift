@@ -92,4 +92,23 @@ import Testing
         #expect(report.html.contains("&lt;del&gt;"))
         #expect(XMLParser(data: Data(report.html.utf8)).parse())
     }
+
+    /// A 40-word vocabulary: the report lists the most frequent errors instead of a 40×40 matrix.
+    @Test func largeVocabulariesListTheirMostFrequentConfusions() {
+        let words = (0..<40).map { "w\($0)" }
+        let test = words.enumerated().map { TestUtterance(id: "u\($0.offset)", speaker: "s", words: [$0.element, "w0"], seconds: 1) }
+        var hypotheses: [String: [String]] = [:]
+        for (k, w) in words.enumerated() { hypotheses["u\(k)"] = [k % 7 == 3 ? "w1" : w, (10..<15).contains(k) ? "w2" : "w0"] }
+        hypotheses["u5"] = ["w5"]  // a deletion of w0
+        let decoding = ModelDecoding(name: "m", path: "m", kind: "gmm-hmm", architecture: "", features: "f", parameters: 1, trainingSeconds: nil,
+                                     decodingSeconds: 1, threads: 1, hypotheses: hypotheses, vocabulary: Set(words), curves: [])
+        let report = ComparisonReport(testSet: "t", grammar: "graph", test: test, decodings: [decoding])
+        let top = report.models[0].mostFrequentConfusions(limit: 3)
+        // w0 said as w2 in five utterances comes first; every listed entry is an error.
+        #expect(top.first.map { [$0.reference, $0.hypothesis, String($0.count)] } == ["w0", "w2", "5"])
+        #expect(top.allSatisfy { $0.reference != $0.hypothesis })
+        #expect(report.models[0].mostFrequentConfusions(limit: 100).contains { $0.reference == "w0" && $0.hypothesis == "<del>" && $0.count == 1 })
+        #expect(report.markdown.contains("| reference | recognized | times |") && !report.markdown.contains("ref \\ hyp"))
+        #expect(report.html.contains("<th>recognized</th>") && XMLParser(data: Data(report.html.utf8)).parse())
+    }
 }

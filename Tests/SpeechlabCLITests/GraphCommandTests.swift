@@ -80,4 +80,19 @@ import Testing
         let unusable = try Speechlab.run(["decode", "--model", model, "--data", f.data + "/test", "--lm-weights", "5:2", "--graph", work + "/graph", "--out", work + "/x"])
         #expect(unusable.status == 64 && unusable.stderr.contains("--lm-weights takes A:B"))
     }
+
+    @Test func compareDecodesThroughAGraph() throws {
+        let work = temporaryFolder()
+        #expect(try Speechlab.run(["lm", "train", "--data", f.data + "/train", "--out", work + "/lm.arpa", "--quiet"]).status == 0)
+        #expect(try Speechlab.run(["graph", "--model", f.gmm, "--lm", work + "/lm.arpa", "--out", work + "/graph", "--quiet"]).status == 0)
+        // The GMM-HMM and the hybrid GRU trained on its alignments share HMMs, so one graph serves both.
+        let compare = try Speechlab.run(["compare", "--test", f.data + "/test", "--models", f.gmm, f.gru, "--graph", work + "/graph",
+                                         "--out", work + "/report", "--quiet"])
+        #expect(compare.status == 0, "\(compare.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work + "/report/report.json"))) as! [String: Any]
+        #expect(report["grammar"] as? String == "graph" && (report["models"] as? [Any])?.count == 2)
+        let mismatch = try Speechlab.run(["compare", "--test", f.data + "/test", "--models", f.gmm, f.gru, "--graph", work + "/graph", work + "/graph",
+                                          work + "/graph", "--out", work + "/r2"])
+        #expect(mismatch.status == 64 && mismatch.stderr.contains("one per model (2), not 3"), "\(mismatch.stderr)")
+    }
 }
