@@ -102,7 +102,8 @@ extension GMMHMM {
             CurveSeries(name: "training data", points: log.map { [Double($0.iteration), $0.logLikelihoodPerFrame] }),
         ])]
         // Weights, means and variances of every Gaussian, and the transition probabilities.
-        return ModelSummary(kind: .gmmHMM, architecture: "GMM-HMM, \(pdfCount) states, \(gaussianCount) Gaussians",
+        let states = tree == nil ? "\(pdfCount) states" : "tied triphones, \(pdfCount) states"
+        return ModelSummary(kind: .gmmHMM, architecture: "GMM-HMM, \(states), \(gaussianCount) Gaussians",
                             parameters: gaussianCount * (2 * dimension + 1) + transitions.transitionCount,
                             trainingSeconds: ModelDirectory.trainingSeconds(path) ?? log.totalSeconds, curves: curves,
                             notes: [], outputsOneWordPerUtterance: false)
@@ -113,7 +114,7 @@ extension HybridModel {
     /// The hybrid model of the directory at `path` in a report: losses and frame accuracies per epoch.
     public func summary(at path: String) throws -> ModelSummary {
         let a = architecture
-        return try neuralSummary(.hybrid, "hybrid \(a.cell.rawValue.uppercased()) \(a.layers)×\(a.hiddenSize)\(a.bidirectional ? " bidirectional" : ""), \(a.outputs) states",
+        return try neuralSummary(.hybrid, "hybrid \(a.cell.rawValue.uppercased()) \(a.layers)×\(a.hiddenSize)\(a.bidirectional ? " bidirectional" : ""), \(a.outputs) \(hmm.tree == nil ? "" : "tied ")states",
                                  parameters: network.parameterCount, at: path, accuracy: "frame accuracy",
                                  notes: ["Training time of hybrid models counts the network's training only, not the GMM-HMM that aligned their targets."])
     }
