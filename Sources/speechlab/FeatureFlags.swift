@@ -88,6 +88,9 @@ struct FeatureFlags: ParsableArguments {
         return all.compactMap { name, value in value.map { (name, $0.description) } }
     }
 
+    /// Whether any feature option was given (a preset, type, config file, deltas or a Kaldi option).
+    var anyGiven: Bool { preset != .kaldi || type != .mfcc || config != nil || deltas || !givenOptions.isEmpty }
+
     /// The configuration: preset defaults, then the `--config` file (read once), then the flags
     /// given; with Kaldi's resampling policy (audio at another rate than the working rate is
     /// refused unless `--allow-downsample` or `--allow-upsample`, flag or file line, allows it).

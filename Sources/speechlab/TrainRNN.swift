@@ -78,7 +78,7 @@ struct TrainRNN: ParsableCommand {
         if kind == .hybrid && alignments == nil { throw ValidationError("--kind hybrid needs --alignments (from 'speechlab align')") }
     }
 
-    @OptionGroup(title: "Feature options (classifier)")
+    @OptionGroup(title: "Feature options (classifier; a hybrid takes its alignments' features unless some are given)")
     var features: FeatureFlags
 
     /// The flags as the library's training setup.
@@ -132,8 +132,13 @@ struct TrainRNN: ParsableCommand {
             print(String(format: "train rnn: classifier %@ %d×%d%@, %@ pooling, %d words, %d parameters, %.1f s → %@", a.cell.rawValue, a.layers, a.hiddenSize,
                          a.bidirectional ? " bidirectional" : "", a.pooling.rawValue, a.words.count, model.parameterCount, Date().timeIntervalSince(started), out))
         case .hybrid:
-            let alignments = try AlignmentDirectory.read(self.alignments!)
-            let corpus = try CorpusFeatures.load(train, config: alignments.hmm.features, rateGiven: true, requireTranscripts: false, run: runOptions)
+            var alignments = try AlignmentDirectory.read(self.alignments!)
+            // The network's input: the feature options given (fbank, say), else the features the
+            // alignments were made on. Frames must line up with the alignments either way.
+            let corpus = features.anyGiven
+                ? try CorpusFeatures.load(train, frontEnd: try features.trainingFrontEnd(for: train, deltas: features.deltas), requireTranscripts: false, run: runOptions)
+                : try CorpusFeatures.load(train, config: alignments.hmm.features, rateGiven: true, requireTranscripts: false, run: runOptions)
+            alignments.hmm.features = corpus.config
             let model = try NeuralRecipes.trainHybrid(setup, utterances: corpus.utterances.map { ($0.utterance.id, $0.features) }, alignments: alignments,
                                                       out: out, resume: resume, progress: progress(accuracy: "frame accuracy"))
             let a = model.architecture

@@ -95,4 +95,19 @@ import Testing
                                           work + "/graph", "--out", work + "/r2"])
         #expect(mismatch.status == 64 && mismatch.stderr.contains("one per model (2), not 3"), "\(mismatch.stderr)")
     }
+
+    /// Feature options given to a hybrid are its input (they used to be ignored for the
+    /// alignments' own); decoding then computes the same.
+    @Test func aHybridTrainsOnTheFeaturesItIsGiven() throws {
+        let work = temporaryFolder()
+        let train = try Speechlab.run(["train", "rnn", "--kind", "hybrid", "--cell", "gru", "--layers", "1", "--hidden", "8", "--epochs", "1",
+                                       "--train", f.data + "/train", "--alignments", f.alignments, "--out", work + "/fbank",
+                                       "--type", "fbank", "--num-mel-bins", "12", "--quiet"])
+        #expect(train.status == 0, "\(train.stderr)")
+        let model = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work + "/fbank/model.json"))) as! [String: Any]
+        let features = (model["hmm"] as? [String: Any])?["features"] as? [String: Any]
+        #expect(features?["type"] as? String == "fbank" && ((features?["mel"] as? [String: Any])?["binCount"] as? Int) == 12)
+        let decode = try Speechlab.run(["decode", "--model", work + "/fbank", "--data", f.data + "/test", "--out", work + "/hyp", "--quiet"])
+        #expect(decode.status == 0, "\(decode.stderr)")
+    }
 }
