@@ -134,10 +134,7 @@ struct TrainGMMHMM: ParsableCommand {
         var reported: Set<String> = []
         let (model, _) = try trainer.train(utterances, lexicon: lexicon, features: data.config, resume: checkpoint) { entry, model in
             log.append(entry)
-            for (id, reason) in (entry.skippedUtterances ?? [:]).sorted(by: { $0.key < $1.key }) where reported.insert(id).inserted {
-                printError("warning: iteration \(entry.iteration): skipped \(id): \(reason)")
-            }
-            reportIteration(entry)
+            reportIteration(entry, reported: &reported)
             // A checkpoint after every iteration: an interrupted run keeps its last complete model.
             try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
         }
@@ -149,8 +146,12 @@ struct TrainGMMHMM: ParsableCommand {
 }
 
 extension TrainGMMHMM {
-    /// One progress line per iteration (unless --quiet).
-    func reportIteration(_ entry: GMMHMMIterationLog) {
+    /// A warning for each utterance skipped for the first time, and one progress line per
+    /// iteration (unless --quiet).
+    func reportIteration(_ entry: GMMHMMIterationLog, reported: inout Set<String>) {
+        for (id, reason) in (entry.skippedUtterances ?? [:]).sorted(by: { $0.key < $1.key }) where reported.insert(id).inserted {
+            printError("warning: iteration \(entry.iteration): skipped \(id): \(reason)")
+        }
         guard !runOptions.quiet else { return }
         printError(String(format: "train gmm-hmm: iteration %d/%d: log-likelihood per frame %.4f, %d Gaussians, %d utterances%@, %.2f s",
                           entry.iteration, iterations, entry.logLikelihoodPerFrame, entry.gaussians, entry.utterances,
@@ -173,11 +174,12 @@ extension TrainGMMHMM {
         triphones.minimumCount = minimumLeafCount
         let utterances = data.utterances.map { TrainingUtterance(id: $0.utterance.id, features: $0.features, words: $0.utterance.words ?? []) }
         var log: [GMMHMMIterationLog] = []
+        var reported: Set<String> = []
         let quiet = runOptions.quiet
         let (model, _) = try GMMHMMTrainer(options: options, jobs: runOptions.jobs).trainTriphones(from: source, utterances, triphones: triphones,
                                                                                                   progress: { if !quiet { printError("train gmm-hmm: \($0)") } }) { entry, model in
             log.append(entry)
-            reportIteration(entry)
+            reportIteration(entry, reported: &reported)
             try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
         }
         try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
