@@ -128,12 +128,7 @@ public final class GMMHMM: AcousticScorer, @unchecked Sendable {
 
     /// Units of each word (its first pronunciation), as unit indices.
     public func wordUnits(_ words: [String]) throws -> [(word: String, units: [Int])] {
-        try wordAlternatives(words).map { ($0.word, $0.alternatives[0]) }
-    }
-
-    /// Every pronunciation of each word, as unit indices.
-    public func wordAlternatives(_ words: [String]) throws -> [(word: String, alternatives: [[Int]])] {
-        try transitions.wordAlternatives(words, lexicon: lexicon)
+        try transitions.wordAlternatives(words, lexicon: lexicon).map { ($0.word, $0.alternatives[0]) }
     }
 }
 

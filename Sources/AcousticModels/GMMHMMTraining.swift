@@ -301,8 +301,9 @@ public struct GMMHMMTrainer: Sendable {
                 guard let fst = triphoneGraphs?[k] else { return nil }
                 full = fst.decodingGraph(model.transitions)
             } else {
-                guard let units = try? model.wordAlternatives(corpus.transcripts[k]), !units.isEmpty else { return nil }
-                full = GraphBuilder.transcript(model: model.transitions, words: units, silence: model.silence)
+                guard !corpus.transcripts[k].isEmpty,
+                      let graph = try? model.transitions.transcriptGraph(corpus.transcripts[k], lexicon: model.lexicon, tree: nil) else { return nil }
+                full = graph
             }
             let (graph, pdfs) = full.compactingPDFs()
             return TranscriptGraph(graph: graph, pdfs: pdfs, likelihoods: GMMLikelihoods(pdfs.map { model.mixtures[$0] }))

@@ -45,7 +45,7 @@ public enum GraphRecipe {
         let graph: GraphCompiler.Graph
         do {
             graph = try GraphCompiler.compile(lexicon: lexicon, grammar: grammar, transitions: transitions,
-                                              pdf: { transitions.pdfOffsets[$0] + $1 }, tree: hmm.tree, options: options, progress: progress)
+                                              tree: hmm.tree, options: options, progress: progress)
         } catch { throw ModelError("\(error)") }
         let info = GraphDirectory.Info(pdfCount: hmm.pdfCount, transitionCount: transitions.transitionCount, languageModel: path,
                                        order: lm.order, options: options, states: graph.fst.stateCount, arcs: graph.fst.arcCount)
@@ -118,6 +118,21 @@ public struct TunedDecoding: Codable, Sendable, Equatable {
     }
 
     public static let fileName = "decoding.json"
+
+    /// The LM weight when none was given or tuned (Kaldi's usual acoustic scale, 0.1).
+    public static let defaultLMWeight: Float = 10
+
+    /// A decoder for the model directory at `path`: the LM weight and word penalty given, else
+    /// the ones tuned on a dev set (its `decoding.json`, returned too), else the defaults.
+    public static func decoder(for path: String, lmWeight: Float? = nil, wordPenalty: Float? = nil, beam: Float? = nil,
+                               maxActive: Int? = nil) throws -> (decoder: TokenPassingDecoder, tuned: TunedDecoding?) {
+        let tuned = try read(path)
+        var decoder = TokenPassingDecoder(acousticScale: 1 / (lmWeight ?? tuned?.lmWeight ?? defaultLMWeight),
+                                          wordPenalty: wordPenalty ?? tuned?.wordPenalty ?? 0)
+        if let beam { decoder.beam = beam }
+        if let maxActive { decoder.maxActive = maxActive }
+        return (decoder, tuned)
+    }
 
     /// The settings saved in the model directory at `path`, or nil when it has none.
     public static func read(_ path: String) throws -> TunedDecoding? {

@@ -64,19 +64,29 @@ public struct Recognizer: Sendable {
         if !lexicon.isEmpty, let missing = words.first(where: { !lexicon.contains($0) }) {
             throw ModelError("word '\(missing)' is not in the model's lexicon")
         }
-        let graph: DecodingGraph
-        if let tree {
-            do {
-                graph = try TranscriptFst.build(words: words.map { lexicon.pronunciations(of: $0) }, transitions: transitions, tree: tree,
-                                                silencePhone: silenceUnit).decodingGraph(transitions)
-            } catch { throw ModelError("\(error)") }
-        } else {
-            let units = try transitions.wordAlternatives(words, lexicon: lexicon)
-            graph = GraphBuilder.transcript(model: transitions, words: units, silence: transitions.unitIndex(silenceUnit))
-        }
+        let graph = try transitions.transcriptGraph(words, lexicon: lexicon, tree: tree)
         guard let path = search(graph, features, scorer: scorer) else {
             throw ModelError("\(features.frames) frames are too few for the transcript's states")
         }
         return path.states.map { graph.pdf[Int($0)] }
+    }
+}
+
+extension TransitionModel {
+    /// The graph of a known transcript (training, alignment): its words with every
+    /// pronunciation, optional silence around and between them. Context-independent units are
+    /// chained by `GraphBuilder`; a triphone model's graph is composed by OpenFst.
+    public func transcriptGraph(_ words: [String], lexicon: Lexicon, tree: ContextTree?) throws -> DecodingGraph {
+        if let tree { return try triphoneTranscript(words, lexicon: lexicon, tree: tree).decodingGraph(self) }
+        return GraphBuilder.transcript(model: self, words: try wordAlternatives(words, lexicon: lexicon), silence: unitIndex(silenceUnit))
+    }
+
+    /// A triphone transcript graph's topology, built once; ``TranscriptFst/decodingGraph(_:)``
+    /// adds the transition probabilities of the moment.
+    public func triphoneTranscript(_ words: [String], lexicon: Lexicon, tree: ContextTree) throws -> TranscriptFst {
+        do {
+            return try TranscriptFst.build(words: words.map { lexicon.pronunciations(of: $0) }, transitions: self, tree: tree,
+                                           silencePhone: silenceUnit)
+        } catch { throw ModelError("\(error)") }
     }
 }

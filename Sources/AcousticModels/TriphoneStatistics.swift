@@ -1,4 +1,3 @@
-import DecodingGraphs
 import FeatureExtraction
 import Foundation
 import HiddenMarkov
@@ -15,16 +14,8 @@ public enum TriphoneStatistics {
         let silence = model.silence ?? -1, D = model.dimension
         let partial = parallelForEach(data.count, workers: jobs, state: { [TriphoneState: GaussianAccumulator]() }) { statistics, i in
             let u = data[i]
-            let graph: DecodingGraph
-            if let tree = model.tree {
-                // A triphone model aligns through its own triphone graphs (a second pass, Kaldi's tri2).
-                guard let fst = try? TranscriptFst.build(words: u.words.map { model.lexicon.pronunciations(of: $0) }, transitions: model.transitions,
-                                                         tree: tree, silencePhone: silenceUnit) else { return }
-                graph = fst.decodingGraph(model.transitions)
-            } else {
-                guard let units = try? model.wordAlternatives(u.words), !units.isEmpty else { return }
-                graph = GraphBuilder.transcript(model: model.transitions, words: units, silence: model.silence)
-            }
+            // A triphone model aligns through its own triphone graphs (a second pass, Kaldi's tri2).
+            guard !u.words.isEmpty, let graph = try? model.transitions.transcriptGraph(u.words, lexicon: model.lexicon, tree: model.tree) else { return }
             let ll = model.logLikelihoods(frames: u.features.values, count: u.features.frames)
             guard let path = Viterbi.search(graph, logLikelihoods: ll, frames: u.features.frames, pdfCount: model.pdfCount)
                 ?? Viterbi.search(graph, logLikelihoods: ll, frames: u.features.frames, pdfCount: model.pdfCount, options: SearchOptions(beam: .infinity))

@@ -1,4 +1,3 @@
-import DecodingGraphs
 import FeatureExtraction
 import Foundation
 import GaussianMixture
@@ -53,9 +52,8 @@ extension GMMHMMTrainer {
         progress("\(tree.leafCount) tied states; building the triphone graphs of the transcripts")
         let corpus = EStepCorpus(data)
         let lexicon = source.lexicon, transitions = source.transitions
-        let graphs = parallelMap(corpus.transcripts.count, workers: jobs) { k -> TranscriptFst? in
-            try? TranscriptFst.build(words: corpus.transcripts[k].map { lexicon.pronunciations(of: $0) }, transitions: transitions,
-                                     tree: tree, silencePhone: silenceUnit)
+        let graphs = parallelMap(corpus.transcripts.count, workers: jobs) { k in
+            try? transitions.triphoneTranscript(corpus.transcripts[k], lexicon: lexicon, tree: tree)
         }
         var log: [GMMHMMIterationLog] = []
         try iterate(model, corpus, triphoneGraphs: graphs, varianceFloor: global, log: &log, onIteration: onIteration)

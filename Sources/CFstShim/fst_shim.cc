@@ -2,6 +2,7 @@
 
 #include <fst/fstlib.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <sstream>
@@ -149,15 +150,26 @@ int32_t sl_fst_push_weights(sl_fst *f, char *error, int32_t size) {
   }) ? 0 : -1;
 }
 
-int32_t sl_fst_write(const sl_fst *f, const char *path, char *error, int32_t size) {
+char *sl_fst_serialize(const sl_fst *f, int64_t *size, char *error, int32_t error_size) {
+  std::ostringstream stream;
   bool written = false;
-  const bool ok = guarded("writing", error, size, nullptr, [&] { written = f->fst.Write(std::string(path)); });
-  if (!ok) return -1;
-  if (!written) {
-    set_error(error, size, std::string(path) + ": OpenFst could not write the graph");
-    return -1;
+  const bool ok = guarded("writing", error, error_size, nullptr, [&] {
+    written = f->fst.Write(stream, fst::FstWriteOptions("HCLG.fst"));
+  });
+  if (!ok) return nullptr;
+  if (!written || !stream) {
+    set_error(error, error_size, "OpenFst could not write the graph");
+    return nullptr;
   }
-  return 0;
+  const std::string bytes = stream.str();
+  char *out = static_cast<char *>(std::malloc(bytes.size() > 0 ? bytes.size() : 1));
+  if (out == nullptr) {
+    set_error(error, error_size, "out of memory for the graph's bytes");
+    return nullptr;
+  }
+  std::memcpy(out, bytes.data(), bytes.size());
+  *size = static_cast<int64_t>(bytes.size());
+  return out;
 }
 
 sl_fst *sl_fst_read(const char *path, char *error, int32_t size) {

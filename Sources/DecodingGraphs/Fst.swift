@@ -1,5 +1,6 @@
 import CFstShim
 import Foundation
+import SpeechBase
 
 /// A weighted finite-state transducer in OpenFst's memory (`StdVectorFst`: tropical weights,
 /// costs = −log probabilities), built arc by arc and transformed by the library's own
@@ -87,18 +88,17 @@ public final class Fst: @unchecked Sendable {
     public var isInputDeterministic: Bool { sl_fst_is_input_deterministic(handle) == 1 }
     public var hasInputEpsilons: Bool { sl_fst_has_input_epsilons(handle) == 1 }
 
-    /// Writes OpenFst's binary format (`fstinfo`, `fstprint` and Kaldi read it) whole: a
-    /// temporary name in the same folder, then a rename.
+    /// OpenFst's binary format (`fstinfo`, `fstprint` and Kaldi read it).
+    public func serialized() throws -> Data {
+        var size: Int64 = 0
+        var message = [CChar](repeating: 0, count: 512)
+        guard let bytes = sl_fst_serialize(handle, &size, &message, Int32(message.count)) else { throw GraphError(String(cString: message)) }
+        return Data(bytesNoCopy: bytes, count: Int(size), deallocator: .free)
+    }
+
+    /// Writes OpenFst's binary format to `path` whole (``AtomicFile``).
     public func write(to path: String) throws {
-        let folder = (path as NSString).deletingLastPathComponent
-        let temporary = (folder.isEmpty ? "." : folder) + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
-        do {
-            try Self.check { sl_fst_write(handle, temporary, $0, $1) }
-            guard rename(temporary, path) == 0 else { throw GraphError("\(path): cannot be written: \(String(cString: strerror(errno)))") }
-        } catch {
-            unlink(temporary)
-            throw error
-        }
+        do { try AtomicFile.write(serialized(), to: path) } catch let error as GraphError { throw error } catch { throw GraphError(FileError.reason(error)) }
     }
 
     /// Reads OpenFst's binary format (a `StdVectorFst` or any FST with standard arcs).

@@ -3,8 +3,8 @@ import HiddenMarkov
 import LanguageModel
 
 /// Builds decoding graphs as Kaldi's `mkgraph.sh` does, with OpenFst doing every composition,
-/// determinization and minimization: LG = min(det(L ∘ G)), HCLG = min(rmε(det(H ∘ LG) with the
-/// disambiguation symbols made ε)). Units are context-independent here (C is the identity).
+/// determinization and minimization: LG = min(det(L ∘ G)), HCLG = min(rmε(det(H ∘ C ∘ LG) with
+/// the disambiguation symbols made ε)); C is the identity for context-independent units.
 public enum GraphCompiler {
     /// What a compiled graph holds besides the FST: the frame labels its input labels stand
     /// for, and the words of its output labels.
@@ -29,38 +29,33 @@ public enum GraphCompiler {
     }
 
     /// HCLG for `lexicon` (phones named like the units of `transitions`) and `grammar` (over the
-    /// lexicon's word table). Context-independent units take `pdf(unit, state)`; with `tree`,
-    /// the phones are triphones in context (C, silence context-independent) and the tree gives
-    /// each state's pdf. `progress` hears each stage's name.
-    public static func compile(lexicon: LexiconFst, grammar: Fst, transitions: TransitionModel, pdf: (Int, Int) -> Int,
-                               tree: ContextTree? = nil, options: Options = Options(),
-                               progress: (String) -> Void = { _ in }) throws -> Graph {
-        try compose(lexicon: lexicon, grammar: grammar, transitions: transitions, pdf: pdf, tree: tree, options: options,
+    /// lexicon's word table). Context-independent units have the transition model's pdfs; with
+    /// `tree`, the phones are triphones in context (C, silence context-independent) and the tree
+    /// gives each state's pdf. `progress` hears each stage's name.
+    public static func compile(lexicon: LexiconFst, grammar: Fst, transitions: TransitionModel, tree: ContextTree? = nil,
+                               options: Options = Options(), progress: (String) -> Void = { _ in }) throws -> Graph {
+        try compose(lexicon: lexicon, grammar: grammar, transitions: transitions, tree: tree, options: options,
                     determinize: true, progress: progress)
     }
 
     /// H ∘ (C ∘) L ∘ G, determinized and minimized as for decoding, or (for a transcript's
     /// training graph) left as composed, with the disambiguation symbols still in.
-    static func compose(lexicon: LexiconFst, grammar: Fst, transitions: TransitionModel, pdf: (Int, Int) -> Int,
-                        tree: ContextTree?, options: Options, determinize: Bool,
-                        progress: (String) -> Void = { _ in }) throws -> Graph {
+    static func compose(lexicon: LexiconFst, grammar: Fst, transitions: TransitionModel, tree: ContextTree?, options: Options,
+                        determinize: Bool, progress: (String) -> Void = { _ in }) throws -> Graph {
         progress("L")
         let l = try lexicon.build(silenceProbability: options.silenceProbability)
         progress("LG")
-        let lg = try l.composed(with: grammar)
+        var lg = try l.composed(with: grammar)
         if determinize {
-            let det = try lg.determinized()
-            try det.minimize()
-            return try composeHCLG(lexicon: lexicon, lg: det, transitions: transitions, pdf: pdf, tree: tree, options: options,
-                                   determinize: true, progress: progress)
+            lg = try lg.determinized()
+            try lg.minimize()
         }
-        return try composeHCLG(lexicon: lexicon, lg: lg, transitions: transitions, pdf: pdf, tree: tree, options: options,
-                               determinize: false, progress: progress)
+        return try composeHCLG(lexicon: lexicon, lg: lg, transitions: transitions, tree: tree, options: options,
+                               determinize: determinize, progress: progress)
     }
 
-    private static func composeHCLG(lexicon: LexiconFst, lg: Fst, transitions: TransitionModel, pdf: (Int, Int) -> Int,
-                                    tree: ContextTree?, options: Options, determinize: Bool,
-                                    progress: (String) -> Void) throws -> Graph {
+    private static func composeHCLG(lexicon: LexiconFst, lg: Fst, transitions: TransitionModel, tree: ContextTree?, options: Options,
+                                    determinize: Bool, progress: (String) -> Void) throws -> Graph {
         lg.sortArcs()
         // Each phone's unit in the model.
         var unitOf: [Int: Int] = [:]
@@ -95,7 +90,9 @@ public enum GraphCompiler {
         } else {
             clg = lg
             disambiguationOutputs = lexicon.disambiguationSymbols
-            for (label, unit) in unitOf.sorted(by: { $0.key < $1.key }) { units.append((label, unit, states(unit).map { pdf(unit, $0) })) }
+            for (label, unit) in unitOf.sorted(by: { $0.key < $1.key }) {
+                units.append((label, unit, states(unit).map { transitions.pdfOffsets[unit] + $0 }))
+            }
         }
         clg.sortArcs()
         var h = HMMFst()

@@ -40,16 +40,11 @@ public enum GraphDirectory {
     }
 
     public static func write(_ graph: GraphCompiler.Graph, info: Info, to path: String) throws {
-        // OpenFst writes to a path: a scratch file beside the directory, read back into the set.
-        let scratch = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        let fstFile = scratch + "/.\((path as NSString).lastPathComponent).HCLG.\(getpid()).tmp"
-        defer { unlink(fstFile) }
-        try graph.fst.write(to: fstFile)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let labels = graph.labels.enumerated().map { "\($0.offset + 1) \($0.element.pdf) \($0.element.transition)\n" }.joined()
         let files: [String: Data] = [
-            "HCLG.fst": try Data(contentsOf: URL(fileURLWithPath: fstFile)),
+            "HCLG.fst": try graph.fst.serialized(),
             "words.txt": Data(graph.words.text.utf8),
             "labels.txt": Data(labels.utf8),
             "graph.json": try encoder.encode(info),

@@ -19,7 +19,7 @@ public struct TranscriptFst: Sendable {
     public static func build(words: [[[String]]], transitions: TransitionModel, tree: ContextTree?, silencePhone: String,
                              silenceProbability: Double = 0.5) throws -> TranscriptFst {
         var pronunciations: [String: [[String]]] = [:]
-        // Word labels by position, so that a word said twice is one word with its pronunciations.
+        // One word label per position ("w0", "w1", ...): each position has its own pronunciations.
         for (k, alternatives) in words.enumerated() { pronunciations["w\(k)"] = alternatives }
         let lexicon = try LexiconFst(pronunciations: pronunciations, silencePhone: silencePhone)
         let chain = Fst()
@@ -37,7 +37,7 @@ public struct TranscriptFst: Sendable {
         options.selfLoopScale = 0
         options.transitionScale = 0
         let graph = try GraphCompiler.compose(lexicon: lexicon, grammar: chain, transitions: transitions,
-                                              pdf: { transitions.pdfOffsets[$0] + $1 }, tree: tree, options: options, determinize: false)
+                                              tree: tree, options: options, determinize: false)
         let fst = graph.fst
         fst.projectInputs()
         try fst.removeEpsilons()

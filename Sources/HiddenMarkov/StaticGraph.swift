@@ -55,3 +55,27 @@ public struct StaticGraph: Sendable {
         return nil
     }
 }
+
+extension StaticGraph {
+    /// The arrays the decoder's loops read, as buffers valid inside ``withArcs(_:)``.
+    struct Arcs {
+        let start: UnsafeBufferPointer<Int32>, label: UnsafeBufferPointer<Int32>, word: UnsafeBufferPointer<Int32>
+        let next: UnsafeBufferPointer<Int32>, cost: UnsafeBufferPointer<Float>, labelPDF: UnsafeBufferPointer<Int32>
+    }
+
+    func withArcs<Result>(_ body: (Arcs) throws -> Result) rethrows -> Result {
+        try arcStart.withUnsafeBufferPointer { start in
+            try arcLabel.withUnsafeBufferPointer { label in
+                try arcWord.withUnsafeBufferPointer { word in
+                    try arcNext.withUnsafeBufferPointer { next in
+                        try arcCost.withUnsafeBufferPointer { cost in
+                            try labelPDF.withUnsafeBufferPointer { pdf in
+                                try body(Arcs(start: start, label: label, word: word, next: next, cost: cost, labelPDF: pdf))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -48,22 +48,27 @@ public struct TokenPassingDecoder: Sendable {
     /// nil when every token died (the beam was too narrow for the graph).
     public func decode(_ graph: StaticGraph, logLikelihoods ll: [Float], frames T: Int, pdfCount S: Int) -> Result? {
         precondition(ll.count >= T * S, "TokenPassingDecoder: \(ll.count) log-likelihoods for \(T) frames of \(S) pdfs")
-        var search = TokenSearch(graph: graph, wordPenalty: wordPenalty)
-        search.begin()
-        var peak = search.active.count
-        for t in 0..<T {
-            ll.withUnsafeBufferPointer { search.advance(frame: t, logLikelihoods: $0.baseAddress! + t * S, decoder: self) }
-            guard !search.active.isEmpty else { return nil }
-            peak = max(peak, search.active.count)
-            if search.traceback.count > 4 * search.active.count + 100_000 { search.collectTraceback() }
+        return graph.withArcs { arcs in
+            ll.withUnsafeBufferPointer { ll in
+                var search = TokenSearch(graph: graph, arcs: arcs, wordPenalty: wordPenalty)
+                search.begin()
+                var peak = search.active.count
+                for t in 0..<T {
+                    search.advance(frame: t, logLikelihoods: ll.baseAddress! + t * S, decoder: self)
+                    guard !search.active.isEmpty else { return nil }
+                    peak = max(peak, search.active.count)
+                    if search.traceback.count > 4 * search.active.count + 100_000 { search.collectTraceback() }
+                }
+                return search.finish(frames: T, peakActive: peak)
+            }
         }
-        return search.finish(frames: T, peakActive: peak)
     }
 }
 
-/// The state of one utterance's search.
+/// The state of one utterance's search (its `arcs` are valid inside `StaticGraph.withArcs`).
 struct TokenSearch {
     let graph: StaticGraph
+    let arcs: StaticGraph.Arcs
     let wordPenalty: Float
     /// Cost and traceback entry of each state's token (only active states' entries are valid).
     var cost: [Float], back: [Int32]
@@ -73,8 +78,9 @@ struct TokenSearch {
     /// Word traceback entries: the previous entry, the word, the frame of its first arc.
     var traceback: [(previous: Int32, word: Int32, frame: Int32)] = []
 
-    init(graph: StaticGraph, wordPenalty: Float) {
+    init(graph: StaticGraph, arcs: StaticGraph.Arcs, wordPenalty: Float) {
         self.graph = graph
+        self.arcs = arcs
         self.wordPenalty = wordPenalty
         cost = [Float](repeating: .infinity, count: graph.stateCount)
         back = [Int32](repeating: -1, count: graph.stateCount)
@@ -92,31 +98,26 @@ struct TokenSearch {
     mutating func advance(frame t: Int, logLikelihoods frame: UnsafePointer<Float>, decoder: TokenPassingDecoder) {
         let cutoff = self.cutoff(decoder)
         var nextCutoff = Float.infinity
-        let scale = decoder.acousticScale
-        graph.arcStart.withUnsafeBufferPointer { arcStart in
-        graph.arcLabel.withUnsafeBufferPointer { arcLabel in
-        graph.arcCost.withUnsafeBufferPointer { arcCost in
-        graph.arcNext.withUnsafeBufferPointer { arcNext in
-        graph.arcWord.withUnsafeBufferPointer { arcWord in
-        graph.labelPDF.withUnsafeBufferPointer { labelPDF in
-            for s in active {
-                let c = cost[Int(s)]
-                guard c <= cutoff else { continue }
-                for a in Int(arcStart[Int(s)])..<Int(arcStart[Int(s) + 1]) {
-                    let label = Int(arcLabel[a])
-                    guard label != 0 else { continue }
-                    let candidate = c + arcCost[a] - scale * frame[Int(labelPDF[label])] + (arcWord[a] == 0 ? 0 : wordPenalty)
-                    guard candidate < nextCutoff else { continue }
-                    nextCutoff = min(nextCutoff, candidate + decoder.beam)
-                    let j = Int(arcNext[a])
-                    if candidate < nextCost[j] {
-                        if nextCost[j] == .infinity { nextActive.append(Int32(j)) }
-                        nextCost[j] = candidate
-                        nextBack[j] = arcWord[a] == 0 ? back[Int(s)] : record(back[Int(s)], word: arcWord[a], frame: t)
-                    }
+        let (scale, beam, penalty) = (decoder.acousticScale, decoder.beam, wordPenalty)
+        // Locals, not fields, in the loop: the optimizer would otherwise reload them on every arc.
+        let (start, label, arcCost, next, word, pdf) = (arcs.start, arcs.label, arcs.cost, arcs.next, arcs.word, arcs.labelPDF)
+        for s in active {
+            let c = cost[Int(s)]
+            guard c <= cutoff else { continue }
+            for a in Int(start[Int(s)])..<Int(start[Int(s) + 1]) {
+                let l = Int(label[a])
+                guard l != 0 else { continue }
+                let candidate = c + arcCost[a] - scale * frame[Int(pdf[l])] + (word[a] == 0 ? 0 : penalty)
+                guard candidate < nextCutoff else { continue }
+                nextCutoff = min(nextCutoff, candidate + beam)
+                let j = Int(next[a])
+                if candidate < nextCost[j] {
+                    if nextCost[j] == .infinity { nextActive.append(Int32(j)) }
+                    nextCost[j] = candidate
+                    nextBack[j] = word[a] == 0 ? back[Int(s)] : record(back[Int(s)], word: word[a], frame: t)
                 }
             }
-        }}}}}}
+        }
         for s in active { cost[Int(s)] = .infinity }
         swap(&cost, &nextCost)
         swap(&back, &nextBack)
@@ -141,16 +142,17 @@ struct TokenSearch {
 
     /// Relaxes ε arcs from every active token until no cost improves.
     mutating func closeOverEpsilons(cutoff: Float, frame t: Int) {
+        let arcs = self.arcs
         var queue = active
         while let s = queue.popLast() {
             let c = cost[Int(s)]
-            for a in Int(graph.arcStart[Int(s)])..<Int(graph.arcStart[Int(s) + 1]) where graph.arcLabel[a] == 0 {
-                let candidate = c + graph.arcCost[a] + (graph.arcWord[a] == 0 ? 0 : wordPenalty)
-                let j = Int(graph.arcNext[a])
+            for a in Int(arcs.start[Int(s)])..<Int(arcs.start[Int(s) + 1]) where arcs.label[a] == 0 {
+                let candidate = c + arcs.cost[a] + (arcs.word[a] == 0 ? 0 : wordPenalty)
+                let j = Int(arcs.next[a])
                 guard candidate < cutoff, candidate < cost[j] else { continue }
                 if cost[j] == .infinity { active.append(Int32(j)) }
                 cost[j] = candidate
-                back[j] = graph.arcWord[a] == 0 ? back[Int(s)] : record(back[Int(s)], word: graph.arcWord[a], frame: t)
+                back[j] = arcs.word[a] == 0 ? back[Int(s)] : record(back[Int(s)], word: arcs.word[a], frame: t)
                 queue.append(Int32(j))
             }
         }

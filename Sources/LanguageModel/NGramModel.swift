@@ -20,7 +20,7 @@ public struct NGramModel: Sendable {
 
     public static let sentenceStart = "<s>", sentenceEnd = "</s>", unknown = "<unk>"
 
-    /// An empty model of `order` (1...); `add` fills it.
+    /// An empty model of `order` (1...); `intern` and `set` fill it.
     public init(order: Int) {
         precondition(order >= 1, "an n-gram model needs order ≥ 1")
         self.order = order
@@ -107,7 +107,7 @@ public struct NGramModel: Sendable {
             total += score(sentence: sentence).logProbability
             predicted += sentence.count + 1
         }
-        return predicted == 0 ? 1 : Double.pow10(-total / Double(predicted))
+        return predicted == 0 ? 1 : pow(10, -total / Double(predicted))
     }
 }
 
@@ -126,8 +126,4 @@ public struct NGramEntry: Sendable, Equatable {
 public struct LanguageModelError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
-}
-
-extension Double {
-    static func pow10(_ x: Double) -> Double { Foundation.pow(10, x) }
 }

@@ -21,11 +21,8 @@ public enum TrainingText {
         do { lines = try TextFile.lines(of: path) } catch { throw LanguageModelError("\(error)") }
         var seen = Set<String>(), words: [String] = []
         for line in lines {
-            guard var word = TextFile.fields(line).first.map(String.init), !word.hasPrefix(";;;"), !word.hasPrefix("#") else { continue }
-            if word.hasSuffix(")"), let open = word.lastIndex(of: "("), open != word.startIndex,
-               word[word.index(after: open)..<word.index(before: word.endIndex)].allSatisfy(\.isNumber) {
-                word = String(word[..<open])
-            }
+            guard let field = TextFile.fields(line).first.map(String.init), !field.hasPrefix(";;;"), !field.hasPrefix("#") else { continue }
+            let word = lexiconWord(field)
             if seen.insert(word).inserted { words.append(word) }
         }
         return words

@@ -60,7 +60,7 @@ public struct PronunciationLexicon: Sendable, Equatable {
             let content = line.firstIndex(of: "#").map { line[..<$0] } ?? line
             let fields = TextFile.fields(content)
             guard let first = fields.first, !first.hasPrefix(";;;") else { continue }
-            let word = alternateMarkRemoved(String(first))
+            let word = lexiconWord(String(first))
             guard fields.count >= 2 else { throw CorpusError.at(path, line: n + 1, "word '\(word)' has no phones") }
             let phones = fields.dropFirst().map { keepStress ? String($0) : stressRemoved(String($0)) }
             if let phoneSet, let unknown = phones.first(where: { !phoneSet.contains($0) }) {
@@ -79,13 +79,6 @@ public struct PronunciationLexicon: Sendable, Equatable {
             for phones in pronunciations[word]! { lines.append(([word] + phones).joined(separator: " ")) }
         }
         do { try AtomicFile.write(lines: lines, to: path) } catch { throw CorpusError("\(error)") }
-    }
-
-    /// `word(2)` → `word`: CMUdict numbers alternates.
-    static func alternateMarkRemoved(_ word: String) -> String {
-        guard word.hasSuffix(")"), let open = word.lastIndex(of: "("), open != word.startIndex,
-              word[word.index(after: open)..<word.index(before: word.endIndex)].allSatisfy(\.isNumber) else { return word }
-        return String(word[..<open])
     }
 
     /// `AH0` → `AH`: a trailing stress digit of a phone that has letters before it.

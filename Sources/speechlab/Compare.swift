@@ -3,7 +3,6 @@ import ArgumentParser
 import AudioIO
 import Evaluation
 import Foundation
-import HiddenMarkov
 import SpeechBase
 import SpeechCorpus
 import Synchronization
@@ -110,9 +109,7 @@ struct Compare: ParsableCommand {
         guard !graph.isEmpty else { return loaded.map { _ in nil } }
         return try loaded.enumerated().map { k, item in
             guard let hmm = item.model.hmm else { throw CommandFailure("\(item.path): a whole-utterance classifier does not decode through a graph") }
-            let tuned = try TunedDecoding.read(item.path)
-            let decoder = TokenPassingDecoder(acousticScale: 1 / (tuned?.lmWeight ?? 10), wordPenalty: tuned?.wordPenalty ?? 0)
-            return try GraphRecognizer(graphDirectory: graph[graph.count == 1 ? 0 : k], hmm: hmm, decoder: decoder)
+            return try GraphRecognizer(graphDirectory: graph[graph.count == 1 ? 0 : k], hmm: hmm, decoder: TunedDecoding.decoder(for: item.path).decoder)
         }
     }
 

@@ -15,13 +15,12 @@ extension Decode {
         return (a...b).map(Float.init)
     }
 
-    /// Token passing through the graph at `path`: at one LM weight (given, tuned before, or 10),
+    /// Token passing through the graph at `path`: at one LM weight (given, tuned before, or the default),
     /// or with `--lm-weights` at each and the best kept (and saved in the model directory).
     func decodeWithGraph(_ path: String, model: RecognitionModel, corpus: CorpusFeatures) throws -> [[TimedWord]?] {
         guard let hmm = model.hmm else { throw CommandFailure("\(self.model): a whole-utterance classifier does not decode through a graph") }
-        let tuned = try TunedDecoding.read(self.model)
-        let weight = lmWeight ?? tuned?.lmWeight ?? 10, penalty = wordPenalty ?? tuned?.wordPenalty ?? 0
-        let decoder = TokenPassingDecoder(beam: beam ?? 16, maxActive: maxActive, acousticScale: 1 / weight, wordPenalty: penalty)
+        let (decoder, tuned) = try TunedDecoding.decoder(for: self.model, lmWeight: lmWeight, wordPenalty: wordPenalty, beam: beam,
+                                                         maxActive: maxActive)
         let recognizer = try GraphRecognizer(graphDirectory: path, hmm: hmm, decoder: decoder)
         let utterances = corpus.utterances.map(\.features)
         guard lmWeights != nil else {
@@ -35,7 +34,7 @@ extension Decode {
         }
         let weights = try weightRange()
         let results = recognizer.scan(utterances, scorer: hmm.scorer, lmWeights: weights, workers: runOptions.jobs)
-        var errors: [String: Int] = [:], best = 0, referenceWords = 0
+        var errors: [String: Int] = [:], best = 0, fewest = Int.max, referenceWords = 0
         for (k, paths) in results.enumerated() {
             var hypotheses: [String: [String]] = [:]
             for (i, (utterance, _)) in corpus.utterances.enumerated() { hypotheses[utterance.id] = paths[i]?.map(\.word) ?? [] }
@@ -43,12 +42,12 @@ extension Decode {
             let count = report.errors
             referenceWords = report.referenceWords
             errors[String(format: "%g", weights[k])] = count
-            if count < errors[String(format: "%g", weights[best])]! { best = k }
+            if count < fewest { (best, fewest) = (k, count) }
             if !runOptions.quiet {
                 printError(String(format: "decode: LM weight %g: %%WER %.2f [ %d / %d ]", weights[k], 100 * report.wordErrorRate, count, report.referenceWords))
             }
         }
-        let chosen = TunedDecoding(graph: path, lmWeight: weights[best], wordPenalty: penalty, tunedOn: data ?? feats ?? "",
+        let chosen = TunedDecoding(graph: path, lmWeight: weights[best], wordPenalty: decoder.wordPenalty, tunedOn: data ?? feats ?? "",
                                    referenceWords: referenceWords, errorsByWeight: errors)
         try chosen.write(to: self.model)
         printError(String(format: "decode: LM weight %g has the fewest errors; kept in %@", weights[best], (self.model as NSString).appendingPathComponent(TunedDecoding.fileName)))

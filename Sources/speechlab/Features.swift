@@ -34,7 +34,6 @@ struct Features: ParsableCommand {
     @OptionGroup(title: "Run options")
     var runOptions: RunOptions
 
-
     @Option(help: ArgumentHelp("Make the features this model was trained on (its model.json's front end, its sample rate; audio at other rates is resampled); no other feature option may be given.", valueName: "model"))
     var like: String?
 

@@ -105,14 +105,9 @@ struct TrainGMMHMM: ParsableCommand {
             ?? CorpusFeatures.load(train, frontEnd: frontEnd, requireTranscripts: true, run: runOptions)
         let lexicon = try lexicon.map { try TrainingLexicon.load($0, keepStress: keepStress, data: &data, skipOOV: skipOov, quiet: runOptions.quiet) }
             ?? Lexicon()
-        var options = GMMHMMTrainingOptions()
+        var options = baumWelchOptions(for: data)
         options.statesPerUnit = states ?? (self.lexicon == nil ? 10 : 3)
-        options.gaussians = gaussians
-        options.iterations = iterations
-        options.viterbiTraining = viterbi
-        if let trainBeam { options.beam = trainBeam }
         options.stateOverrides = try stateOverrides()
-        options.dataFingerprint = trainingDataFingerprint(data.utterances.map { ($0.utterance.id, $0.features.frames, $0.utterance.words ?? []) })
         var checkpoint: (model: GMMHMM, log: [GMMHMMIterationLog])? = nil
         if resume {
             let (model, _) = try GMMHMM.load(out)
@@ -129,7 +124,7 @@ struct TrainGMMHMM: ParsableCommand {
             printError("train gmm-hmm: resuming after iteration \(log.count) of \(iterations)")
         }
         let trainer = GMMHMMTrainer(options: options, jobs: runOptions.jobs)
-        let utterances = data.utterances.map { TrainingUtterance(id: $0.utterance.id, features: $0.features, words: $0.utterance.words ?? []) }
+        let utterances = data.trainingUtterances
         var log = checkpoint?.log ?? []
         var reported: Set<String> = []
         let (model, _) = try trainer.train(utterances, lexicon: lexicon, features: data.config, resume: checkpoint) { entry, model in
@@ -146,6 +141,17 @@ struct TrainGMMHMM: ParsableCommand {
 }
 
 extension TrainGMMHMM {
+    /// The Baum-Welch options of the flags (Gaussians, iterations, Viterbi, beam) and the data's fingerprint.
+    func baumWelchOptions(for data: CorpusFeatures) -> GMMHMMTrainingOptions {
+        var options = GMMHMMTrainingOptions()
+        options.gaussians = gaussians
+        options.iterations = iterations
+        options.viterbiTraining = viterbi
+        if let trainBeam { options.beam = trainBeam }
+        options.dataFingerprint = trainingDataFingerprint(data.utterances.map { ($0.utterance.id, $0.features.frames, $0.utterance.words ?? []) })
+        return options
+    }
+
     /// A warning for each utterance skipped for the first time, and one progress line per
     /// iteration (unless --quiet).
     func reportIteration(_ entry: GMMHMMIterationLog, reported: inout Set<String>) {
@@ -163,16 +169,11 @@ extension TrainGMMHMM {
         let started = Date()
         let (source, _) = try GMMHMM.load(path)
         let data = try CorpusFeatures.load(train, config: source.features, rateGiven: true, requireTranscripts: true, run: runOptions)
-        var options = GMMHMMTrainingOptions()
-        options.gaussians = gaussians
-        options.iterations = iterations
-        options.viterbiTraining = viterbi
-        if let trainBeam { options.beam = trainBeam }
-        options.dataFingerprint = trainingDataFingerprint(data.utterances.map { ($0.utterance.id, $0.features.frames, $0.utterance.words ?? []) })
+        let options = baumWelchOptions(for: data)
         var triphones = TriphoneOptions()
         triphones.leaves = leaves
         triphones.minimumCount = minimumLeafCount
-        let utterances = data.utterances.map { TrainingUtterance(id: $0.utterance.id, features: $0.features, words: $0.utterance.words ?? []) }
+        let utterances = data.trainingUtterances
         var log: [GMMHMMIterationLog] = []
         var reported: Set<String> = []
         let quiet = runOptions.quiet
@@ -227,6 +228,11 @@ enum TrainingLexicon {
 struct CorpusFeatures {
     var config: FeatureConfig
     var utterances: [(utterance: Utterance, features: FeatureMatrix)]
+
+    /// The utterances as a trainer takes them (no transcript: no words).
+    var trainingUtterances: [TrainingUtterance] {
+        utterances.map { TrainingUtterance(id: $0.utterance.id, features: $0.features, words: $0.utterance.words ?? []) }
+    }
 
     /// The corpus's utterances with features read from a feature directory (all of them when
     /// `path` is nil). Every utterance of the corpus must have features there.

@@ -81,8 +81,7 @@ func twoWordGraph() throws -> GraphCompiler.Graph {
     let g = try GrammarFst.build(model, words: lexicon.words)
     let units = ["SIL", "EH", "N", "OW", "Y"]
     let transitions = TransitionModel(units: units, topologies: units.map { $0 == "SIL" ? .silence() : .leftToRight(states: 3) })
-    return try GraphCompiler.compile(lexicon: lexicon, grammar: g, transitions: transitions,
-                                     pdf: { transitions.pdfOffsets[$0] + $1 })
+    return try GraphCompiler.compile(lexicon: lexicon, grammar: g, transitions: transitions)
 }
 
 @Suite struct GraphCompilerTests {
@@ -235,7 +234,7 @@ func twoWordGraph() throws -> GraphCompiler.Graph {
         // The tree numbers its leaves in its own order: map each back to the monophone pdf it holds.
         var leafOf = [Int](repeating: 0, count: transitions.pdfCount)
         for (s, _) in statistics { leafOf[transitions.pdfOffsets[s.center] + s.state] = tree.pdf(s)! }
-        let graph = try GraphCompiler.compile(lexicon: lexicon, grammar: g, transitions: transitions, pdf: { _, _ in -1 }, tree: tree).staticGraph()
+        let graph = try GraphCompiler.compile(lexicon: lexicon, grammar: g, transitions: transitions, tree: tree).staticGraph()
         let pdfs = transitions.pdfCount
         func frame(_ unit: String) -> [Float] {
             let u = units.firstIndex(of: unit)!

@@ -57,8 +57,9 @@ void sl_fst_connect(sl_fst *fst);
 /// Pushes weights toward the start state (tropical semiring), keeping the paths' totals.
 int32_t sl_fst_push_weights(sl_fst *fst, char *error, int32_t error_size);
 
-/// OpenFst's binary format ("vector" type, tropical arcs).
-int32_t sl_fst_write(const sl_fst *fst, const char *path, char *error, int32_t error_size);
+/// OpenFst's binary format ("vector" type, tropical arcs): the bytes, in a buffer the caller
+/// frees with free(), their count in `size`.
+char *sl_fst_serialize(const sl_fst *fst, int64_t *size, char *error, int32_t error_size);
 sl_fst *sl_fst_read(const char *path, char *error, int32_t error_size);
 
 /// Whether the FST is, as OpenFst's property bits compute them: input-deterministic, has no
