@@ -62,7 +62,7 @@ let package = Package(
             dependencies: ["FeatureExtraction", "AudioIO"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "SpeechCorpusTests", dependencies: ["SpeechCorpus"]),
+        .testTarget(name: "SpeechCorpusTests", dependencies: ["SpeechCorpus", "AudioIO"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "GaussianMixtureTests", dependencies: ["GaussianMixture"]),
         .testTarget(name: "HiddenMarkovTests", dependencies: ["HiddenMarkov"]),
@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AcousticModelsTests", dependencies: ["AcousticModels", "FeatureExtraction", "SpeechCorpus", "AudioIO"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SpeechlabCLITests", dependencies: ["speechlab", "FeatureExtraction", "AudioIO"], resources: [.copy("Resources")]),
+        .testTarget(name: "SpeechlabCLITests", dependencies: ["speechlab", "FeatureExtraction", "AudioIO", "SpeechCorpus"], resources: [.copy("Resources")]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -29,11 +29,28 @@ public struct GMMHMMTrainingOptions: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// When set, the total number of Gaussians training grows to (Kaldi's `totgauss`), shared
+    /// among states by occupancy (``GMMHMMTrainer/splitTargets(occupancies:total:current:)``)
+    /// instead of `gaussians` in every state.
+    public var totalGaussians: Int?
+
+    /// The iteration (1-based) after which mixing up stops.
+    var lastMixingIteration: Int { max(1, Int((Double(iterations) * mixingFraction).rounded())) }
+
     /// Target Gaussians per state after `iteration` (1-based).
     public func gaussianTarget(after iteration: Int) -> Int {
-        let until = max(1, Int((Double(iterations) * mixingFraction).rounded()))
+        let until = lastMixingIteration
         if iteration >= until { return gaussians }
         return min(gaussians, 1 + Int((Double(gaussians - 1) * Double(iteration) / Double(until)).rounded(.up)))
+    }
+
+    /// With `totalGaussians`, the model's total after `iteration`: growing linearly from one
+    /// per state, as Kaldi's `numgauss` grows towards `totgauss`.
+    public func totalGaussianTarget(after iteration: Int, states: Int) -> Int? {
+        guard let total = totalGaussians else { return nil }
+        let until = lastMixingIteration
+        if iteration >= until { return max(total, states) }
+        return states + Int((Double(max(total - states, 0)) * Double(iteration) / Double(until)).rounded(.up))
     }
 }
 
@@ -277,7 +294,8 @@ public struct GMMHMMTrainer: Sendable {
                 + "their \(options.statesPerUnit)-state models, so they would never be trained; use fewer --states (or --unit-states)")
         }
         let states = unitNames.reduce(options.silenceStates) { $0 + statesOf($1) }
-        guard options.gaussians <= max(1, frames / states) else {
+        // (A total is shared by occupancy, each Gaussian keeping enough frames: no check needed.)
+        guard options.totalGaussians != nil || options.gaussians <= max(1, frames / states) else {
             throw ModelError("--gaussians \(options.gaussians) is more than the \(frames / states) training frames per HMM state "
                 + "(\(frames) frames, \(states) states); use fewer Gaussians")
         }
@@ -375,11 +393,31 @@ public struct GMMHMMTrainer: Sendable {
 
     /// Splits components until every state has `target` (or as many as it can).
     public func mixUp(_ model: GMMHMM, to target: Int) {
+        mixUp(model, targets: [Int](repeating: target, count: model.mixtures.count))
+    }
+
+    /// Splits components until state s has `targets[s]` (never fewer than it has).
+    public func mixUp(_ model: GMMHMM, targets: [Int]) {
         var mixtures = model.mixtures
         for s in mixtures.indices {
-            while mixtures[s].componentCount < target { mixtures[s].splitHeaviestComponent() }
+            while mixtures[s].componentCount < targets[s] { mixtures[s].splitHeaviestComponent() }
         }
         model.setMixtures(mixtures)
+    }
+
+    /// Gaussians per state for a model of `total`, as Kaldi's `GetSplitTargets` shares them:
+    /// proportional to occupancy^0.2 (a state with 32 times the frames gets twice the
+    /// Gaussians), never fewer than a state has (`current`), never so many that a Gaussian has
+    /// fewer than `minimumCount` frames, and at least one.
+    public static func splitTargets(occupancies: [Double], total: Int, current: [Int], power: Double = 0.2,
+                                    minimumCount: Double = 20) -> [Int] {
+        let weights = occupancies.map { Foundation.pow(Swift.max($0, 0), power) }
+        let sum = weights.reduce(0, +)
+        return occupancies.indices.map { s in
+            let share = sum > 0 ? Int((Double(total) * weights[s] / sum).rounded()) : 1
+            let affordable = Swift.max(1, Int(occupancies[s] / minimumCount))
+            return Swift.max(current[s], Swift.max(1, Swift.min(share, affordable)))
+        }
     }
 
     /// The whole recipe: flat start, then `options.iterations` of E-step, M-step and mixing up.
@@ -414,8 +452,14 @@ public struct GMMHMMTrainer: Sendable {
                                            utterances: statistics.utterances, skipped: statistics.skipped.count,
                                            skippedUtterances: statistics.skipped.isEmpty ? nil : statistics.skipped)
             log.append(entry)
-            let target = options.gaussianTarget(after: iteration)
-            if iteration < options.iterations { mixUp(model, to: target) }
+            if iteration < options.iterations {
+                if let total = options.totalGaussianTarget(after: iteration, states: model.mixtures.count) {
+                    let occupancies = statistics.mixtures.map(\.totalOccupancy)
+                    mixUp(model, targets: Self.splitTargets(occupancies: occupancies, total: total, current: model.mixtures.map(\.componentCount)))
+                } else {
+                    mixUp(model, to: options.gaussianTarget(after: iteration))
+                }
+            }
             try onIteration(entry, model)
         }
     }

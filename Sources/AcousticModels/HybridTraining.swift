@@ -11,11 +11,15 @@ public struct FrameTargets: Sendable {
     public var features: [Float]
     public var frames: Int
     public var targets: [Int]
-    public init(id: String, features: [Float], frames: Int, targets: [Int]) {
+    /// The recording it was made from (its id, or the original's for a perturbed copy): copies
+    /// of one recording stay on one side of the validation split.
+    public var group: String
+    public init(id: String, features: [Float], frames: Int, targets: [Int], group: String? = nil) {
         self.id = id
         self.features = features
         self.frames = frames
         self.targets = targets
+        self.group = group ?? id
     }
 }
 
@@ -39,7 +43,8 @@ public struct HybridTrainer: Sendable {
             (u.id, u.frames, [String(u.targets.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }, radix: 16)])
         })
         let loop = EpochLoop<RecurrentTagger, FrameTargets, HybridArchitecture>(
-            options: options, architecture: architecture, dataFingerprint: fingerprint, length: { $0.frames }, units: { $0.frames }
+            options: options, architecture: architecture, dataFingerprint: fingerprint, length: { $0.frames }, units: { $0.frames },
+            group: { $0.group }
         ) { model, shard in
             let (x, lengths, targets) = pad(shard, dimension: architecture.inputSize)
             let logits = model.logits(x, lengths: lengths)

@@ -48,9 +48,10 @@ public struct TrainingProgress {
 public enum NeuralRecipes {
     /// Trains a hybrid network on the frame targets of `alignments` for `utterances` (features
     /// made with the alignments' configuration; utterances without an alignment are skipped,
-    /// and noted).
+    /// and noted). `originals` maps perturbed copies to the utterance they copy (`utt2uniq`),
+    /// so that validation holds out whole recordings.
     public static func trainHybrid(_ setup: RecurrentTrainingSetup, utterances: [(id: String, features: FeatureMatrix)],
-                                   alignments: AlignmentDirectory, out: String, resume: Bool,
+                                   originals: [String: String] = [:], alignments: AlignmentDirectory, out: String, resume: Bool,
                                    progress: TrainingProgress = TrainingProgress()) throws -> HybridModel {
         let transitions = alignments.transitions
         var matched: [(String, FeatureMatrix, [Int])] = []
@@ -71,7 +72,7 @@ public enum NeuralRecipes {
             throw ModelError("\(setup.initialModel!): has \(initial.pdfCount) outputs, the alignments' HMM \(pdfCount)")
         }
         let normalization = initial?.normalization ?? InputNormalization(matched.map(\.1))
-        let data = matched.map { FrameTargets(id: $0.0, features: normalization.apply($0.1), frames: $0.1.frames, targets: $0.2) }
+        let data = matched.map { FrameTargets(id: $0.0, features: normalization.apply($0.1), frames: $0.1.frames, targets: $0.2, group: originals[$0.0]) }
         var counts = [Int](repeating: 0, count: pdfCount)
         for u in data { for p in u.targets { counts[p] += 1 } }
         let architecture = initial?.architecture

@@ -10,6 +10,8 @@ public struct TriphoneOptions: Codable, Sendable, Equatable {
     public var leaves = 500
     /// Fewest frames a leaf may have.
     public var minimumCount = 100.0
+    /// Smallest log-likelihood gain of a split (Kaldi's `build-tree --thresh`); 0: grow to `leaves`.
+    public var minimumGain = 0.0
     public init() {}
 }
 
@@ -38,7 +40,7 @@ extension GMMHMMTrainer {
         let questions = TriphoneStatistics.questions(statistics, units: source.transitions.units, silence: source.silence, varianceFloor: floor)
         progress("growing the trees (\(statistics.count) triphone states seen, \(questions.count) questions)")
         let tree = ContextTree.build(statistics: statistics, questions: questions, varianceFloor: floor, maximumLeaves: triphones.leaves,
-                                     minimumGain: 0, minimumCount: triphones.minimumCount)
+                                     minimumGain: triphones.minimumGain, minimumCount: triphones.minimumCount)
         // One Gaussian per leaf, from the frames of its triphone states.
         var pooled = [GaussianAccumulator](repeating: GaussianAccumulator(dimension: source.dimension), count: tree.leafCount)
         for (key, a) in statistics { pooled[tree.pdf(key)!].add(a) }

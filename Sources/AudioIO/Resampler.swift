@@ -14,6 +14,17 @@ public enum Resampler {
         guard src_is_valid_ratio(ratio) != 0 else {
             throw AudioError(path: path, reason: "resampling ratio \(targetRate)/\(sourceRate) is outside libsamplerate's range")
         }
+        return try resample(samples, ratio: ratio, path: path)
+    }
+
+    /// Resamples mono `samples` by `ratio` (output samples per input sample). Played back at the
+    /// input's rate, a ratio r stretches the audio by r and scales its pitch by 1/r: speed
+    /// perturbation by a factor f is `ratio: 1 / f`, as sox's `speed f` does.
+    public static func resample(_ samples: [Float], ratio: Double, path: String = "audio") throws -> [Float] {
+        guard ratio.isFinite, src_is_valid_ratio(ratio) != 0 else {
+            throw AudioError(path: path, reason: "resampling ratio \(ratio) is outside libsamplerate's range")
+        }
+        if ratio == 1 || samples.isEmpty { return samples }
         let capacity = Int((Double(samples.count) * ratio).rounded(.up)) + 16
         var output = [Float](repeating: 0, count: capacity)
         var data = SRC_DATA()

@@ -86,11 +86,31 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
     public var units: (Item) -> Int
     /// A shard's mean loss over its units, and how many units it got right.
     public var loss: @Sendable (Model, [Item]) -> (loss: Tensor<Float>, correct: Int)
+    /// Items with the same group (perturbed copies of one recording) fall on the same side of
+    /// the validation split; nil: every item is its own group.
+    public var group: ((Item) -> String)?
 
     public init(options: TrainingOptions, architecture: Architecture, dataFingerprint: String, length: @escaping (Item) -> Int,
-                units: @escaping (Item) -> Int, loss: @escaping @Sendable (Model, [Item]) -> (loss: Tensor<Float>, correct: Int)) {
+                units: @escaping (Item) -> Int, group: ((Item) -> String)? = nil,
+                loss: @escaping @Sendable (Model, [Item]) -> (loss: Tensor<Float>, correct: Int)) {
         (self.options, self.architecture, self.dataFingerprint) = (options, architecture, dataFingerprint)
-        (self.length, self.units, self.loss) = (length, units, loss)
+        (self.length, self.units, self.loss, self.group) = (length, units, loss, group)
+    }
+
+    /// The seeded validation split: whole groups, taken in shuffled order until they hold the
+    /// validation fraction of the items (with one item per group: the first items of `order`).
+    func split(_ data: [Item], order: [Int]) -> (training: [Item], validation: [Item]) {
+        let validationCount = data.count > 10 ? Int(Double(data.count) * options.validationFraction) : 0
+        guard let group else {
+            return (order.dropFirst(validationCount).map { data[$0] }, order.prefix(validationCount).map { data[$0] })
+        }
+        let groups = order.map { group(data[$0]) }
+        var sizes: [String: Int] = [:]
+        for g in groups { sizes[g, default: 0] += 1 }
+        var held = Set<String>(), count = 0
+        for g in groups where count < validationCount && held.insert(g).inserted { count += sizes[g]! }
+        let isHeld = groups.map { held.contains($0) }
+        return (order.indices.filter { !isHeld[$0] }.map { data[order[$0]] }, order.indices.filter { isHeld[$0] }.map { data[order[$0]] })
     }
 
     /// Where the loop stands: at the start, or restored from a checkpoint.
@@ -112,9 +132,7 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
         var generator = SeededGenerator(seed: options.seed)
         var order = Array(data.indices)
         order.shuffle(using: &generator)
-        let validationCount = data.count > 10 ? Int(Double(data.count) * options.validationFraction) : 0
-        let validation = Array(order.prefix(validationCount)).map { data[$0] }
-        let training = Array(order.dropFirst(validationCount)).map { data[$0] }
+        let (training, validation) = split(data, order: order)
         let parallel = DataParallel(master: model, workers: max(1, options.workers), makeReplica: makeReplica)
         for (k, replica) in parallel.replicas.enumerated() { replica.randomGenerator = SeededGenerator(seed: options.seed &+ UInt64(k) &+ 100) }
         let optimizer = Adam(parameters: model.trainableParameters, learningRate: options.learningRate)

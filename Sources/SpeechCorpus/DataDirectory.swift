@@ -3,8 +3,9 @@ import Foundation
 import SpeechBase
 
 /// A Kaldi-style data directory: `wav.scp` (`utt-id path`), optional `text` (`utt-id WORD ...`),
-/// optional `utt2spk` (`utt-id speaker-id`) and optional `segments` (`utt-id recording-id start
-/// end [channel]`: then `wav.scp` lists recordings, and each utterance is a part of one).
+/// optional `utt2spk` (`utt-id speaker-id`), optional `segments` (`utt-id recording-id start
+/// end [channel]`: then `wav.scp` lists recordings, and each utterance is a part of one) and
+/// optional `utt2uniq` (`utt-id original-utt-id`, for perturbed copies).
 ///
 /// Reading one never runs a command: `wav.scp` entries that are pipes (`cmd |`), standard input
 /// (`-`) or archive offsets (`file.ark:123`) are refused. Relative audio paths are taken relative
@@ -87,6 +88,21 @@ public struct DataDirectory: Sendable {
                 throw CorpusError.at(speakerPath, "utterance '\(missing.id)' has no speaker")
             }
         }
+
+        // Not every utterance needs an entry: an original is its own.
+        let originalsPath = folder.appendingPathComponent("utt2uniq")
+        if FileManager.default.fileExists(atPath: originalsPath) {
+            let table = try KaldiTable(path: originalsPath, requireValue: true)
+            for entry in table.entries {
+                guard let i = index[entry.key] else {
+                    throw CorpusError.at(originalsPath, line: entry.line, "utterance '\(entry.key)' is not in \((listing.path as NSString).lastPathComponent)")
+                }
+                guard isValidIdentifier(entry.value), !entry.value.contains(" ") else {
+                    throw CorpusError.at(originalsPath, line: entry.line, "'\(entry.value)' is not a valid utterance id")
+                }
+                utterances[i].original = entry.value
+            }
+        }
         return DataDirectory(path: path, utterances: utterances)
     }
 
@@ -138,7 +154,9 @@ public struct DataDirectory: Sendable {
     }
 
     /// Writes `utterances` as a data directory at `path` (created if needed): `wav.scp`, plus `text`,
-    /// `utt2spk` and `spk2utt` when the utterances have them, sorted by id as Kaldi requires.
+    /// `utt2spk` and `spk2utt` when the utterances have them, and `utt2uniq` when some are
+    /// copies, sorted by id as Kaldi requires. Utterances must be whole recordings (`segments`
+    /// are not written).
     public static func write(_ utterances: [Utterance], to path: String) throws {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -157,6 +175,9 @@ public struct DataDirectory: Sendable {
             for u in sorted { bySpeaker[u.speaker!, default: []].append(u.id) }
             let lines = bySpeaker.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { ([$0] + bySpeaker[$0]!).joined(separator: " ") }
             try KaldiTable.write(lines, to: folder.appendingPathComponent("spk2utt"))
+        }
+        if sorted.contains(where: { $0.original != nil }) {
+            try KaldiTable.write(sorted.compactMap { u in u.original.map { "\(u.id) \($0)" } }, to: folder.appendingPathComponent("utt2uniq"))
         }
     }
 }

@@ -12,13 +12,19 @@ public struct Utterance: Sendable, Equatable, Hashable {
     public var words: [String]?
     /// The part of the recording that is this utterance (from `segments`); nil for all of it.
     public var segment: AudioSegment?
+    /// The utterance this one is a perturbed copy of (from `utt2uniq`, as Kaldi's perturbed data
+    /// directories have it); nil for an original. Copies of one utterance belong on the same side
+    /// of any training/validation split.
+    public var original: String?
 
-    public init(id: String, audioPath: String, speaker: String? = nil, words: [String]? = nil, segment: AudioSegment? = nil) {
+    public init(id: String, audioPath: String, speaker: String? = nil, words: [String]? = nil, segment: AudioSegment? = nil,
+                original: String? = nil) {
         self.id = id
         self.audioPath = audioPath
         self.speaker = speaker
         self.words = words
         self.segment = segment
+        self.original = original
     }
 }
 

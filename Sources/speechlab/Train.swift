@@ -39,6 +39,8 @@ struct TrainGMMHMM: ParsableCommand {
     var states: Int?
     @Option(help: ArgumentHelp("Gaussians per state at the end of training.", valueName: "m"))
     var gaussians: Int = 8
+    @Option(name: .customLong("gaussians-total"), help: ArgumentHelp("Instead of --gaussians in every state: this many Gaussians in the whole model at the end, shared by occupancy^0.2 (Kaldi's totgauss).", valueName: "M"))
+    var gaussiansTotal: Int?
     @Option(help: ArgumentHelp("Baum-Welch iterations.", valueName: "k"))
     var iterations: Int = 25
     @Option(help: ArgumentHelp("Pronunciation lexicon: CMUdict or Kaldi's lexicon.txt ('WORD PH1 PH2 ...', alternates as repeated words or word(2), comments after '#'); the model's units are then its phones.", valueName: "file"))
@@ -53,6 +55,8 @@ struct TrainGMMHMM: ParsableCommand {
     var leaves = TriphoneOptions().leaves
     @Option(name: .customLong("min-leaf-count"), help: ArgumentHelp("With --from: fewest training frames a tied state may have.", valueName: "frames"))
     var minimumLeafCount = TriphoneOptions().minimumCount
+    @Option(name: .customLong("min-gain"), help: ArgumentHelp("With --from: smallest log-likelihood gain of a tree split (Kaldi's build-tree --thresh; default 0: grow to --leaves).", valueName: "x"))
+    var minimumGain = TriphoneOptions().minimumGain
     @Option(name: .customLong("unit-states"), help: ArgumentHelp("Per-unit state count, e.g. --unit-states seven=14 (repeatable).", valueName: "unit=n"))
     var unitStates: [String] = []
     @Flag(help: "Viterbi (hard) training instead of Baum-Welch.")
@@ -75,10 +79,12 @@ struct TrainGMMHMM: ParsableCommand {
             guard lexicon == nil, feats == nil, !resume, states == nil else {
                 throw ValidationError("--from keeps the source model's lexicon, states and features: it does not take --lexicon, --feats, --states or --resume")
             }
-            guard leaves >= 1, minimumLeafCount > 0 else { throw ValidationError("--leaves must be at least 1 and --min-leaf-count positive") }
+            guard leaves >= 1, minimumLeafCount > 0, minimumGain >= 0 else {
+                throw ValidationError("--leaves must be at least 1, --min-leaf-count positive and --min-gain at least 0")
+            }
         }
-        guard states ?? 1 >= 1, gaussians >= 1, iterations >= 1 else {
-            throw ValidationError("--states, --gaussians and --iterations must be at least 1")
+        guard states ?? 1 >= 1, gaussians >= 1, gaussiansTotal ?? 1 >= 1, iterations >= 1 else {
+            throw ValidationError("--states, --gaussians, --gaussians-total and --iterations must be at least 1")
         }
         if let trainBeam, !(trainBeam > 0) { throw ValidationError("--train-beam must be positive") }
         _ = try stateOverrides()
@@ -145,6 +151,7 @@ extension TrainGMMHMM {
     func baumWelchOptions(for data: CorpusFeatures) -> GMMHMMTrainingOptions {
         var options = GMMHMMTrainingOptions()
         options.gaussians = gaussians
+        options.totalGaussians = gaussiansTotal
         options.iterations = iterations
         options.viterbiTraining = viterbi
         if let trainBeam { options.beam = trainBeam }
@@ -173,6 +180,7 @@ extension TrainGMMHMM {
         var triphones = TriphoneOptions()
         triphones.leaves = leaves
         triphones.minimumCount = minimumLeafCount
+        triphones.minimumGain = minimumGain
         let utterances = data.trainingUtterances
         var log: [GMMHMMIterationLog] = []
         var reported: Set<String> = []

@@ -139,8 +139,9 @@ struct TrainRNN: ParsableCommand {
                 ? try CorpusFeatures.load(train, frontEnd: try features.trainingFrontEnd(for: train, deltas: features.deltas), requireTranscripts: false, run: runOptions)
                 : try CorpusFeatures.load(train, config: alignments.hmm.features, rateGiven: true, requireTranscripts: false, run: runOptions)
             alignments.hmm.features = corpus.config
-            let model = try NeuralRecipes.trainHybrid(setup, utterances: corpus.utterances.map { ($0.utterance.id, $0.features) }, alignments: alignments,
-                                                      out: out, resume: resume, progress: progress(accuracy: "frame accuracy"))
+            let originals = Dictionary(corpus.utterances.compactMap { u in u.utterance.original.map { (u.utterance.id, $0) } }, uniquingKeysWith: { a, _ in a })
+            let model = try NeuralRecipes.trainHybrid(setup, utterances: corpus.utterances.map { ($0.utterance.id, $0.features) }, originals: originals,
+                                                      alignments: alignments, out: out, resume: resume, progress: progress(accuracy: "frame accuracy"))
             let a = model.architecture
             print(String(format: "train rnn: hybrid %@ %d×%d%@, %d parameters, %d utterances, %.1f s → %@", a.cell.rawValue, a.layers, a.hiddenSize,
                          a.bidirectional ? " bidirectional" : "", model.network.parameterCount, corpus.utterances.count, Date().timeIntervalSince(started), out))

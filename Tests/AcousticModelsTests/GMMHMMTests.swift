@@ -54,6 +54,24 @@ func syntheticFeatureConfig() -> FeatureConfig {
         #expect(model.mixtures.allSatisfy { $0.isValid })
     }
 
+    /// Kaldi's share of a total: occupancy^0.2 (32 times the frames, twice the Gaussians), never
+    /// fewer than a state has, never fewer than `minimumCount` frames per Gaussian.
+    @Test func aTotalOfGaussiansIsSharedByOccupancyToTheFifthRoot() {
+        #expect(GMMHMMTrainer.splitTargets(occupancies: [1000, 32000], total: 6, current: [1, 1]) == [2, 4])
+        #expect(GMMHMMTrainer.splitTargets(occupancies: [1000, 32000], total: 6, current: [3, 1]) == [3, 4])
+        #expect(GMMHMMTrainer.splitTargets(occupancies: [50, 32000], total: 60, current: [1, 1], minimumCount: 20)[0] == 2)
+        #expect(GMMHMMTrainer.splitTargets(occupancies: [0, 10], total: 4, current: [1, 1]) == [1, 1])
+    }
+
+    @Test func trainingGrowsToTheTotalGiven() throws {
+        var o = options()
+        o.totalGaussians = 40
+        let (model, log) = try GMMHMMTrainer(options: o, jobs: 2).train(syntheticCorpus(count: 60, seed: 1), lexicon: Lexicon(), features: syntheticFeatureConfig())
+        #expect(abs(model.gaussianCount - 40) <= model.pdfCount / 2, "\(model.gaussianCount) Gaussians")
+        #expect(Set(model.mixtures.map(\.componentCount)).count > 1)  // shared unevenly, by occupancy
+        #expect(log.map(\.gaussians) == log.map(\.gaussians).sorted())
+    }
+
     @Test func trainedModelRecognizesHeldOutUtterancesWithBothGrammars() throws {
         let trainer = GMMHMMTrainer(options: options(), jobs: 2)
         let (model, _) = try trainer.train(syntheticCorpus(count: 60, seed: 2), lexicon: Lexicon(), features: syntheticFeatureConfig())

@@ -2,11 +2,32 @@
 import FeatureExtraction
 import Foundation
 import HiddenMarkov
-import NeuralNet
+@testable import NeuralNet
 import Testing
 import TensorCore
 
 @Suite struct HybridModelTests {
+    /// Perturbed copies of one recording never straddle the validation split (they would make
+    /// validation a copy of training); with one utterance per recording the split is unchanged.
+    @Test func validationHoldsOutWholeRecordings() {
+        let architecture = HybridArchitecture(cell: .gru, inputSize: 1, hiddenSize: 2, layers: 1, bidirectional: false, dropout: 0, outputs: 2)
+        func loop(grouped: Bool) -> EpochLoop<RecurrentTagger, FrameTargets, HybridArchitecture> {
+            EpochLoop(options: TrainingOptions(), architecture: architecture, dataFingerprint: "", length: { $0.frames }, units: { $0.frames },
+                      group: grouped ? { $0.group } : nil) { _, _ in (Tensor(shape: [1], values: [0]), 0) }
+        }
+        let copies = (0..<40).flatMap { r in
+            ["sp0.9-", "", "sp1.1-"].map { FrameTargets(id: "\($0)r\(r)", features: [0], frames: 1, targets: [0], group: "r\(r)") }
+        }
+        let order = Array(copies.indices.shuffled())
+        let (training, validation) = loop(grouped: true).split(copies, order: order)
+        #expect(validation.count == 12 && training.count == 108)
+        #expect(Set(validation.map(\.group)).isDisjoint(with: Set(training.map(\.group))))
+        let originals = (0..<40).map { FrameTargets(id: "r\($0)", features: [0], frames: 1, targets: [0]) }
+        let shuffled = Array(originals.indices.shuffled())
+        #expect(loop(grouped: true).split(originals, order: shuffled).validation.map(\.id)
+                == loop(grouped: false).split(originals, order: shuffled).validation.map(\.id))
+    }
+
     /// A GMM-HMM on the synthetic corpus, its alignments, and a small hybrid LSTM trained on them.
     func trainedHybrid(cell: RecurrentCell) throws -> (HybridModel, GMMHMM) {
         var options = GMMHMMTrainingOptions()

@@ -1,6 +1,7 @@
 import AudioIO
 import FeatureExtraction
 import Foundation
+import SpeechCorpus
 import Testing
 
 @Suite struct FeaturesCommandTests {
@@ -81,6 +82,33 @@ import Testing
         #expect(kept.status == 0)
         #expect(kept.stderr.contains("skipped u1"))
         #expect(kept.stdout.contains("done 2 of 3"))
+    }
+
+    @Test func perturbWritesSpeedCopiesThatFeaturesRead() throws {
+        let root = try smallCorpus()
+        let result = try Speechlab.run(["perturb", "--data", root + "/data", "--out", root + "/sp", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let data = try DataDirectory.load(root + "/sp")
+        #expect(data.utterances.count == 9)
+        let slow = try AudioFile.read(root + "/sp/wav/sp0.9/sp0.9-u1.flac", options: AudioReadOptions(scale: 1))
+        #expect(slow.sampleRate == 8000 && abs(Double(slow.samples.count) - 3500 / 0.9) <= 2)
+        #expect(data.utterances.first { $0.id == "sp1.1-u2" }?.original == "u2")
+        #expect(data.utterances.first { $0.id == "u0" }?.audioPath == root + "/u0.wav")
+        let features = try Speechlab.run(["features", "--data", root + "/sp", "--out", root + "/feats", "--quiet"])
+        #expect(features.status == 0 && features.stdout.contains("done 9 of 9"))
+        // An existing OUT is kept unless --overwrite; bad factors are named.
+        let again = try Speechlab.run(["perturb", "--data", root + "/data", "--out", root + "/sp", "--quiet"])
+        #expect(again.status != 0 && again.stderr.contains("--overwrite"))
+        let bad = try Speechlab.run(["perturb", "--data", root + "/data", "--out", root + "/sp2", "--speeds", "0.9,fast"])
+        #expect(bad.status != 0 && bad.stderr.contains("'fast' is not a number"))
+    }
+
+    @Test func perturbFailingOnAnUtteranceLeavesNoOutput() throws {
+        let root = try smallCorpus()
+        try FileManager.default.removeItem(atPath: root + "/u1.wav")
+        let result = try Speechlab.run(["perturb", "--data", root + "/data", "--out", root + "/sp", "--quiet"])
+        #expect(result.status != 0 && result.stderr.contains("u1.wav"))
+        #expect(!FileManager.default.fileExists(atPath: root + "/sp") && !FileManager.default.fileExists(atPath: root + "/sp.partial"))
     }
 
     @Test func badOptionValuesAreNamed() throws {

@@ -63,6 +63,15 @@ import Testing
         #expect(result.stderr.contains("/nonexistent/model"))
     }
 
+    @Test func treeAndMixingSizesAreValidated() throws {
+        let root = temporaryFolder()
+        for (arguments, message) in [(["--from", root, "--min-gain=-1"], "--min-gain at least 0"),
+                                     (["--gaussians-total", "0"], "--gaussians-total")] {
+            let result = try Speechlab.run(["train", "gmm-hmm", "--train", root, "--out", root + "/m"] + arguments)
+            #expect(result.status == 64 && result.stderr.contains(message), "\(result.stderr)")
+        }
+    }
+
     @Test func scoreReportsWordErrors() throws {
         let root = temporaryFolder()
         try "a one two\nb three\n".write(toFile: root + "/ref", atomically: true, encoding: .utf8)

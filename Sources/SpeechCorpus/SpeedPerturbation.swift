@@ -1,0 +1,68 @@
+import AudioIO
+import Foundation
+import SpeechBase
+
+/// Speed perturbation of a corpus, as Kaldi's `utils/data/perturb_data_dir_speed.sh` makes it:
+/// each utterance resampled by a factor f (tempo and pitch both scaled by f, duration by 1/f),
+/// the copy named `sp<f>-<utt>`, its speaker `sp<f>-<speaker>` (a faster voice is another
+/// speaker for normalization and adaptation), and `utt2uniq` pointing back to the original.
+/// Factor 1 keeps the original utterance as it is. Kaldi's recipes train on 0.9, 1.0 and 1.1.
+public struct SpeedPerturbation: Sendable {
+    /// The speed factors, each in 0.5...2, distinct, in the order given.
+    public let factors: [Double]
+
+    /// Factors outside 0.5...2, repeated or none at all are refused.
+    public init(factors: [Double]) throws {
+        guard !factors.isEmpty else { throw CorpusError("speed perturbation needs at least one factor") }
+        for f in factors where !(f.isFinite && f >= 0.5 && f <= 2) {
+            throw CorpusError("speed factor \(f) is outside 0.5...2")
+        }
+        guard Set(factors).count == factors.count else { throw CorpusError("speed factors \(factors.map(Self.label)) repeat one") }
+        self.factors = factors
+    }
+
+    /// `0.9` → "0.9", `1.05` → "1.05": the shortest decimal that reads back as the factor.
+    public static func label(_ factor: Double) -> String { String(format: "%g", factor) }
+
+    /// The id of `id`'s copy at `factor` (`sp0.9-id`); `id` itself at factor 1.
+    public static func copyID(_ id: String, factor: Double) -> String {
+        factor == 1 ? id : "sp\(label(factor))-\(id)"
+    }
+
+    /// `samples` played `factor` times faster (and higher): resampled by 1/factor at the same rate.
+    public static func perturb(_ samples: [Float], factor: Double, path: String = "audio") throws -> [Float] {
+        try Resampler.resample(samples, ratio: 1 / factor, path: path)
+    }
+
+    /// One copy to make: the source utterance, the factor, and the copy as it will be listed
+    /// (its audio at `copy.audioPath`, to be written, unless it is the source's own).
+    public struct Copy: Sendable {
+        public var source: Utterance
+        public var factor: Double
+        public var copy: Utterance
+        /// Whether the copy needs new audio (every factor but 1, and factor 1 of a segment, which
+        /// a directory without `segments` can only list as a file of its own).
+        public var writesAudio: Bool { copy.audioPath != source.audioPath }
+    }
+
+    /// Every utterance at every factor, audio of the new copies under `audioFolder/sp<f>/<id>.flac`.
+    public func copies(of utterances: [Utterance], audioFolder: String) -> [Copy] {
+        var copies: [Copy] = []
+        copies.reserveCapacity(utterances.count * factors.count)
+        for factor in factors {
+            let folder = (audioFolder as NSString).appendingPathComponent(factor == 1 ? "sp1" : "sp\(Self.label(factor))")
+            for u in utterances {
+                var copy = u
+                copy.id = Self.copyID(u.id, factor: factor)
+                copy.speaker = u.speaker.map { Self.copyID($0, factor: factor) }
+                copy.original = factor == 1 ? u.original : (u.original ?? u.id)
+                if factor != 1 || u.segment != nil {
+                    copy.audioPath = (folder as NSString).appendingPathComponent(copy.id + ".flac")
+                    copy.segment = nil
+                }
+                copies.append(Copy(source: u, factor: factor, copy: copy))
+            }
+        }
+        return copies
+    }
+}

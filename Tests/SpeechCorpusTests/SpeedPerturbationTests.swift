@@ -1,0 +1,59 @@
+import AudioIO
+import Foundation
+import SpeechCorpus
+import Testing
+
+@Suite struct SpeedPerturbationTests {
+    @Test func copiesAreNamedAsKaldiNamesThemAndPointToTheirOriginal() throws {
+        let perturbation = try SpeedPerturbation(factors: [0.9, 1.0, 1.1])
+        let source = [Utterance(id: "u1", audioPath: "/a/u1.flac", speaker: "ann", words: ["YES"])]
+        let copies = perturbation.copies(of: source, audioFolder: "/out/wav")
+        #expect(copies.map(\.copy.id) == ["sp0.9-u1", "u1", "sp1.1-u1"])
+        #expect(copies.map(\.copy.speaker) == ["sp0.9-ann", "ann", "sp1.1-ann"])
+        #expect(copies.map(\.copy.original) == ["u1", nil, "u1"])
+        #expect(copies.map(\.copy.audioPath) == ["/out/wav/sp0.9/sp0.9-u1.flac", "/a/u1.flac", "/out/wav/sp1.1/sp1.1-u1.flac"])
+        #expect(copies.map(\.writesAudio) == [true, false, true])
+        #expect(copies.allSatisfy { $0.copy.words == ["YES"] })
+    }
+
+    @Test func aSegmentIsWrittenOutEvenAtFactorOne() throws {
+        let segment = Utterance(id: "s", audioPath: "/a/rec.wav", segment: AudioSegment(start: 1, end: 2, channel: nil))
+        let copy = try #require(try SpeedPerturbation(factors: [1]).copies(of: [segment], audioFolder: "/o").first)
+        #expect(copy.writesAudio && copy.copy.segment == nil && copy.copy.audioPath == "/o/sp1/s.flac")
+    }
+
+    @Test("bad factor lists are refused", arguments: [[Double](), [0.3], [1.0, 1.0], [.nan], [2.5]])
+    func badFactorsAreRefused(_ factors: [Double]) {
+        #expect(throws: CorpusError.self) { try SpeedPerturbation(factors: factors) }
+    }
+
+    /// A tone at f Hz played 1.1 times faster is a tone at 1.1 f Hz lasting 1/1.1 as long.
+    @Test func perturbingScalesPitchAndDuration() throws {
+        let rate = 16000.0, frequency = 500.0
+        let tone = (0..<16000).map { Float(0.5 * sin(2 * Double.pi * frequency * Double($0) / rate)) }
+        for factor in [0.9, 1.1] {
+            let fast = try SpeedPerturbation.perturb(tone, factor: factor)
+            #expect(abs(Double(fast.count) - 16000 / factor) <= 2)
+            // Zero crossings in the middle part count the frequency (edges carry filter ramps).
+            let middle = fast[1000..<(fast.count - 1000)]
+            let crossings = zip(middle, middle.dropFirst()).filter { ($0 < 0) != ($1 < 0) }.count
+            let measured = Double(crossings) / 2 / (Double(middle.count) / rate)
+            #expect(abs(measured - frequency * factor) < 5, "factor \(factor): \(measured) Hz")
+        }
+    }
+
+    @Test func utt2uniqRoundTripsThroughADataDirectory() throws {
+        let folder = temporaryFolder()
+        let utterances = [Utterance(id: "sp0.9-u1", audioPath: "/o/a.flac", speaker: "sp0.9-s", words: ["A"], original: "u1"),
+                          Utterance(id: "u1", audioPath: "/o/b.flac", speaker: "s", words: ["A"])]
+        try DataDirectory.write(utterances, to: folder)
+        #expect(try String(contentsOfFile: folder + "/utt2uniq", encoding: .utf8) == "sp0.9-u1 u1\n")
+        #expect(try DataDirectory.load(folder).utterances == utterances)
+    }
+
+    @Test func anUtt2uniqEntryForAnUnknownUtteranceIsNamed() throws {
+        let dir = dataDirectory(["wav.scp": "a /x/a.wav\n", "utt2uniq": "a a0\nb b0\n"])
+        let error = try #require(throws: CorpusError.self) { try DataDirectory.load(dir) }
+        #expect(error.description.contains("utt2uniq:2") && error.description.contains("'b'"))
+    }
+}
