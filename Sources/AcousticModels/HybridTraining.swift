@@ -45,8 +45,9 @@ public struct HybridTrainer: Sendable {
         let loop = EpochLoop<RecurrentTagger, FrameTargets, HybridArchitecture>(
             options: options, architecture: architecture, dataFingerprint: fingerprint, length: { $0.frames }, units: { $0.frames },
             group: { $0.group }
-        ) { model, shard in
-            let (x, lengths, targets) = pad(shard, dimension: architecture.inputSize)
+        ) { [specAugment = options.specAugment] model, shard in
+            var (x, lengths, targets) = pad(shard, dimension: architecture.inputSize)
+            if let specAugment, model.isTraining { x = masked(x, lengths: lengths, by: specAugment, model: model) }
             let logits = model.logits(x, lengths: lengths)
             return (frameCrossEntropy(logits, targets: targets), correctFrames(logits, targets: targets))
         }
@@ -63,6 +64,16 @@ func pad(_ batch: [FrameTargets], dimension D: Int) -> (Tensor<Float>, [Int], [[
         for i in 0..<(u.frames * D) { values[b * T * D + i] = u.features[i] }
     }
     return (Tensor(shape: [batch.count, T, D], values: values), batch.map(\.frames), batch.map(\.targets))
+}
+
+/// `x` (`[B, T, D]`) with `policy`'s masks, drawn from the model's generator (seeded per worker,
+/// saved in checkpoints), so that a seed still gives the same weights.
+func masked<Model: RandomizedModel>(_ x: Tensor<Float>, lengths: [Int], by policy: SpecAugment, model: Model) -> Tensor<Float> {
+    var values = x.values
+    var generator = model.randomGenerator
+    policy.apply(to: &values, lengths: lengths, frames: x.shape[1], dimension: x.shape[2], generator: &generator)
+    model.randomGenerator = generator  // a layer is a class: the replica keeps its generator's state
+    return Tensor(shape: x.shape, values: values)
 }
 
 /// Frames whose arg-max logit is the target.

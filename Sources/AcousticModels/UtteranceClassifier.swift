@@ -167,8 +167,9 @@ public struct ClassifierTrainer: Sendable {
             options: options, architecture: model.architecture,
             dataFingerprint: trainingDataFingerprint(data.enumerated().map { ("u\($0.offset)", $0.element.frames, [String($0.element.label)]) }),
             length: { $0.frames }, units: { _ in 1 }
-        ) { replica, shard in
-            let (x, lengths) = padUtterances(shard, dimension: D)
+        ) { [specAugment = options.specAugment] replica, shard in
+            var (x, lengths) = padUtterances(shard, dimension: D)
+            if let specAugment, replica.isTraining { x = masked(x, lengths: lengths, by: specAugment, model: replica) }
             let logits = replica.logits(x, lengths: lengths)
             return (crossEntropy(logits, targets: shard.map(\.label)), zip(shard, argmaxRows(logits)).filter { $0.0.label == $0.1 }.count)
         }

@@ -15,6 +15,10 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var patience = 3
     public var seed: UInt64 = 1
     public var workers = ProcessInfo.processInfo.activeProcessorCount
+    /// Masking of the training batches' features (nil: none).
+    public var specAugment: SpecAugment?
+    /// How the training data's copies were made (its `perturbation.json`), kept with the model.
+    public var dataPerturbation: DataPerturbation?
 
     public init() {}
 }

@@ -133,6 +133,25 @@ public struct DataDirectory: Sendable {
         }
     }
 
+    /// `perturbation.json`: how `speechlab perturb` made the directory's copies.
+    public static func writePerturbation(_ record: DataPerturbation, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let file = (path as NSString).appendingPathComponent("perturbation.json")
+        do { try AtomicFile.write(try encoder.encode(record), to: file) } catch {
+            throw CorpusError.at(file, "cannot be written: \(FileError.reason(error))")
+        }
+    }
+
+    /// The directory's `perturbation.json`, or nil when it has none; a damaged one is named.
+    public static func perturbation(of path: String) throws -> DataPerturbation? {
+        let file = (path as NSString).appendingPathComponent("perturbation.json")
+        guard let data = FileManager.default.contents(atPath: file) else { return nil }
+        do { return try JSONDecoder().decode(DataPerturbation.self, from: data) } catch {
+            throw CorpusError.at(file, "is not a perturbation record: \(error)")
+        }
+    }
+
     /// Refuses entries that would run a command or read something other than a file.
     static func checkAudioPath(_ value: String, in file: String, line: Int) throws {
         let bytes = value.utf8

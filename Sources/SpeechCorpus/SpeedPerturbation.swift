@@ -45,8 +45,9 @@ public struct SpeedPerturbation: Sendable {
         public var writesAudio: Bool { copy.audioPath != source.audioPath }
     }
 
-    /// Every utterance at every factor, audio of the new copies under `audioFolder/sp<f>/<id>.flac`.
-    public func copies(of utterances: [Utterance], audioFolder: String) -> [Copy] {
+    /// Every utterance at every factor, audio of the new copies under `audioFolder/sp<f>/<id>.flac`;
+    /// with `rewritingOriginals` (a gain or noise changes every copy), factor 1's too.
+    public func copies(of utterances: [Utterance], audioFolder: String, rewritingOriginals: Bool = false) -> [Copy] {
         var copies: [Copy] = []
         copies.reserveCapacity(utterances.count * factors.count)
         for factor in factors {
@@ -56,7 +57,7 @@ public struct SpeedPerturbation: Sendable {
                 copy.id = Self.copyID(u.id, factor: factor)
                 copy.speaker = u.speaker.map { Self.copyID($0, factor: factor) }
                 copy.original = factor == 1 ? u.original : (u.original ?? u.id)
-                if factor != 1 || u.segment != nil {
+                if factor != 1 || u.segment != nil || rewritingOriginals {
                     copy.audioPath = (folder as NSString).appendingPathComponent(copy.id + ".flac")
                     copy.segment = nil
                 }
@@ -64,5 +65,34 @@ public struct SpeedPerturbation: Sendable {
             }
         }
         return copies
+    }
+}
+
+/// Gain and additive noise for training copies (Kaldi's volume perturbation and noise
+/// augmentation), applied to samples in memory.
+public enum AudioAugmentation {
+    /// `samples` plus `noise` (repeated from a random offset when shorter, as a noise recording
+    /// is looped) scaled so that the signal-to-noise ratio over the whole utterance is `snr` dB.
+    /// A silent utterance gets no noise (its SNR is undefined).
+    public static func addNoise(_ samples: inout [Float], noise: [Float], snr: Double, generator: inout SeededGenerator) {
+        guard !samples.isEmpty, !noise.isEmpty else { return }
+        let signalPower = samples.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(samples.count)
+        let start = Int.random(in: 0..<noise.count, using: &generator)
+        var noisePower = 0.0
+        for i in samples.indices { let n = Double(noise[(start + i) % noise.count]); noisePower += n * n }
+        noisePower /= Double(samples.count)
+        guard signalPower > 0, noisePower > 0 else { return }
+        let scale = Float((signalPower / (noisePower * Foundation.pow(10, snr / 10))).squareRoot())
+        for i in samples.indices { samples[i] += scale * noise[(start + i) % noise.count] }
+    }
+
+    /// `count` samples of white Gaussian noise.
+    public static func whiteNoise(count: Int, generator: inout SeededGenerator) -> [Float] {
+        (0..<count).map { _ in Float(generator.nextGaussian()) }
+    }
+
+    /// A value drawn uniformly from `range`.
+    public static func draw(_ range: ClosedRange<Double>, generator: inout SeededGenerator) -> Double {
+        range.lowerBound == range.upperBound ? range.lowerBound : Double.random(in: range, using: &generator)
     }
 }

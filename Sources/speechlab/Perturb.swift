@@ -29,6 +29,18 @@ struct Perturb: ParsableCommand {
     @Option(help: ArgumentHelp("Comma-separated speed factors, each in 0.5...2 (default 0.9,1.0,1.1).", valueName: "f,f,..."))
     var speeds: String = "0.9,1.0,1.1"
 
+    @Option(help: ArgumentHelp("Multiply each copy by a gain drawn uniformly from LO:HI (Kaldi's volume perturbation: 0.125:2).", valueName: "lo:hi"))
+    var volume: String?
+
+    @Option(name: .customLong("noise-snr"), help: ArgumentHelp("Add noise to each copy at an SNR drawn uniformly from LO:HI dB: white noise, or a random stretch of a random recording of --noise-dir.", valueName: "lo:hi"))
+    var noiseSNR: String?
+
+    @Option(name: .customLong("noise-dir"), help: ArgumentHelp("With --noise-snr: a folder of noise recordings (any format libsndfile reads).", valueName: "dir"))
+    var noiseDir: String?
+
+    @Option(help: ArgumentHelp("Seed of the gain and noise draws (the same seed makes the same copies).", valueName: "n"))
+    var seed: UInt64 = 1
+
     @Flag(help: "Replace OUT if it exists.")
     var overwrite = false
 
@@ -45,7 +57,35 @@ struct Perturb: ParsableCommand {
         do { return try SpeedPerturbation(factors: factors) } catch { throw ValidationError("--speeds: \(error)") }
     }
 
-    func validate() throws { _ = try parsedSpeeds() }
+    /// `lo:hi` as a range, or nil when the option is absent.
+    static func range(_ text: String?, option: String, within bounds: ClosedRange<Double>) throws -> ClosedRange<Double>? {
+        guard let text else { return nil }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { Double($0) }
+        guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo <= hi, bounds.contains(lo), bounds.contains(hi) else {
+            throw ValidationError("\(option) takes lo:hi with lo ≤ hi, both in \(bounds.lowerBound)...\(bounds.upperBound), not '\(text)'")
+        }
+        return lo...hi
+    }
+
+    func validate() throws {
+        _ = try parsedSpeeds()
+        _ = try Self.range(volume, option: "--volume", within: 0.01...10)
+        _ = try Self.range(noiseSNR, option: "--noise-snr", within: -20...100)
+        if noiseDir != nil && noiseSNR == nil { throw ValidationError("--noise-dir needs --noise-snr (the SNR range to add its noise at)") }
+    }
+
+    /// The noise recordings of --noise-dir, read once (each at its own rate), sorted by path.
+    func noiseRecordings() throws -> [MonoAudio] {
+        guard let noiseDir else { return [] }
+        let files = try AudioFolder.load(noiseDir).map(\.audioPath).sorted()
+        guard !files.isEmpty else { throw CommandFailure("\(noiseDir): holds no audio files") }
+        return try files.map { try AudioFile.read($0, options: AudioReadOptions(scale: 1)) }
+    }
+
+    /// A noise recording at the utterance's rate.
+    static func noise(_ recording: MonoAudio, rate: Int) throws -> [Float] {
+        recording.sampleRate == rate ? recording.samples : try Resampler.resample(recording.samples, from: recording.sampleRate, to: rate)
+    }
 
     func run() throws {
         let perturbation = try parsedSpeeds()
@@ -58,7 +98,12 @@ struct Perturb: ParsableCommand {
         // leaves OUT as it was. The listing names the final paths.
         let partial = final + ".partial"
         try? FileManager.default.removeItem(atPath: partial)
-        let copies = perturbation.copies(of: source, audioFolder: (final as NSString).appendingPathComponent("wav"))
+        let record = DataPerturbation(speeds: perturbation.factors, volume: try Self.range(volume, option: "--volume", within: 0.01...10),
+                                      noiseSNR: try Self.range(noiseSNR, option: "--noise-snr", within: -20...100),
+                                      noiseFolder: noiseDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, seed: seed)
+        let noises = try noiseRecordings()
+        let copies = perturbation.copies(of: source, audioFolder: (final as NSString).appendingPathComponent("wav"),
+                                         rewritingOriginals: record.changesEveryCopy)
         let toWrite = copies.indices.filter { copies[$0].writesAudio }
         let progress = runOptions.quiet ? nil : ProgressReporter(label: "perturb", total: toWrite.count)
         let done = Locked(0)
@@ -67,7 +112,18 @@ struct Perturb: ParsableCommand {
             defer { progress?.update(done.withLock { $0 += 1; return $0 }) }
             do {
                 let audio = try AudioFile.read(copy.source.audioPath, segment: copy.source.segment, options: AudioReadOptions(scale: 1))
-                let samples = try SpeedPerturbation.perturb(audio.samples, factor: copy.factor, path: copy.source.audioPath)
+                var samples = try SpeedPerturbation.perturb(audio.samples, factor: copy.factor, path: copy.source.audioPath)
+                // Each copy its own generator: the draws do not depend on which worker runs it.
+                var generator = SeededGenerator(seed: record.seed &+ UInt64(toWrite[k]) &* 0x9E37_79B9_7F4A_7C15)
+                if let gain = record.volume.map({ Float(AudioAugmentation.draw($0, generator: &generator)) }) {
+                    for i in samples.indices { samples[i] *= gain }
+                }
+                if let snr = record.noiseSNR {
+                    let noise = noises.isEmpty
+                        ? AudioAugmentation.whiteNoise(count: samples.count, generator: &generator)
+                        : try Self.noise(noises[Int.random(in: 0..<noises.count, using: &generator)], rate: audio.sampleRate)
+                    AudioAugmentation.addNoise(&samples, noise: noise, snr: AudioAugmentation.draw(snr, generator: &generator), generator: &generator)
+                }
                 let target = partial + copy.copy.audioPath.dropFirst(final.count)
                 try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 try AudioFile.write(samples, sampleRate: audio.sampleRate, to: target)
@@ -87,12 +143,16 @@ struct Perturb: ParsableCommand {
         let listed = copies.filter { !failed.contains($0.source.id) }.map(\.copy)
         guard !listed.isEmpty else { throw CommandFailure("\(data): no utterance could be perturbed") }
         try DataDirectory.write(listed, to: partial)
+        try DataDirectory.writePerturbation(record, to: partial)
         do {
             if FileManager.default.fileExists(atPath: final) { try FileManager.default.removeItem(atPath: final) }
             try FileManager.default.moveItem(atPath: partial, toPath: final)
         } catch {
             throw CommandFailure("\(out): cannot be put in place: \(FileError.reason(error))")
         }
-        print("perturb: \(listed.count) utterances (\(source.count - failed.count) × speeds \(perturbation.factors.map(SpeedPerturbation.label).joined(separator: ", "))) → \(out)")
+        let parts = ["\(source.count - failed.count) × speeds \(perturbation.factors.map(SpeedPerturbation.label).joined(separator: ", "))",
+                     record.volume.map { "gain \($0.lowerBound)-\($0.upperBound)" },
+                     record.noiseSNR.map { "noise at \($0.lowerBound)-\($0.upperBound) dB SNR" + (noiseDir.map { " from \($0)" } ?? " (white)") }]
+        print("perturb: \(listed.count) utterances (\(parts.compactMap { $0 }.joined(separator: "; "))) → \(out)")
     }
 }

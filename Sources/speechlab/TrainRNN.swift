@@ -2,6 +2,7 @@ import AcousticModels
 import ArgumentParser
 import Foundation
 import NeuralNet
+import SpeechCorpus
 
 /// `speechlab train rnn`: LSTM or GRU acoustic models.
 struct TrainRNN: ParsableCommand {
@@ -60,6 +61,12 @@ struct TrainRNN: ParsableCommand {
     var freeze: [String] = []
     @Flag(help: "With --init: initialize the output layer afresh.")
     var reinitOutput = false
+    @Flag(help: "SpecAugment while training: in each utterance, two spans of frames (--time-mask, at most a fifth of the utterance each) and two bands of feature dimensions (--feature-mask) set to the mean. Recorded in model.json.")
+    var specAugment = false
+    @Option(name: .customLong("time-mask"), help: ArgumentHelp("With --spec-augment: widest time mask, in frames.", valueName: "frames"))
+    var timeMask = SpecAugment().maxTimeWidth
+    @Option(name: .customLong("feature-mask"), help: ArgumentHelp("With --spec-augment: widest feature mask, in dimensions.", valueName: "dims"))
+    var featureMask = SpecAugment().maxFeatureWidth
 
     func validate() throws {
         guard layers >= 1, hidden >= 1, epochs >= 1, batchSize >= 1 else {
@@ -76,6 +83,7 @@ struct TrainRNN: ParsableCommand {
         }
         if reinitOutput && `init` == nil { throw ValidationError("--reinit-output needs --init (the model whose output layer to start afresh)") }
         if kind == .hybrid && alignments == nil { throw ValidationError("--kind hybrid needs --alignments (from 'speechlab align')") }
+        guard timeMask >= 0, featureMask >= 0 else { throw ValidationError("--time-mask and --feature-mask must be at least 0") }
     }
 
     @OptionGroup(title: "Feature options (classifier; a hybrid takes its alignments' features unless some are given)")
@@ -90,6 +98,11 @@ struct TrainRNN: ParsableCommand {
         setup.options.learningRate = learningRate
         setup.options.seed = seed
         setup.options.workers = runOptions.jobs
+        if specAugment {
+            var policy = SpecAugment()
+            (policy.maxTimeWidth, policy.maxFeatureWidth) = (timeMask, featureMask)
+            setup.options.specAugment = policy
+        }
         (setup.initialModel, setup.freeze, setup.reinitializeOutput) = (`init`, freeze, reinitOutput)
         return setup
     }
@@ -119,7 +132,8 @@ struct TrainRNN: ParsableCommand {
     func run() throws {
         try output.prepare(out, resume: resume)
         let started = Date()
-        let setup = setup()
+        var setup = setup()
+        setup.options.dataPerturbation = try DataDirectory.perturbation(of: train)
         switch kind {
         case .classifier:
             let corpus = try CorpusFeatures.load(train, frontEnd: try features.trainingFrontEnd(for: train), requireTranscripts: true, run: runOptions)

@@ -1,5 +1,6 @@
 import AudioIO
 import Foundation
+import SpeechBase
 import SpeechCorpus
 import Testing
 
@@ -55,5 +56,22 @@ import Testing
         let dir = dataDirectory(["wav.scp": "a /x/a.wav\n", "utt2uniq": "a a0\nb b0\n"])
         let error = try #require(throws: CorpusError.self) { try DataDirectory.load(dir) }
         #expect(error.description.contains("utt2uniq:2") && error.description.contains("'b'"))
+    }
+
+    /// The noise added is at the SNR asked for, over the whole utterance, looped when shorter.
+    @Test func noiseIsAddedAtTheRequestedSNR() {
+        let speech = (0..<8000).map { Float(0.3 * sin(Double($0) * 0.05)) }
+        var generator = SeededGenerator(seed: 5)
+        for (noiseLength, snr) in [(8000, 10.0), (1234, 0.0), (500, 25.0)] {
+            var noisy = speech
+            let noise = AudioAugmentation.whiteNoise(count: noiseLength, generator: &generator)
+            AudioAugmentation.addNoise(&noisy, noise: noise, snr: snr, generator: &generator)
+            let power = { (x: [Float]) in x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(x.count) }
+            let added = zip(noisy, speech).map { $0 - $1 }
+            #expect(abs(10 * log10(power(speech) / power(added)) - snr) < 0.01, "noise of \(noiseLength), \(snr) dB")
+        }
+        var silent = [Float](repeating: 0, count: 100)
+        AudioAugmentation.addNoise(&silent, noise: [1, -1], snr: 10, generator: &generator)
+        #expect(silent.allSatisfy { $0 == 0 })
     }
 }

@@ -1,4 +1,6 @@
+import AudioIO
 import Foundation
+import SpeechCorpus
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -342,6 +344,46 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         #expect(try Speechlab.run(["features", "--data", data, "--out", data + "/feats", "--quiet"]).status == 0)
         try "\(first[0]) \(first[1])[0:100]\n".write(toFile: data + "/wav.scp", atomically: true, encoding: .utf8)
         expectFailure(try Speechlab.run(["features", "--data", data, "--out", data + "/feats2"]), mentioning: "extended filenames")
+    }
+
+    // SpecAugment is a training flag recorded in the model it made.
+    @Test func specAugmentIsRecordedInModelJSON() throws {
+        let out = temporaryFolder() + "/gru"
+        let result = try Speechlab.run(["train", "rnn", "--cell", "gru", "--layers", "1", "--hidden", "8", "--epochs", "1", "--batch-size", "8",
+                                        "--train", f.data + "/train", "--alignments", f.alignments, "--out", out, "--quiet",
+                                        "--spec-augment", "--time-mask", "5"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/model.json"))) as! [String: Any]
+        let policy = (json["training"] as? [String: Any])?["specAugment"] as? [String: Any]
+        #expect(policy?["maxTimeWidth"] as? Int == 5 && policy?["featureMasks"] as? Int == 2)
+        expectUsageError(try Speechlab.run(["train", "rnn", "--train", f.data + "/train", "--alignments", f.alignments, "--out", out,
+                                            "--spec-augment", "--feature-mask=-1"]), mentioning: "--feature-mask")
+    }
+
+    // Gain and noise copies: deterministic by seed, recorded in the data directory and then in
+    // the model trained on it.
+    @Test func volumeAndNoisePerturbationAreRecordedInDataAndModel() throws {
+        let root = temporaryFolder()
+        let arguments = ["perturb", "--data", f.data + "/train", "--speeds", "1", "--volume", "0.5:0.5", "--noise-snr", "20:30", "--quiet"]
+        for out in ["a", "b"] { #expect(try Speechlab.run(arguments + ["--out", root + "/" + out]).status == 0) }
+        let first = try DataDirectory.load(root + "/a").utterances[0]
+        let copy = try AudioFile.read(first.audioPath, options: AudioReadOptions(scale: 1))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: first.audioPath)) == Data(contentsOf: URL(fileURLWithPath: first.audioPath.replacingOccurrences(of: root + "/a/", with: root + "/b/"))))
+        let original = try AudioFile.read(try DataDirectory.load(f.data + "/train").utterances.first { $0.id == first.id }!.audioPath,
+                                          options: AudioReadOptions(scale: 1))
+        let power = { (x: [Float]) in x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(x.count) }
+        #expect(abs(power(copy.samples) / power(original.samples) - 0.25) < 0.25 * 0.02)  // gain 0.5, noise ≥ 20 dB below
+        let record = try #require(try DataDirectory.perturbation(of: root + "/a"))
+        #expect(record.volume == 0.5...0.5 && record.noiseSNR == 20...30 && record.speeds == [1])
+        let model = root + "/gru"
+        let trained = try Speechlab.run(["train", "rnn", "--cell", "gru", "--layers", "1", "--hidden", "8", "--epochs", "1", "--batch-size", "8",
+                                         "--train", root + "/a", "--alignments", f.alignments, "--out", model, "--quiet"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model + "/model.json"))) as! [String: Any]
+        let kept = (json["training"] as? [String: Any])?["dataPerturbation"] as? [String: Any]
+        #expect(kept?["seed"] as? Int == 1 && kept?["speeds"] as? [Double] == [1])
+        expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--noise-dir", root]), mentioning: "--noise-dir needs --noise-snr")
+        expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--volume", "2:1"]), mentioning: "--volume takes lo:hi")
     }
 
     // 15. --jobs is validated the same way by every command.
