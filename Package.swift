@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "DecodingGraphsTests", dependencies: ["DecodingGraphs", "HiddenMarkov", "LanguageModel"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "AcousticModelsTests", dependencies: ["AcousticModels", "FeatureExtraction", "SpeechCorpus", "AudioIO"]),
+        .testTarget(name: "AcousticModelsTests", dependencies: ["AcousticModels", "FeatureExtraction", "SpeechCorpus", "AudioIO", "GaussianMixture"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SpeechlabCLITests", dependencies: ["speechlab", "FeatureExtraction", "AudioIO", "SpeechCorpus"], resources: [.copy("Resources")]),
     ],

@@ -109,3 +109,23 @@ extension DiagonalGMM {
         return removed
     }
 }
+
+extension DiagonalGMM {
+    /// Maximum a posteriori re-estimation of the means with `prior`'s means as the prior
+    /// (Gauvain and Lee, 1994; Kaldi's `gmm-adapt-map --mean-tau`): μ̂ = (τ μ₀ + Σγx) / (τ + Σγ).
+    /// A Gaussian the adaptation data hardly visits keeps its prior mean; one with much more
+    /// than τ frames moves to the data's mean. Weights and variances stay `prior`'s.
+    public mutating func adaptMeans(prior: DiagonalGMM, statistics: GaussianStatistics, tau: Double) {
+        precondition(statistics.componentCount == prior.componentCount && statistics.dimension == dimension && prior.dimension == dimension,
+                     "DiagonalGMM.adaptMeans: statistics do not fit")
+        weights = prior.weights
+        variances = prior.variances
+        for m in 0..<componentCount {
+            let occupancy = statistics.occupancy[m]
+            for d in 0..<dimension {
+                let i = m * dimension + d
+                means[i] = (tau * prior.means[i] + statistics.firstOrder[i]) / (tau + occupancy)
+            }
+        }
+    }
+}

@@ -24,7 +24,7 @@ struct Speechlab: ParsableCommand {
             models are directories of model.json and weights.safetensors.
             """,
         version: "0.1.0",
-        subcommands: [Prepare.self, Perturb.self, Features.self, Train.self, Align.self, LanguageModelCommand.self, Graph.self, Decode.self, Score.self, Compare.self, Posteriors.self, Info.self]
+        subcommands: [Prepare.self, Perturb.self, Features.self, Train.self, Adapt.self, Align.self, LanguageModelCommand.self, Graph.self, Decode.self, Score.self, Compare.self, Posteriors.self, Info.self]
     )
 
     /// Kaldi's spellings of feature options are accepted as they are (see ``KaldiArguments``);

@@ -1,6 +1,7 @@
 import AcousticModels
 import FeatureExtraction
 import Foundation
+import GaussianMixture
 import SpeechBase
 import TensorCore
 import Testing
@@ -248,5 +249,44 @@ func onePhoneStateOptions() -> GMMHMMTrainingOptions {
         // A second pass grows new trees from the triphones' own alignments (Kaldi's tri2).
         let (second, secondLog) = try trainer.trainTriphones(from: tri, data, triphones: triphones)
         #expect(second.tree != nil && secondLog.last!.utterances == data.count && secondLog.last!.logLikelihoodPerFrame.isFinite)
+    }
+}
+
+@Suite struct MAPAdaptationTests {
+    @Test func meansMoveByOccupancyOverOccupancyPlusTau() {
+        let prior = DiagonalGMM(dimension: 1, weights: [0.5, 0.5], means: [0, 10], variances: [1, 1])
+        var statistics = GaussianStatistics(dimension: 1, components: 2)
+        statistics.occupancy = [3, 0]
+        statistics.firstOrder = [6, 0]  // three frames at 2 for the first Gaussian, none for the second
+        var adapted = prior
+        adapted.adaptMeans(prior: prior, statistics: statistics, tau: 1)
+        #expect(adapted.means == [1.5, 10])
+        #expect(adapted.weights == prior.weights && adapted.variances == prior.variances)
+    }
+
+    /// A voice the model never heard (every feature shifted), ten of its utterances, and the
+    /// adapted model recognizes its other utterances better; the adaptation data fit better.
+    @Test func tenUtterancesOfAShiftedVoiceLiftItsAccuracy() throws {
+        var options = GMMHMMTrainingOptions()
+        (options.statesPerUnit, options.silenceStates, options.gaussians, options.iterations) = (3, 3, 2, 8)
+        let (model, _) = try GMMHMMTrainer(options: options, jobs: 2).train(syntheticCorpus(count: 60, seed: 1), lexicon: Lexicon(),
+                                                                            features: syntheticFeatureConfig())
+        func shifted(_ data: [TrainingUtterance]) -> [TrainingUtterance] {
+            data.map { u in
+                var u = u
+                u.features = FeatureMatrix(frames: u.features.frames, dimension: 4, values: u.features.values.enumerated().map { $0.element + ($0.offset % 4 == 0 ? 1.6 : -1.2) })
+                return u
+            }
+        }
+        let adaptation = shifted(syntheticCorpus(count: 10, seed: 7)), test = shifted(syntheticCorpus(count: 60, seed: 8))
+        let recognizer = try Recognizer(transitions: model.transitions, lexicon: model.lexicon, vocabulary: model.vocabulary)
+        func correct(_ scorer: GMMHMM) -> Int { test.filter { recognizer.decode($0.features, scorer: scorer, grammar: .loop)?.words.map(\.word) == $0.words }.count }
+        let (adapted, logLikelihoods) = try MAPAdaptation().adapt(model, to: adaptation, jobs: 2)
+        #expect(logLikelihoods.count == 3 && logLikelihoods.last! > logLikelihoods.first!)
+        let before = correct(model), after = correct(adapted)
+        #expect(after > before && after >= 55, "\(before) → \(after) of 60")
+        #expect(model.mixtures.map(\.means) != adapted.mixtures.map(\.means))  // the source model is untouched...
+        let again = try MAPAdaptation().adapt(model, to: adaptation, jobs: 1).model  // ...and adapting is repeatable
+        #expect(zip(again.mixtures.flatMap(\.means), adapted.mixtures.flatMap(\.means)).allSatisfy { abs($0 - $1) < 1e-9 })
     }
 }

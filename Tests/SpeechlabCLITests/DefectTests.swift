@@ -386,6 +386,18 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--volume", "2:1"]), mentioning: "--volume takes lo:hi")
     }
 
+    // adapt: a GMM-HMM adapted from a few utterances decodes; a hybrid is pointed to finetuning.
+    @Test func adaptWritesADecodableModelAndRefusesHybrids() throws {
+        let out = temporaryFolder()
+        let adapted = try Speechlab.run(["adapt", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/map", "--quiet"])
+        #expect(adapted.status == 0 && adapted.stdout.contains("log-likelihood per frame"), "\(adapted.stderr)")
+        #expect(try Speechlab.run(["decode", "--model", out + "/map", "--data", f.data + "/test", "--out", out + "/h", "--quiet"]).status == 0)
+        expectFailure(try Speechlab.run(["adapt", "--model", f.gru, "--data", f.data + "/test", "--out", out + "/g"]), mentioning: "--init")
+        expectUsageError(try Speechlab.run(["adapt", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/t", "--mean-tau", "0"]),
+                         mentioning: "--mean-tau")
+        expectFailure(try Speechlab.run(["adapt", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/map"]), mentioning: "exists")
+    }
+
     // 15. --jobs is validated the same way by every command.
     @Test func everyCommandRefusesZeroJobs() throws {
         let out = temporaryFolder()
