@@ -50,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "speechlab",
             dependencies: [
-                "SpeechBase", "AudioIO", "FeatureExtraction", "SpeechCorpus", "AcousticModels", "Evaluation", "TensorCore", "NeuralNet", "HiddenMarkov", "LanguageModel", "DecodingGraphs",
+                "SpeechBase", "AudioIO", "FeatureExtraction", "SpeechCorpus", "AcousticModels", "Evaluation", "TensorCore", "NeuralNet", "HiddenMarkov", "LanguageModel", "DecodingGraphs", "GaussianMixture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

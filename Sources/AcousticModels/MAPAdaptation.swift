@@ -4,7 +4,7 @@ import SpeechBase
 
 /// Supervised adaptation of a GMM-HMM to a new voice from a few transcribed utterances: MAP
 /// re-estimation of the Gaussian means (Gauvain and Lee; Kaldi's `gmm-adapt-map`), the
-/// speaker-independent means as the prior. Each iteration aligns the adaptation data with the
+/// speaker-independent means (or their MLLR transform) as the prior. Each iteration aligns the adaptation data with the
 /// current adapted model (Baum-Welch occupancies) and moves every mean towards its frames by
 /// occupancy / (occupancy + τ); weights, variances and transitions stay the source model's.
 public struct MAPAdaptation: Sendable {
@@ -14,6 +14,9 @@ public struct MAPAdaptation: Sendable {
     public var meanTau = 1.0
     /// Alignment and re-estimation passes.
     public var iterations = 2
+    /// Before MAP, one MLLR transform of every mean (nil: none): the transformed means are
+    /// then MAP's prior, so that Gaussians the few utterances never visit move too.
+    public var mllr: MLLRTransform.Kind?
 
     public init() {}
 
@@ -41,9 +44,14 @@ public struct MAPAdaptation: Sendable {
             }
             logLikelihoods.append(statistics.logLikelihood / Double(max(statistics.frames, 1)))
             guard pass < iterations else { break }
-            var mixtures = model.mixtures
+            var prior = model.mixtures
+            if let mllr {
+                let transform = MLLRTransform.estimate(mllr, mixtures: model.mixtures, statistics: statistics.mixtures)
+                prior = prior.map(transform.apply)
+            }
+            var mixtures = prior
             for s in mixtures.indices {
-                mixtures[s].adaptMeans(prior: model.mixtures[s], statistics: statistics.mixtures[s], tau: meanTau)
+                mixtures[s].adaptMeans(prior: prior[s], statistics: statistics.mixtures[s], tau: meanTau)
             }
             adapted.setMixtures(mixtures)
         }

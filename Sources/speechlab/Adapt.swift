@@ -1,6 +1,7 @@
 import AcousticModels
 import ArgumentParser
 import Foundation
+import GaussianMixture
 import SpeechBase
 
 /// `speechlab adapt`: a model adapted to a new voice from a few transcribed utterances.
@@ -29,6 +30,10 @@ struct Adapt: ParsableCommand {
     var meanTau = MAPAdaptation().meanTau
     @Option(help: ArgumentHelp("Alignment and re-estimation passes.", valueName: "n"))
     var iterations = MAPAdaptation().iterations
+    @Option(help: ArgumentHelp("Before MAP, an MLLR transform of every mean: full, diagonal (a scale and bias per dimension), bias, or none.", valueName: "kind"))
+    var mllr: MLLRChoice = MAPAdaptation().mllr.map { MLLRChoice(rawValue: $0.rawValue)! } ?? .none
+
+    enum MLLRChoice: String, ExpressibleByArgument, CaseIterable { case full, diagonal, bias, none }
     @OptionGroup(title: "Output")
     var output: ModelOutputOptions
     @OptionGroup(title: "Run options")
@@ -50,6 +55,7 @@ struct Adapt: ParsableCommand {
         let corpus = try CorpusFeatures.load(data, config: source.features, rateGiven: true, requireTranscripts: true, run: runOptions)
         var adaptation = MAPAdaptation()
         (adaptation.meanTau, adaptation.iterations) = (meanTau, iterations)
+        adaptation.mllr = MLLRTransform.Kind(rawValue: mllr.rawValue)
         let (adapted, logLikelihoods) = try adaptation.adapt(source, to: corpus.trainingUtterances, jobs: runOptions.jobs)
         try adapted.save(to: out, search: search, trainingSeconds: ModelDirectory.trainingSeconds(model))
         // The decoding settings tuned for the source model (LM weight) carry over.

@@ -286,6 +286,9 @@ func onePhoneStateOptions() -> GMMHMMTrainingOptions {
         let before = correct(model), after = correct(adapted)
         #expect(after > before && after >= 55, "\(before) → \(after) of 60")
         #expect(model.mixtures.map(\.means) != adapted.mixtures.map(\.means))  // the source model is untouched...
+        var withMLLR = MAPAdaptation()
+        withMLLR.mllr = .full  // a shift of every mean is what a global transform models best
+        #expect(correct(try withMLLR.adapt(model, to: adaptation, jobs: 2).model) >= after)
         let again = try MAPAdaptation().adapt(model, to: adaptation, jobs: 1).model  // ...and adapting is repeatable
         #expect(zip(again.mixtures.flatMap(\.means), adapted.mixtures.flatMap(\.means)).allSatisfy { abs($0 - $1) < 1e-9 })
     }

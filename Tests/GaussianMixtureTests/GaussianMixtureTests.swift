@@ -79,3 +79,52 @@ func gaussianFrames(_ count: Int, mean: [Double], std: [Double], seed: UInt64) -
         #expect(try JSONDecoder().decode(GaussianStatistics.self, from: saved) == a)
     }
 }
+
+@Suite struct MLLRTests {
+    /// Statistics of data whose means are exactly A μ + b: each kind recovers what it can model.
+    func statistics(of mixtures: [DiagonalGMM], A: [[Double]], b: [Double]) -> [GaussianStatistics] {
+        mixtures.map { gmm in
+            var s = GaussianStatistics(dimension: gmm.dimension, components: gmm.componentCount)
+            for m in 0..<gmm.componentCount {
+                let gamma = Double(5 + m)
+                s.occupancy[m] = gamma
+                for i in 0..<gmm.dimension {
+                    let mean = b[i] + (0..<gmm.dimension).reduce(0.0) { $0 + A[i][$1] * gmm.means[m * gmm.dimension + $1] }
+                    s.firstOrder[m * gmm.dimension + i] = gamma * mean
+                }
+            }
+            return s
+        }
+    }
+
+    func mixtures() -> [DiagonalGMM] {
+        var g = SeededGenerator(seed: 9)
+        return (0..<4).map { _ in
+            DiagonalGMM(dimension: 3, weights: [0.5, 0.5], means: (0..<6).map { _ in 3 * g.nextGaussian() },
+                        variances: (0..<6).map { _ in 0.5 + g.nextUnit() })
+        }
+    }
+
+    @Test func aKnownAffineDistortionOfTheMeansIsRecovered() {
+        let gmms = mixtures()
+        let A = [[1.2, 0.3, 0], [-0.1, 0.9, 0.2], [0, 0.4, 1.1]], b = [0.5, -1, 2]
+        let full = MLLRTransform.estimate(.full, mixtures: gmms, statistics: statistics(of: gmms, A: A, b: b))
+        for i in 0..<3 {
+            #expect(abs(full.rows[i * 4] - b[i]) < 1e-8)
+            for j in 0..<3 { #expect(abs(full.rows[i * 4 + 1 + j] - A[i][j]) < 1e-8) }
+        }
+        let adapted = full.apply(to: gmms[0])
+        #expect(abs(adapted.means[0] - (b[0] + 1.2 * gmms[0].means[0] + 0.3 * gmms[0].means[1])) < 1e-8)
+        // A scale and a bias per dimension, and a bias alone, are found exactly when that is the distortion.
+        let scaled = MLLRTransform.estimate(.diagonal, mixtures: gmms, statistics: statistics(of: gmms, A: [[2, 0, 0], [0, 0.5, 0], [0, 0, 1]], b: b))
+        #expect(zip(scaled.rows, [0.5, 2, 0, 0, -1, 0, 0.5, 0, 2, 0, 0, 1]).allSatisfy { abs($0 - $1) < 1e-8 })
+        let shifted = MLLRTransform.estimate(.bias, mixtures: gmms, statistics: statistics(of: gmms, A: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], b: b))
+        #expect(zip(shifted.rows, [0.5, 1, 0, 0, -1, 0, 1, 0, 2, 0, 0, 1]).allSatisfy { abs($0 - $1) < 1e-8 })
+    }
+
+    @Test func rowsWithoutDataStayTheIdentity() {
+        let gmms = mixtures()
+        let none = gmms.map { GaussianStatistics(dimension: $0.dimension, components: $0.componentCount) }
+        #expect(MLLRTransform.estimate(.full, mixtures: gmms, statistics: none) == MLLRTransform(dimension: 3))
+    }
+}
