@@ -73,37 +73,31 @@ public struct DataDirectory: Sendable {
         }
 
         let speakerPath = folder.appendingPathComponent("utt2spk")
-        if FileManager.default.fileExists(atPath: speakerPath) {
-            let table = try KaldiTable(path: speakerPath, requireValue: true)
-            for entry in table.entries {
-                guard let i = index[entry.key] else {
-                    throw CorpusError.at(speakerPath, line: entry.line, "utterance '\(entry.key)' is not in \((listing.path as NSString).lastPathComponent)")
-                }
-                guard isValidIdentifier(entry.value), !entry.value.contains(" ") else {
-                    throw CorpusError.at(speakerPath, line: entry.line, "'\(entry.value)' is not a valid speaker id")
-                }
-                utterances[i].speaker = entry.value
-            }
+        if let speakers = try identifierTable(speakerPath, naming: "speaker id", index: index, listing: listing) {
+            for (i, speaker) in speakers { utterances[i].speaker = speaker }
             if let missing = utterances.first(where: { $0.speaker == nil }) {
                 throw CorpusError.at(speakerPath, "utterance '\(missing.id)' has no speaker")
             }
         }
-
         // Not every utterance needs an entry: an original is its own.
-        let originalsPath = folder.appendingPathComponent("utt2uniq")
-        if FileManager.default.fileExists(atPath: originalsPath) {
-            let table = try KaldiTable(path: originalsPath, requireValue: true)
-            for entry in table.entries {
-                guard let i = index[entry.key] else {
-                    throw CorpusError.at(originalsPath, line: entry.line, "utterance '\(entry.key)' is not in \((listing.path as NSString).lastPathComponent)")
-                }
-                guard isValidIdentifier(entry.value), !entry.value.contains(" ") else {
-                    throw CorpusError.at(originalsPath, line: entry.line, "'\(entry.value)' is not a valid utterance id")
-                }
-                utterances[i].original = entry.value
-            }
-        }
+        let originals = try identifierTable(folder.appendingPathComponent("utt2uniq"), naming: "utterance id", index: index, listing: listing)
+        for (i, original) in originals ?? [] { utterances[i].original = original }
         return DataDirectory(path: path, utterances: utterances)
+    }
+
+    /// A table of `utt-id identifier` lines (`utt2spk`, `utt2uniq`) as (utterance index, value),
+    /// or nil when the file does not exist; an unknown utterance or a bad identifier is named.
+    static func identifierTable(_ path: String, naming kind: String, index: [String: Int], listing: KaldiTable) throws -> [(Int, String)]? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try KaldiTable(path: path, requireValue: true).entries.map { entry in
+            guard let i = index[entry.key] else {
+                throw CorpusError.at(path, line: entry.line, "utterance '\(entry.key)' is not in \((listing.path as NSString).lastPathComponent)")
+            }
+            guard isValidIdentifier(entry.value), !entry.value.contains(" ") else {
+                throw CorpusError.at(path, line: entry.line, "'\(entry.value)' is not a valid \(kind)")
+            }
+            return (i, entry.value)
+        }
     }
 
     /// The utterances of a `segments` table (`utt-id recording-id start end [channel]`, seconds,
