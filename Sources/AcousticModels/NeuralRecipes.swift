@@ -95,9 +95,9 @@ public enum NeuralRecipes {
     }
 
     /// Trains a whole-utterance classifier on `utterances` of one word each, with features made
-    /// by `features`.
+    /// by `features`; `originals` as for ``trainHybrid``.
     public static func trainClassifier(_ setup: RecurrentTrainingSetup, utterances: [(id: String, word: String, features: FeatureMatrix)],
-                                       features: FeatureConfig, out: String, resume: Bool,
+                                       originals: [String: String] = [:], features: FeatureConfig, out: String, resume: Bool,
                                        progress: TrainingProgress = TrainingProgress()) throws -> UtteranceClassifier {
         guard !utterances.isEmpty else { throw ModelError("no training utterances") }
         let words = Set(utterances.map(\.word)).sorted()
@@ -106,7 +106,8 @@ public enum NeuralRecipes {
                                                   bidirectional: setup.bidirectional, dropout: setup.dropout, pooling: setup.pooling, words: words)
         let model = UtteranceClassifier(architecture: architecture, normalization: normalization, features: features, seed: setup.options.seed)
         let data = utterances.map {
-            LabelledUtterance(features: normalization.apply($0.features), frames: $0.features.frames, label: words.firstIndex(of: $0.word)!)
+            LabelledUtterance(features: normalization.apply($0.features), frames: $0.features.frames, label: words.firstIndex(of: $0.word)!,
+                              group: originals[$0.id] ?? $0.id)
         }
         try runEpochs(out: out, resume: resume, progress: progress, save: { try model.save(to: out, training: setup.options, log: $0) }) { checkpoint, onEpoch in
             try ClassifierTrainer(options: setup.options).train(model, data: data, checkpoint: checkpoint, resume: resume,

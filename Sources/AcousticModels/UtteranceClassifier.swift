@@ -95,10 +95,14 @@ public struct LabelledUtterance: Sendable {
     public var features: [Float]
     public var frames: Int
     public var label: Int
-    public init(features: [Float], frames: Int, label: Int) {
+    /// The recording it was made from (nil: its own): copies of one recording stay on one side
+    /// of the validation split.
+    public var group: String?
+    public init(features: [Float], frames: Int, label: Int, group: String? = nil) {
         self.features = features
         self.frames = frames
         self.label = label
+        self.group = group
     }
 }
 
@@ -166,7 +170,8 @@ public struct ClassifierTrainer: Sendable {
         let loop = EpochLoop<UtteranceClassifier, LabelledUtterance, ClassifierArchitecture>(
             options: options, architecture: model.architecture,
             dataFingerprint: trainingDataFingerprint(data.enumerated().map { ("u\($0.offset)", $0.element.frames, [String($0.element.label)]) }),
-            length: { $0.frames }, units: { _ in 1 }
+            length: { $0.frames }, units: { _ in 1 },
+            group: data.allSatisfy { $0.group != nil } ? { $0.group! } : nil
         ) { [specAugment = options.specAugment] replica, shard in
             var (x, lengths) = padUtterances(shard, dimension: D)
             if let specAugment, replica.isTraining { x = masked(x, lengths: lengths, by: specAugment, model: replica) }

@@ -141,7 +141,7 @@ struct TrainRNN: ParsableCommand {
                 throw ModelError("utterance '\(bad.utterance.id)': a classifier needs exactly one word per transcript")
             }
             let model = try NeuralRecipes.trainClassifier(setup, utterances: corpus.utterances.map { ($0.utterance.id, $0.utterance.words![0], $0.features) },
-                                                          features: corpus.config, out: out, resume: resume, progress: progress(accuracy: "accuracy"))
+                                                          originals: originals(corpus), features: corpus.config, out: out, resume: resume, progress: progress(accuracy: "accuracy"))
             let a = model.architecture
             print(String(format: "train rnn: classifier %@ %d×%d%@, %@ pooling, %d words, %d parameters, %.1f s → %@", a.cell.rawValue, a.layers, a.hiddenSize,
                          a.bidirectional ? " bidirectional" : "", a.pooling.rawValue, a.words.count, model.parameterCount, Date().timeIntervalSince(started), out))
@@ -153,13 +153,19 @@ struct TrainRNN: ParsableCommand {
                 ? try CorpusFeatures.load(train, frontEnd: try features.trainingFrontEnd(for: train, deltas: features.deltas), requireTranscripts: false, run: runOptions)
                 : try CorpusFeatures.load(train, config: alignments.hmm.features, rateGiven: true, requireTranscripts: false, run: runOptions)
             alignments.hmm.features = corpus.config
-            let originals = Dictionary(corpus.utterances.compactMap { u in u.utterance.original.map { (u.utterance.id, $0) } }, uniquingKeysWith: { a, _ in a })
-            let model = try NeuralRecipes.trainHybrid(setup, utterances: corpus.utterances.map { ($0.utterance.id, $0.features) }, originals: originals,
+            let model = try NeuralRecipes.trainHybrid(setup, utterances: corpus.utterances.map { ($0.utterance.id, $0.features) }, originals: originals(corpus),
                                                       alignments: alignments, out: out, resume: resume, progress: progress(accuracy: "frame accuracy"))
             let a = model.architecture
             print(String(format: "train rnn: hybrid %@ %d×%d%@, %d parameters, %d utterances, %.1f s → %@", a.cell.rawValue, a.layers, a.hiddenSize,
                          a.bidirectional ? " bidirectional" : "", model.network.parameterCount, corpus.utterances.count, Date().timeIntervalSince(started), out))
         }
+    }
+}
+
+extension TrainRNN {
+    /// Perturbed copies and the utterances they copy (`utt2uniq`).
+    func originals(_ corpus: CorpusFeatures) -> [String: String] {
+        Dictionary(corpus.utterances.compactMap { u in u.utterance.original.map { (u.utterance.id, $0) } }, uniquingKeysWith: { a, _ in a })
     }
 }
 
