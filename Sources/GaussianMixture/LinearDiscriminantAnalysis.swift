@@ -1,0 +1,166 @@
+import Foundation
+
+/// Linear discriminant analysis as Kaldi's `acc-lda` / `est-lda` compute it for feature
+/// transforms: statistics per class (HMM state) of aligned frames, then the projection to `k`
+/// dimensions that maximizes between-class over within-class scatter, scaled so that the
+/// within-class covariance of the projected features is the identity. The first step of Kaldi's
+/// LDA+MLLT (`tri2b`) front end, applied to spliced frames.
+public struct LDAStatistics: Sendable, Equatable {
+    public let dimension: Int
+    /// Frames per class, and each class's sum of frames `[classes, D]`.
+    public private(set) var counts: [Double]
+    public private(set) var sums: [Double]
+    /// Σ x xᵀ over every frame `[D, D]`.
+    public private(set) var scatter: [Double]
+
+    public init(dimension: Int, classes: Int) {
+        self.dimension = dimension
+        counts = [Double](repeating: 0, count: classes)
+        sums = [Double](repeating: 0, count: classes * dimension)
+        scatter = [Double](repeating: 0, count: dimension * dimension)
+    }
+
+    /// Adds frame `x` (D values) of class `c` with weight `weight`.
+    public mutating func accumulate(_ x: ArraySlice<Float>, class c: Int, weight: Double = 1) {
+        precondition(x.count == dimension, "LDAStatistics: frame of \(x.count) values, not \(dimension)")
+        let D = dimension, values = x.map(Double.init)
+        counts[c] += weight
+        for i in 0..<D {
+            sums[c * D + i] += weight * values[i]
+            for j in 0...i { scatter[i * D + j] += weight * values[i] * values[j] }
+        }
+    }
+
+    /// The projection `[k, D]` (row-major): rows are the k most discriminating directions, best
+    /// first. Throws when there are too few frames or classes, or when the within-class scatter
+    /// is singular (a constant or duplicated feature dimension), naming the cause.
+    public func transform(to k: Int) throws -> [Double] {
+        let D = dimension, total = counts.reduce(0, +)
+        let classes = counts.filter { $0 > 0 }.count
+        guard k >= 1, k <= D else { throw LDAError("cannot project \(D) dimensions to \(k)") }
+        guard classes >= 2, total > Double(D) else {
+            throw LDAError("needs frames of at least 2 classes and more frames than the \(D) dimensions (\(classes) classes, \(Int(total)) frames)")
+        }
+        // Total, between-class and within-class covariances (per frame).
+        var within = [Double](repeating: 0, count: D * D), between = within
+        var mean = [Double](repeating: 0, count: D)
+        for c in counts.indices { for i in 0..<D { mean[i] += sums[c * D + i] / total } }
+        for i in 0..<D {
+            for j in 0...i {
+                var b = 0.0
+                for c in counts.indices where counts[c] > 0 { b += sums[c * D + i] * sums[c * D + j] / counts[c] }
+                b = b / total - mean[i] * mean[j]
+                let t = scatter[i * D + j] / total - mean[i] * mean[j]
+                (between[i * D + j], between[j * D + i]) = (b, b)
+                (within[i * D + j], within[j * D + i]) = (t - b, t - b)
+            }
+        }
+        // W = L Lᵀ; the eigenvectors u of L⁻¹ B L⁻ᵀ give directions v = L⁻ᵀ u with vᵀ W v = 1.
+        guard let L = SymmetricMatrix.cholesky(within, n: D) else {
+            let zero = (0..<D).first { within[$0 * D + $0] <= 1e-10 * max(1e-300, (0..<D).map { within[$0 * D + $0] }.max()!) }
+            throw LDAError("the within-class scatter is singular" + (zero.map { ": dimension \($0) does not vary within classes" } ?? " (dimensions that are linear combinations of others?)"))
+        }
+        let inverse = SymmetricMatrix.lowerInverse(L, n: D)
+        let M = SymmetricMatrix.multiply(SymmetricMatrix.multiply(inverse, between, n: D), SymmetricMatrix.transpose(inverse, n: D), n: D)
+        let (values, vectors) = SymmetricMatrix.eigen(M, n: D)
+        let order = values.indices.sorted { values[$0] > values[$1] }
+        var projection = [Double](repeating: 0, count: k * D)
+        for (row, e) in order.prefix(k).enumerated() {
+            // v = L⁻ᵀ u, i.e. vᵀ = uᵀ L⁻¹.
+            for j in 0..<D {
+                var v = 0.0
+                for i in 0..<D { v += vectors[i * D + e] * inverse[i * D + j] }
+                projection[row * D + j] = v
+            }
+        }
+        return projection
+    }
+}
+
+/// An LDA transform could not be estimated; the description says why.
+public struct LDAError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Small dense symmetric-matrix routines (row-major n × n), enough for feature transforms of up
+/// to a few hundred dimensions.
+enum SymmetricMatrix {
+    /// L with L Lᵀ = A (lower triangular), or nil when A is not positive definite.
+    static func cholesky(_ A: [Double], n: Int) -> [Double]? {
+        var L = [Double](repeating: 0, count: n * n)
+        let scale = (0..<n).map { A[$0 * n + $0] }.max() ?? 0
+        for j in 0..<n {
+            var d = A[j * n + j]
+            for k in 0..<j { d -= L[j * n + k] * L[j * n + k] }
+            guard d > 1e-10 * scale, d > 0 else { return nil }
+            L[j * n + j] = d.squareRoot()
+            for i in (j + 1)..<n {
+                var s = A[i * n + j]
+                for k in 0..<j { s -= L[i * n + k] * L[j * n + k] }
+                L[i * n + j] = s / L[j * n + j]
+            }
+        }
+        return L
+    }
+
+    /// L⁻¹ of a lower-triangular L (forward substitution, column by column).
+    static func lowerInverse(_ L: [Double], n: Int) -> [Double] {
+        var X = [Double](repeating: 0, count: n * n)
+        for c in 0..<n {
+            for i in c..<n {
+                var s = i == c ? 1.0 : 0.0
+                for k in c..<i { s -= L[i * n + k] * X[k * n + c] }
+                X[i * n + c] = s / L[i * n + i]
+            }
+        }
+        return X
+    }
+
+    static func multiply(_ A: [Double], _ B: [Double], n: Int) -> [Double] {
+        var C = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { for k in 0..<n where A[i * n + k] != 0 { for j in 0..<n { C[i * n + j] += A[i * n + k] * B[k * n + j] } } }
+        return C
+    }
+
+    static func transpose(_ A: [Double], n: Int) -> [Double] {
+        var T = A
+        for i in 0..<n { for j in 0..<n { T[j * n + i] = A[i * n + j] } }
+        return T
+    }
+
+    /// Eigenvalues and eigenvectors (columns of the second result) of a symmetric matrix, by
+    /// cyclic Jacobi rotations until the off-diagonal part vanishes.
+    static func eigen(_ S: [Double], n: Int) -> (values: [Double], vectors: [Double]) {
+        var A = S, V = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { V[i * n + i] = 1 }
+        for _ in 0..<100 {
+            var off = 0.0
+            for i in 0..<n { for j in (i + 1)..<n { off += A[i * n + j] * A[i * n + j] } }
+            if off < 1e-24 * max(1e-300, (0..<n).reduce(0.0) { $0 + A[$1 * n + $1] * A[$1 * n + $1] }) { break }
+            for p in 0..<n {
+                for q in (p + 1)..<n where A[p * n + q] != 0 {
+                    let theta = (A[q * n + q] - A[p * n + p]) / (2 * A[p * n + q])
+                    let t = (theta >= 0 ? 1.0 : -1.0) / (abs(theta) + (theta * theta + 1).squareRoot())
+                    let c = 1 / (t * t + 1).squareRoot(), s = t * c
+                    for k in 0..<n {  // A ← Jᵀ A J, columns then rows
+                        let (akp, akq) = (A[k * n + p], A[k * n + q])
+                        A[k * n + p] = c * akp - s * akq
+                        A[k * n + q] = s * akp + c * akq
+                    }
+                    for k in 0..<n {
+                        let (apk, aqk) = (A[p * n + k], A[q * n + k])
+                        A[p * n + k] = c * apk - s * aqk
+                        A[q * n + k] = s * apk + c * aqk
+                    }
+                    for k in 0..<n {
+                        let (vkp, vkq) = (V[k * n + p], V[k * n + q])
+                        V[k * n + p] = c * vkp - s * vkq
+                        V[k * n + q] = s * vkp + c * vkq
+                    }
+                }
+            }
+        }
+        return ((0..<n).map { A[$0 * n + $0] }, V)
+    }
+}
