@@ -141,7 +141,10 @@ struct Perturb: ParsableCommand {
         let failed = Set(failures.map(\.id))
         for failure in failures { printError("warning: skipped \(failure.id): \(failure.reason)") }
         let listed = copies.filter { !failed.contains($0.source.id) }.map(\.copy)
-        guard !listed.isEmpty else { throw CommandFailure("\(data): no utterance could be perturbed") }
+        guard !listed.isEmpty else {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw CommandFailure("\(data): no utterance could be perturbed")
+        }
         try DataDirectory.write(listed, to: partial)
         try DataDirectory.writePerturbation(record, to: partial)
         do {
