@@ -37,9 +37,9 @@ public struct LDAStatistics: Sendable, Equatable {
     public func transform(to k: Int) throws -> [Double] {
         let D = dimension, total = counts.reduce(0, +)
         let classes = counts.filter { $0 > 0 }.count
-        guard k >= 1, k <= D else { throw LDAError("cannot project \(D) dimensions to \(k)") }
+        guard k >= 1, k <= D else { throw FeatureTransformError("cannot project \(D) dimensions to \(k)") }
         guard classes >= 2, total > Double(D) else {
-            throw LDAError("needs frames of at least 2 classes and more frames than the \(D) dimensions (\(classes) classes, \(Int(total)) frames)")
+            throw FeatureTransformError("needs frames of at least 2 classes and more frames than the \(D) dimensions (\(classes) classes, \(Int(total)) frames)")
         }
         // Total, between-class and within-class covariances (per frame).
         var within = [Double](repeating: 0, count: D * D), between = within
@@ -58,7 +58,7 @@ public struct LDAStatistics: Sendable, Equatable {
         // W = L Lᵀ; the eigenvectors u of L⁻¹ B L⁻ᵀ give directions v = L⁻ᵀ u with vᵀ W v = 1.
         guard let L = SymmetricMatrix.cholesky(within, n: D) else {
             let zero = (0..<D).first { within[$0 * D + $0] <= 1e-10 * max(1e-300, (0..<D).map { within[$0 * D + $0] }.max()!) }
-            throw LDAError("the within-class scatter is singular" + (zero.map { ": dimension \($0) does not vary within classes" } ?? " (dimensions that are linear combinations of others?)"))
+            throw FeatureTransformError("the within-class scatter is singular" + (zero.map { ": dimension \($0) does not vary within classes" } ?? " (dimensions that are linear combinations of others?)"))
         }
         let inverse = SymmetricMatrix.lowerInverse(L, n: D)
         let M = SymmetricMatrix.multiply(SymmetricMatrix.multiply(inverse, between, n: D), SymmetricMatrix.transpose(inverse, n: D), n: D)
@@ -77,8 +77,8 @@ public struct LDAStatistics: Sendable, Equatable {
     }
 }
 
-/// An LDA transform could not be estimated; the description says why.
-public struct LDAError: Error, CustomStringConvertible, Sendable {
+/// A feature transform (LDA, MLLT) could not be estimated; the description says why.
+public struct FeatureTransformError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
 }

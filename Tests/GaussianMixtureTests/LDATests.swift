@@ -44,8 +44,8 @@ import Testing
         var statistics = LDAStatistics(dimension: 3, classes: 2)
         var g = SeededGenerator(seed: 2)
         for c in 0..<2 { for _ in 0..<50 { statistics.accumulate([Float(c) + Float(g.nextGaussian()), Float(g.nextGaussian()), 7][...], class: c) } }
-        let error = #expect(throws: LDAError.self) { try statistics.transform(to: 2) }
+        let error = #expect(throws: FeatureTransformError.self) { try statistics.transform(to: 2) }
         #expect(error?.description.contains("dimension 2") == true, "\(String(describing: error))")
-        #expect(throws: LDAError.self) { try LDAStatistics(dimension: 3, classes: 2).transform(to: 2) }
+        #expect(throws: FeatureTransformError.self) { try LDAStatistics(dimension: 3, classes: 2).transform(to: 2) }
     }
 }
