@@ -46,7 +46,7 @@ extension GMMHMMTrainer {
         for (key, a) in statistics { pooled[tree.pdf(key)!].add(a) }
         let mixtures = pooled.map { a -> DiagonalGMM in
             let mean = a.sum.map { $0 / max(a.count, 1) }
-            let variance = (0..<mean.count).map { max(a.sumSquares[$0] / max(a.count, 1) - mean[$0] * mean[$0], global[$0] * 0.01) }
+            let variance = (0..<mean.count).map { max(a.sumSquares[$0] / max(a.count, 1) - mean[$0] * mean[$0], floor[$0]) }
             return DiagonalGMM(mean: mean, variance: variance)
         }
         let model = GMMHMM(transitions: source.transitions, mixtures: mixtures, lexicon: source.lexicon, vocabulary: source.vocabulary,

@@ -70,7 +70,8 @@ public enum GraphCompiler {
         if let tree {
             progress("CLG")
             var context = ContextFst()
-            let c = context.build(phones: unitOf.keys.sorted(), silence: 1, disambiguation: lexicon.disambiguationSymbols)
+            let c = context.build(phones: unitOf.keys.sorted(), silence: LexiconFst.silencePhoneID,
+                                  disambiguation: lexicon.disambiguationSymbols)
             clg = try c.composed(with: lg)
             clg.connect()
             disambiguationOutputs = context.disambiguationInputs

@@ -23,12 +23,16 @@ public struct LexiconFst {
     /// Each pronunciation with its disambiguation symbol (0 when it needs none).
     public private(set) var entries: [(word: String, phones: [String], disambiguation: Int)]
 
+    /// The silence phone's id in ``phones``: the first symbol added.
+    public static let silencePhoneID = 1
+
     /// Numbers the symbols of `pronunciations` (word → alternatives) with `silencePhone`.
     /// A word without phones, or a phone spelled like a disambiguation symbol, is an error.
     public init(pronunciations: [String: [[String]]], silencePhone: String) throws {
         phones = SymbolTable()
         words = SymbolTable()
         phones.add(silencePhone)
+        assert(phones.id(silencePhone) == Self.silencePhoneID)
         var all: [(word: String, phones: [String])] = []
         for word in pronunciations.keys.sorted() {
             guard !word.hasPrefix("#"), word != SymbolTable.epsilon, word != "<s>", word != "</s>" else {

@@ -56,13 +56,13 @@ public struct LDAStatistics: Sendable, Equatable {
             }
         }
         // W = L Lᵀ; the eigenvectors u of L⁻¹ B L⁻ᵀ give directions v = L⁻ᵀ u with vᵀ W v = 1.
-        guard let L = SymmetricMatrix.cholesky(within, n: D) else {
+        guard let L = DenseMatrix.cholesky(within, n: D) else {
             let zero = (0..<D).first { within[$0 * D + $0] <= 1e-10 * max(1e-300, (0..<D).map { within[$0 * D + $0] }.max()!) }
             throw FeatureTransformError("the within-class scatter is singular" + (zero.map { ": dimension \($0) does not vary within classes" } ?? " (dimensions that are linear combinations of others?)"))
         }
-        let inverse = SymmetricMatrix.lowerInverse(L, n: D)
-        let M = SymmetricMatrix.multiply(SymmetricMatrix.multiply(inverse, between, n: D), SymmetricMatrix.transpose(inverse, n: D), n: D)
-        let (values, vectors) = SymmetricMatrix.eigen(M, n: D)
+        let inverse = DenseMatrix.lowerInverse(L, n: D)
+        let M = DenseMatrix.multiply(DenseMatrix.multiply(inverse, between, n: D), DenseMatrix.transpose(inverse, n: D), n: D)
+        let (values, vectors) = DenseMatrix.eigen(M, n: D)
         let order = values.indices.sorted { values[$0] > values[$1] }
         var projection = [Double](repeating: 0, count: k * D)
         for (row, e) in order.prefix(k).enumerated() {
@@ -81,86 +81,4 @@ public struct LDAStatistics: Sendable, Equatable {
 public struct FeatureTransformError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// Small dense symmetric-matrix routines (row-major n × n), enough for feature transforms of up
-/// to a few hundred dimensions.
-enum SymmetricMatrix {
-    /// L with L Lᵀ = A (lower triangular), or nil when A is not positive definite.
-    static func cholesky(_ A: [Double], n: Int) -> [Double]? {
-        var L = [Double](repeating: 0, count: n * n)
-        let scale = (0..<n).map { A[$0 * n + $0] }.max() ?? 0
-        for j in 0..<n {
-            var d = A[j * n + j]
-            for k in 0..<j { d -= L[j * n + k] * L[j * n + k] }
-            guard d > 1e-10 * scale, d > 0 else { return nil }
-            L[j * n + j] = d.squareRoot()
-            for i in (j + 1)..<n {
-                var s = A[i * n + j]
-                for k in 0..<j { s -= L[i * n + k] * L[j * n + k] }
-                L[i * n + j] = s / L[j * n + j]
-            }
-        }
-        return L
-    }
-
-    /// L⁻¹ of a lower-triangular L (forward substitution, column by column).
-    static func lowerInverse(_ L: [Double], n: Int) -> [Double] {
-        var X = [Double](repeating: 0, count: n * n)
-        for c in 0..<n {
-            for i in c..<n {
-                var s = i == c ? 1.0 : 0.0
-                for k in c..<i { s -= L[i * n + k] * X[k * n + c] }
-                X[i * n + c] = s / L[i * n + i]
-            }
-        }
-        return X
-    }
-
-    static func multiply(_ A: [Double], _ B: [Double], n: Int) -> [Double] {
-        var C = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for k in 0..<n where A[i * n + k] != 0 { for j in 0..<n { C[i * n + j] += A[i * n + k] * B[k * n + j] } } }
-        return C
-    }
-
-    static func transpose(_ A: [Double], n: Int) -> [Double] {
-        var T = A
-        for i in 0..<n { for j in 0..<n { T[j * n + i] = A[i * n + j] } }
-        return T
-    }
-
-    /// Eigenvalues and eigenvectors (columns of the second result) of a symmetric matrix, by
-    /// cyclic Jacobi rotations until the off-diagonal part vanishes.
-    static func eigen(_ S: [Double], n: Int) -> (values: [Double], vectors: [Double]) {
-        var A = S, V = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { V[i * n + i] = 1 }
-        for _ in 0..<100 {
-            var off = 0.0
-            for i in 0..<n { for j in (i + 1)..<n { off += A[i * n + j] * A[i * n + j] } }
-            if off < 1e-24 * max(1e-300, (0..<n).reduce(0.0) { $0 + A[$1 * n + $1] * A[$1 * n + $1] }) { break }
-            for p in 0..<n {
-                for q in (p + 1)..<n where A[p * n + q] != 0 {
-                    let theta = (A[q * n + q] - A[p * n + p]) / (2 * A[p * n + q])
-                    let t = (theta >= 0 ? 1.0 : -1.0) / (abs(theta) + (theta * theta + 1).squareRoot())
-                    let c = 1 / (t * t + 1).squareRoot(), s = t * c
-                    for k in 0..<n {  // A ← Jᵀ A J, columns then rows
-                        let (akp, akq) = (A[k * n + p], A[k * n + q])
-                        A[k * n + p] = c * akp - s * akq
-                        A[k * n + q] = s * akp + c * akq
-                    }
-                    for k in 0..<n {
-                        let (apk, aqk) = (A[p * n + k], A[q * n + k])
-                        A[p * n + k] = c * apk - s * aqk
-                        A[q * n + k] = s * apk + c * aqk
-                    }
-                    for k in 0..<n {
-                        let (vkp, vkq) = (V[k * n + p], V[k * n + q])
-                        V[k * n + p] = c * vkp - s * vkq
-                        V[k * n + q] = s * vkp + c * vkq
-                    }
-                }
-            }
-        }
-        return ((0..<n).map { A[$0 * n + $0] }, V)
-    }
 }

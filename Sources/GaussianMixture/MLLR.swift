@@ -45,7 +45,7 @@ public struct MLLRTransform: Sendable, Equatable {
                     }
                 }
             }
-            guard let w = solve(G, k, n: n) else { continue }
+            guard let w = DenseMatrix.solve(G, k, n: n) else { continue }
             for (r, column) in columns.enumerated() { transform.rows[i * (D + 1) + column] = w[r] }
         }
         return transform
@@ -64,34 +64,5 @@ public struct MLLRTransform: Sendable, Equatable {
             }
         }
         return out
-    }
-
-    /// x with G x = k (n × n, row-major), by Gaussian elimination with partial pivoting; nil when
-    /// G is singular to working precision.
-    static func solve(_ G: [Double], _ k: [Double], n: Int) -> [Double]? {
-        var a = G, b = k
-        let scale = G.map(abs).max() ?? 0
-        guard scale > 0 else { return nil }
-        for col in 0..<n {
-            let pivot = (col..<n).max { abs(a[$0 * n + col]) < abs(a[$1 * n + col]) }!
-            guard abs(a[pivot * n + col]) > 1e-12 * scale else { return nil }
-            if pivot != col {
-                for c in 0..<n { a.swapAt(pivot * n + c, col * n + c) }
-                b.swapAt(pivot, col)
-            }
-            for r in (col + 1)..<n {
-                let f = a[r * n + col] / a[col * n + col]
-                guard f != 0 else { continue }
-                for c in col..<n { a[r * n + c] -= f * a[col * n + c] }
-                b[r] -= f * b[col]
-            }
-        }
-        var x = [Double](repeating: 0, count: n)
-        for r in stride(from: n - 1, through: 0, by: -1) {
-            var sum = b[r]
-            for c in (r + 1)..<n { sum -= a[r * n + c] * x[c] }
-            x[r] = sum / a[r * n + r]
-        }
-        return x
     }
 }

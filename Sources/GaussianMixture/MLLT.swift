@@ -34,7 +34,7 @@ public struct MLLTStatistics: Sendable {
     /// Q(A) for a square A `[D, D]` (row-major).
     public func auxiliary(_ A: [Double]) -> Double {
         let D = dimension
-        var q = count * Foundation.log(abs(Self.determinant(A, n: D)))
+        var q = count * Foundation.log(abs(DenseMatrix.determinant(A, n: D)))
         for i in 0..<D {
             var quadratic = 0.0
             for r in 0..<D { for c in 0..<D { quadratic += A[i * D + r] * rows[i][r * D + c] * A[i * D + c] } }
@@ -49,14 +49,14 @@ public struct MLLTStatistics: Sendable {
         guard count > Double(D) else { throw FeatureTransformError("MLLT needs more frames than the \(D) dimensions (\(Int(count)) frames)") }
         var A = start ?? (0..<(D * D)).map { $0 % (D + 1) == 0 ? 1 : 0 }
         let inverses = try rows.enumerated().map { i, G -> [Double] in
-            guard let inverse = Self.inverse(G, n: D) else { throw FeatureTransformError("MLLT: the statistics of dimension \(i) are singular") }
+            guard let inverse = DenseMatrix.inverse(G, n: D) else { throw FeatureTransformError("MLLT: the statistics of dimension \(i) are singular") }
             return inverse
         }
         for _ in 0..<iterations {
             for i in 0..<D {
                 // Cofactors of row i: det(A) times row i of (A⁻¹)ᵀ, i.e. column i of A⁻¹.
-                guard let inverseA = Self.inverse(A, n: D) else { throw FeatureTransformError("MLLT: the transform became singular") }
-                let det = Self.determinant(A, n: D)
+                guard let inverseA = DenseMatrix.inverse(A, n: D) else { throw FeatureTransformError("MLLT: the transform became singular") }
+                let det = DenseMatrix.determinant(A, n: D)
                 let c = (0..<D).map { det * inverseA[$0 * D + i] }
                 var cG = [Double](repeating: 0, count: D)
                 for col in 0..<D { for r in 0..<D { cG[col] += c[r] * inverses[i][r * D + col] } }
@@ -67,41 +67,5 @@ public struct MLLTStatistics: Sendable {
             }
         }
         return A
-    }
-
-    /// The inverse of a general n × n matrix (Gauss-Jordan with partial pivoting), or nil.
-    static func inverse(_ M: [Double], n: Int) -> [Double]? {
-        var a = M, x = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { x[i * n + i] = 1 }
-        let scale = M.map(abs).max() ?? 0
-        for col in 0..<n {
-            let pivot = (col..<n).max { abs(a[$0 * n + col]) < abs(a[$1 * n + col]) }!
-            guard abs(a[pivot * n + col]) > 1e-13 * scale else { return nil }
-            if pivot != col { for k in 0..<n { a.swapAt(pivot * n + k, col * n + k); x.swapAt(pivot * n + k, col * n + k) } }
-            let p = a[col * n + col]
-            for k in 0..<n { a[col * n + k] /= p; x[col * n + k] /= p }
-            for r in 0..<n where r != col {
-                let f = a[r * n + col]
-                guard f != 0 else { continue }
-                for k in 0..<n { a[r * n + k] -= f * a[col * n + k]; x[r * n + k] -= f * x[col * n + k] }
-            }
-        }
-        return x
-    }
-
-    /// det(M) by Gaussian elimination with partial pivoting.
-    static func determinant(_ M: [Double], n: Int) -> Double {
-        var a = M, det = 1.0
-        for col in 0..<n {
-            let pivot = (col..<n).max { abs(a[$0 * n + col]) < abs(a[$1 * n + col]) }!
-            guard a[pivot * n + col] != 0 else { return 0 }
-            if pivot != col { for k in 0..<n { a.swapAt(pivot * n + k, col * n + k) }; det = -det }
-            det *= a[col * n + col]
-            for r in (col + 1)..<n {
-                let f = a[r * n + col] / a[col * n + col]
-                for k in col..<n { a[r * n + k] -= f * a[col * n + k] }
-            }
-        }
-        return det
     }
 }

@@ -51,7 +51,7 @@ public struct SpeedPerturbation: Sendable {
         var copies: [Copy] = []
         copies.reserveCapacity(utterances.count * factors.count)
         for factor in factors {
-            let folder = (audioFolder as NSString).appendingPathComponent(factor == 1 ? "sp1" : "sp\(Self.label(factor))")
+            let folder = (audioFolder as NSString).appendingPathComponent("sp\(Self.label(factor))")
             for u in utterances {
                 var copy = u
                 copy.id = Self.copyID(u.id, factor: factor)

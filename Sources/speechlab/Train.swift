@@ -133,11 +133,8 @@ struct TrainGMMHMM: ParsableCommand {
         let utterances = data.trainingUtterances
         var log = checkpoint?.log ?? []
         var reported: Set<String> = []
-        let (model, _) = try trainer.train(utterances, lexicon: lexicon, features: data.config, resume: checkpoint) { entry, model in
-            log.append(entry)
-            reportIteration(entry, reported: &reported)
-            // A checkpoint after every iteration: an interrupted run keeps its last complete model.
-            try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
+        let (model, _) = try trainer.train(utterances, lexicon: lexicon, features: data.config, resume: checkpoint) {
+            try record($0, $1, log: &log, reported: &reported, options: options, started: started)
         }
         try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
         print(String(format: "train gmm-hmm: %d units, %d states, %d Gaussians, log-likelihood per frame %.4f, %.1f s → %@",
@@ -157,6 +154,15 @@ extension TrainGMMHMM {
         if let trainBeam { options.beam = trainBeam }
         options.dataFingerprint = trainingDataFingerprint(data.utterances.map { ($0.utterance.id, $0.features.frames, $0.utterance.words ?? []) })
         return options
+    }
+
+    /// An iteration done: its log line, its report, and the model saved after it (a checkpoint
+    /// after every iteration: an interrupted run keeps its last complete model).
+    func record(_ entry: GMMHMMIterationLog, _ model: GMMHMM, log: inout [GMMHMMIterationLog], reported: inout Set<String>,
+                options: GMMHMMTrainingOptions, started: Date) throws {
+        log.append(entry)
+        reportIteration(entry, reported: &reported)
+        try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
     }
 
     /// A warning for each utterance skipped for the first time, and one progress line per
@@ -186,10 +192,8 @@ extension TrainGMMHMM {
         var reported: Set<String> = []
         let quiet = runOptions.quiet
         let (model, _) = try GMMHMMTrainer(options: options, jobs: runOptions.jobs).trainTriphones(from: source, utterances, triphones: triphones,
-                                                                                                  progress: { if !quiet { printError("train gmm-hmm: \($0)") } }) { entry, model in
-            log.append(entry)
-            reportIteration(entry, reported: &reported)
-            try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
+                                                                                                  progress: { if !quiet { printError("train gmm-hmm: \($0)") } }) {
+            try record($0, $1, log: &log, reported: &reported, options: options, started: started)
         }
         try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
         print(String(format: "train gmm-hmm: triphones of %d phones, %d tied states, %d Gaussians, log-likelihood per frame %.4f, %.1f s → %@",

@@ -34,15 +34,18 @@ func syntheticFeatureConfig() -> FeatureConfig {
     return config
 }
 
+/// Three states per word, a 3-state silence, two Gaussians, 8 iterations: the synthetic corpus's options.
+func syntheticOptions() -> GMMHMMTrainingOptions {
+    var o = GMMHMMTrainingOptions()
+    o.statesPerUnit = 3
+    o.silenceStates = 3
+    o.gaussians = 2
+    o.iterations = 8
+    return o
+}
+
 @Suite struct GMMHMMTests {
-    func options() -> GMMHMMTrainingOptions {
-        var o = GMMHMMTrainingOptions()
-        o.statesPerUnit = 3
-        o.silenceStates = 3
-        o.gaussians = 2
-        o.iterations = 8
-        return o
-    }
+    func options() -> GMMHMMTrainingOptions { syntheticOptions() }
 
     @Test func trainingNeverLowersTheLikelihoodBetweenMixtureSplits() throws {
         let trainer = GMMHMMTrainer(options: options(), jobs: 2)
@@ -267,9 +270,7 @@ func onePhoneStateOptions() -> GMMHMMTrainingOptions {
     /// A voice the model never heard (every feature shifted), ten of its utterances, and the
     /// adapted model recognizes its other utterances better; the adaptation data fit better.
     @Test func tenUtterancesOfAShiftedVoiceLiftItsAccuracy() throws {
-        var options = GMMHMMTrainingOptions()
-        (options.statesPerUnit, options.silenceStates, options.gaussians, options.iterations) = (3, 3, 2, 8)
-        let (model, _) = try GMMHMMTrainer(options: options, jobs: 2).train(syntheticCorpus(count: 60, seed: 1), lexicon: Lexicon(),
+        let (model, _) = try GMMHMMTrainer(options: syntheticOptions(), jobs: 2).train(syntheticCorpus(count: 60, seed: 1), lexicon: Lexicon(),
                                                                             features: syntheticFeatureConfig())
         func shifted(_ data: [TrainingUtterance]) -> [TrainingUtterance] {
             data.map { u in

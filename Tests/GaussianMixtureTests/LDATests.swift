@@ -8,7 +8,7 @@ import Testing
         let n = 6
         var S = [Double](repeating: 0, count: n * n)
         for i in 0..<n { for j in 0...i { let v = g.nextGaussian(); (S[i * n + j], S[j * n + i]) = (v, v) } }
-        let (values, V) = SymmetricMatrix.eigen(S, n: n)
+        let (values, V) = DenseMatrix.eigen(S, n: n)
         for i in 0..<n {
             for j in 0..<n {
                 let rebuilt = (0..<n).reduce(0.0) { $0 + V[i * n + $1] * values[$1] * V[j * n + $1] }
