@@ -91,10 +91,18 @@ public final class GMMHMM: AcousticScorer, @unchecked Sendable {
     public let lexicon: Lexicon
     /// The words the model can recognize, sorted.
     public let vocabulary: [String]
-    public let features: FeatureConfig
+    public internal(set) var features: FeatureConfig
     /// For context-dependent (triphone) models: the tree that ties each phone state in context
     /// to a pdf (its leaf); nil for context-independent units, whose pdfs the transition model numbers.
     public let tree: ContextTree?
+    /// A speaker-adaptively trained model: how each speaker's fMLLR transform is estimated
+    /// when decoding (nil: the model takes features as they come).
+    public var speakerAdaptation: FMLLROptions?
+    /// With `speakerAdaptation`: the mixtures re-estimated on unadapted features (Kaldi's
+    /// `final.alimdl`), which score the first pass before any transform is known.
+    public var alignmentMixtures: [DiagonalGMM]? {
+        didSet { precondition(alignmentMixtures.map { $0.count == mixtures.count } ?? true, "GMMHMM: alignment mixtures for other pdfs") }
+    }
     private(set) var likelihoods: GMMLikelihoods
 
     public init(transitions: TransitionModel, mixtures: [DiagonalGMM], lexicon: Lexicon, vocabulary: [String], features: FeatureConfig,
@@ -121,6 +129,20 @@ public final class GMMHMM: AcousticScorer, @unchecked Sendable {
     public var gaussianCount: Int { mixtures.reduce(0) { $0 + $1.componentCount } }
     public var dimension: Int { mixtures.first?.dimension ?? 0 }
     public var silence: Int? { transitions.unitIndex(silenceUnit) }
+
+    /// The pdfs of the silence unit (its states, or the leaves of its tree).
+    public var silencePDFs: Set<Int> {
+        guard let s = silence else { return [] }
+        if let tree { return Set(tree.leafRoots().enumerated().filter { $0.element.center == s }.map(\.offset)) }
+        return Set(transitions.pdfOffsets[s]..<transitions.pdfOffsets[s + 1])
+    }
+
+    /// The model for a first pass on unadapted features: the alignment mixtures under the
+    /// same HMMs (the model itself when it has none).
+    public var firstPassModel: GMMHMM {
+        guard let alignmentMixtures else { return self }
+        return GMMHMM(transitions: transitions, mixtures: alignmentMixtures, lexicon: lexicon, vocabulary: vocabulary, features: features, tree: tree)
+    }
 
     public func logLikelihoods(frames: [Float], count: Int) -> [Float] {
         likelihoods.logLikelihoods(frames, count: count)

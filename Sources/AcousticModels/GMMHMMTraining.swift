@@ -33,6 +33,8 @@ public struct GMMHMMTrainingOptions: Codable, Sendable, Equatable {
     /// among states by occupancy (``GMMHMMTrainer/splitTargets(occupancies:total:current:)``)
     /// instead of `gaussians` in every state.
     public var totalGaussians: Int?
+    /// A second stage on LDA+MLLT features with speaker-adaptive training (nil: none).
+    public var transforms: FeatureTransformOptions?
 
     /// The iteration (1-based) after which mixing up stops.
     var lastMixingIteration: Int { max(1, Int((Double(iterations) * mixingFraction).rounded())) }
@@ -307,7 +309,12 @@ public struct GMMHMMTrainer: Sendable {
     }
 
     /// The E-step over a corpus arranged once for all iterations, in parallel over `jobs` workers.
-    public func accumulate(_ model: GMMHMM, _ corpus: EStepCorpus, triphoneGraphs: [TranscriptFst?]? = nil) -> BaumWelchStatistics {
+    /// With `statisticsFrom` (the same utterances with other features: Kaldi's
+    /// `gmm-acc-stats-twofeats`), the posteriors come from `corpus` and the sums from its frames.
+    public func accumulate(_ model: GMMHMM, _ corpus: EStepCorpus, triphoneGraphs: [TranscriptFst?]? = nil,
+                           statisticsFrom other: EStepCorpus? = nil) -> BaumWelchStatistics {
+        precondition(other.map { $0.chunks.map(\.frameCount) == corpus.chunks.map(\.frameCount) && $0.dimension == corpus.dimension } ?? true,
+                     "accumulate: the two corpora's utterances differ")
         let options = self.options
         // One graph per distinct transcript (with this iteration's transition probabilities):
         // an isolated-word corpus has as many graphs as words. Each graph's pdfs are
@@ -330,7 +337,7 @@ public struct GMMHMMTrainer: Sendable {
         let partial = parallelForEach(corpus.chunks.count, workers: jobs, state: { (BaumWelchStatistics(model: model), EStepWorkspace()) }) { worker, c in
             let chunk = corpus.chunks[c]
             Self.accumulate(model, chunk, dimension: corpus.dimension, graph: graphs[chunk.transcript], options: options,
-                            into: &worker.0, workspace: &worker.1)
+                            statisticsFrames: other?.chunks[c].expanded, into: &worker.0, workspace: &worker.1)
         }
         var total = BaumWelchStatistics(model: model)
         for p in partial { total.add(p.0) }
@@ -345,7 +352,8 @@ public struct GMMHMMTrainer: Sendable {
     /// is a ratio); each utterance is aligned on its own; each component's posterior-weighted
     /// sums of x and x² gather over the chunk in Float (the totals accumulate in Double).
     static func accumulate(_ model: GMMHMM, _ chunk: EStepCorpus.Chunk, dimension D: Int, graph transcript: TranscriptGraph?,
-                           options: GMMHMMTrainingOptions, into statistics: inout BaumWelchStatistics, workspace: inout EStepWorkspace) {
+                           options: GMMHMMTrainingOptions, statisticsFrames: [Float]? = nil, into statistics: inout BaumWelchStatistics,
+                           workspace: inout EStepWorkspace) {
         guard let transcript else {
             for id in chunk.ids { statistics.skipped[id] = "its transcript has a word the model does not know, or no word" }
             return
@@ -364,7 +372,7 @@ public struct GMMHMMTrainer: Sendable {
                 statistics.skipped[id] = "\(frames.count) frames are too few for its transcript's states"
                 continue
             }
-            workspace.addComponentSums(alignment.posteriors, firstFrame: frames.lowerBound, expanded: chunk.expanded,
+            workspace.addComponentSums(alignment.posteriors, firstFrame: frames.lowerBound, expanded: statisticsFrames ?? chunk.expanded,
                                        componentOffsets: likelihoods.componentOffsets, pdfCount: S, dimension: D)
             for (id, c) in alignment.transitionCounts { statistics.transitions[Int(id)] += c }
             statistics.logLikelihood += alignment.logLikelihood
@@ -437,11 +445,15 @@ public struct GMMHMMTrainer: Sendable {
 
     /// Baum-Welch (or Viterbi) iterations after the ones in `log`, up to `options.iterations`,
     /// mixing up after each; triphone models take their transcripts' graphs from `triphoneGraphs`.
+    /// `prepare` may give new features (and their variance floor) before an iteration.
     func iterate(_ model: GMMHMM, _ corpus: EStepCorpus, triphoneGraphs: [TranscriptFst?]? = nil, varianceFloor floor: [Double],
-                 log: inout [GMMHMMIterationLog], onIteration: (GMMHMMIterationLog, GMMHMM) throws -> Void) throws {
+                 log: inout [GMMHMMIterationLog], prepare: (Int) throws -> (corpus: EStepCorpus, varianceFloor: [Double])? = { _ in nil },
+                 onIteration: (GMMHMMIterationLog, GMMHMM) throws -> Void) throws {
         guard log.count < options.iterations else { return }
+        var (corpus, floor) = (corpus, floor)
         for iteration in (log.count + 1)...options.iterations {
             let started = Date()
+            if let prepared = try prepare(iteration) { (corpus, floor) = prepared }
             let statistics = accumulate(model, corpus, triphoneGraphs: triphoneGraphs)
             guard statistics.utterances > 0 else {
                 throw ModelError("iteration \(iteration): no utterance could be aligned (\(statistics.skipped.first.map { "\($0.key): \($0.value)" } ?? ""))")

@@ -176,6 +176,9 @@ struct GMMHMMDescription: Codable {
     var gaussiansPerPdf: [Int]
     /// Triphone models: the tree tying phone states in context to pdfs.
     var tree: ContextTree?
+    /// A speaker-adaptively trained model's fMLLR settings; its weights then also hold the
+    /// first-pass mixtures (`alignment.pdf.N.*`).
+    var speakerAdaptation: FMLLROptions?
     var search: SearchOptions
     var training: GMMHMMTrainingOptions?
     var trainingSeconds: Double?
@@ -186,15 +189,18 @@ extension GMMHMM {
     public func save(to path: String, search: SearchOptions = SearchOptions(), training: GMMHMMTrainingOptions? = nil,
                      trainingSeconds: Double? = nil, log: [GMMHMMIterationLog] = []) throws {
         var tensors: [String: Tensor<Double>] = [:]
-        for (i, gmm) in mixtures.enumerated() {
-            tensors["pdf.\(i).weights"] = Tensor(shape: [gmm.componentCount], values: gmm.weights)
-            tensors["pdf.\(i).means"] = Tensor(shape: [gmm.componentCount, gmm.dimension], values: gmm.means)
-            tensors["pdf.\(i).variances"] = Tensor(shape: [gmm.componentCount, gmm.dimension], values: gmm.variances)
+        for (prefix, set) in [("pdf", mixtures), ("alignment.pdf", alignmentMixtures ?? [])] {
+            for (i, gmm) in set.enumerated() {
+                tensors["\(prefix).\(i).weights"] = Tensor(shape: [gmm.componentCount], values: gmm.weights)
+                tensors["\(prefix).\(i).means"] = Tensor(shape: [gmm.componentCount, gmm.dimension], values: gmm.means)
+                tensors["\(prefix).\(i).variances"] = Tensor(shape: [gmm.componentCount, gmm.dimension], values: gmm.variances)
+            }
         }
         let description = GMMHMMDescription(units: transitions.units, topologies: transitions.topologies,
                                             transitionProbabilities: transitions.probabilities, lexicon: lexicon, vocabulary: vocabulary,
                                             features: features, dimension: dimension, gaussiansPerPdf: mixtures.map(\.componentCount),
-                                            tree: tree, search: search, training: training, trainingSeconds: trainingSeconds)
+                                            tree: tree, speakerAdaptation: alignmentMixtures == nil ? nil : speakerAdaptation,
+                                            search: search, training: training, trainingSeconds: trainingSeconds)
         try ModelDirectory.save(to: path, description: try ModelDirectory.encoder().encode(description),
                                 weights: Safetensors.encode(tensors, metadata: ["kind": ModelKind.gmmHMM.rawValue]), log: try ModelDirectory.logData(log))
     }
@@ -221,21 +227,27 @@ extension GMMHMM {
         let weightsPath = snapshot.weightsPath
         let tensors = try snapshot.tensors(as: Double.self)
         let D = description.dimension
-        var mixtures: [DiagonalGMM] = []
-        for (i, m) in description.gaussiansPerPdf.enumerated() {
-            guard let w = tensors["pdf.\(i).weights"], let mu = tensors["pdf.\(i).means"], let v = tensors["pdf.\(i).variances"],
-                  w.shape == [m], mu.shape == [m, D], v.shape == [m, D] else {
-                throw ModelError("\(weightsPath): pdf \(i) is missing or not \(m) Gaussians of dimension \(D)")
+        func mixtures(_ prefix: String) throws -> [DiagonalGMM] {
+            try description.gaussiansPerPdf.enumerated().map { i, m in
+                guard let w = tensors["\(prefix).\(i).weights"], let mu = tensors["\(prefix).\(i).means"], let v = tensors["\(prefix).\(i).variances"],
+                      w.shape == [m], mu.shape == [m, D], v.shape == [m, D] else {
+                    throw ModelError("\(weightsPath): \(prefix) \(i) is missing or not \(m) Gaussians of dimension \(D)")
+                }
+                let gmm = DiagonalGMM(dimension: D, weights: w.values, means: mu.values, variances: v.values)
+                guard gmm.isValid else { throw ModelError("\(weightsPath): \(prefix) \(i) has a non-finite value, a zero variance or a zero weight") }
+                return gmm
             }
-            let gmm = DiagonalGMM(dimension: D, weights: w.values, means: mu.values, variances: v.values)
-            guard gmm.isValid else { throw ModelError("\(weightsPath): pdf \(i) has a non-finite value, a zero variance or a zero weight") }
-            mixtures.append(gmm)
         }
         guard description.features.dimension == D else {
             throw ModelError("\(jsonPath): the feature configuration gives \(description.features.dimension) dimensions, the Gaussians \(D)")
         }
-        let model = GMMHMM(transitions: transitions, mixtures: mixtures, lexicon: description.lexicon,
+        let model = GMMHMM(transitions: transitions, mixtures: try mixtures("pdf"), lexicon: description.lexicon,
                            vocabulary: description.vocabulary, features: description.features, tree: description.tree)
+        if let adaptation = description.speakerAdaptation {
+            if let problem = adaptation.problem { throw ModelError("\(jsonPath): speakerAdaptation: \(problem)") }
+            model.speakerAdaptation = adaptation
+            model.alignmentMixtures = try mixtures("alignment.pdf")
+        }
         return (model, description.search)
     }
 }

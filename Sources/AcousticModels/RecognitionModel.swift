@@ -52,12 +52,34 @@ public struct RecognitionModel: Sendable {
     public var engine: Engine
     /// The HMMs, lexicon and scorer (nil for a classifier, which has no HMM).
     public var hmm: HMMSide?
+    /// A GMM-HMM (fMLLR can adapt its features to each speaker).
+    public var gmm: GMMHMM?
     public var kind: ModelKind { summary.kind }
+
+    /// For a speaker-adaptively trained GMM-HMM, the same HMMs scored by its alignment
+    /// mixtures (the model for unadapted features); any other model as it is.
+    public var unadapted: RecognitionModel {
+        guard let gmm, gmm.alignmentMixtures != nil, case .search(let recognizer, _) = engine else { return self }
+        var copy = self
+        let first = gmm.firstPassModel
+        copy.engine = .search(recognizer, first)
+        copy.hmm?.scorer = first
+        copy.gmm = first
+        return copy
+    }
+
+    /// Two-pass fMLLR adaptation for this model: for a speaker-adaptively trained GMM-HMM
+    /// (unless `enabled` is false), or for any GMM-HMM when `enabled` is true; nil otherwise.
+    public func twoPassAdaptation(enabled: Bool?) -> TwoPassAdaptation? {
+        guard let gmm, case .search(let recognizer, _) = engine, enabled ?? (gmm.speakerAdaptation != nil), enabled != false else { return nil }
+        return TwoPassAdaptation(model: gmm, recognizer: recognizer, options: gmm.speakerAdaptation ?? FMLLROptions())
+    }
 
     /// Opens the model directory at `path`, whatever its family; `adjustSearch` may change an
     /// HMM model's search options (beam, acoustic scale, word penalty).
     public static func open(_ path: String, adjustSearch: (inout SearchOptions) -> Void = { _ in }) throws -> RecognitionModel {
         var side: HMMSide
+        var gmm: GMMHMM?
         let summary: ModelSummary, features: FeatureConfig
         switch try ModelDirectory.header(path).kind {
         case .classifier:
@@ -69,6 +91,7 @@ public struct RecognitionModel: Sendable {
             side = HMMSide(transitions: model.transitions, lexicon: model.lexicon, vocabulary: model.vocabulary, search: search, scorer: model,
                            tree: model.tree)
             (summary, features) = (try model.summary(at: path), model.features)
+            gmm = model
         case .hybrid:
             let (model, search) = try HybridModel.load(path)
             side = HMMSide(transitions: try model.hmm.transitionModel(), lexicon: model.hmm.lexicon, vocabulary: model.hmm.vocabulary,
@@ -79,7 +102,7 @@ public struct RecognitionModel: Sendable {
         let recognizer = try Recognizer(transitions: side.transitions, lexicon: side.lexicon, vocabulary: side.vocabulary, options: side.search,
                                         tree: side.tree)
         return RecognitionModel(features: features, vocabulary: side.vocabulary, summary: summary,
-                                engine: .search(recognizer, side.scorer), hmm: side)
+                                engine: .search(recognizer, side.scorer), hmm: side, gmm: gmm)
     }
 
     /// The words of one utterance with their frames, or nil when no path of the grammar fits

@@ -65,6 +65,8 @@ public struct FeatureConfig: Codable, Sendable, Equatable {
     /// Seed of the dither noise; each utterance's noise also depends on its id, so results do
     /// not depend on the order or the number of workers.
     public var ditherSeed: UInt64 = 0
+    /// A learned last step (splicing and LDA+MLLT), after CMVN and deltas; nil: none.
+    public var transform: SpliceTransform?
 
     public init() {}
 
@@ -96,8 +98,11 @@ public struct FeatureConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// Dimensions of one frame after CMVN and deltas, before `transform`.
+    public var untransformedDimension: Int { baseDimension * (deltaOrder + 1) }
+
     /// Dimensions of one output frame.
-    public var dimension: Int { baseDimension * (deltaOrder + 1) }
+    public var dimension: Int { transform?.outputDimension ?? untransformedDimension }
 
     /// A one-line description for reports, e.g.
     /// `mfcc 13 + Δ + ΔΔ = 39 dims, 8000 Hz, 25/10 ms frames, CMVN per speaker (means and variances)`.
@@ -109,7 +114,8 @@ public struct FeatureConfig: Codable, Sendable, Equatable {
         case .utterance, .speaker: normalization = "CMVN per \(cmvn.rawValue) (\(normalizeVariance ? "means and variances" : "means"))"
         }
         let frames = String(format: "%g/%g ms frames", frame.frameLengthMs, frame.frameShiftMs)
-        return "\(preset == .htk ? "htk " : "")\(type.rawValue) \(baseDimension)\(deltas) = \(dimension) dims, "
+        let spliced = transform.map { " spliced ±\($0.context) → \($0.outputDimension)" } ?? ""
+        return "\(preset == .htk ? "htk " : "")\(type.rawValue) \(baseDimension)\(deltas)\(spliced) = \(dimension) dims, "
             + "\(Int(frame.sampleFrequency)) Hz, \(frames), \(normalization)"
     }
 
@@ -126,5 +132,6 @@ public struct FeatureConfig: Codable, Sendable, Equatable {
         guard (0...4).contains(deltaOrder) else { throw FeatureConfigurationError("--delta-order must be between 0 and 4, not \(deltaOrder)") }
         guard (1...10).contains(deltaWindow) else { throw FeatureConfigurationError("--delta-window must be between 1 and 10, not \(deltaWindow)") }
         _ = try MelBank(options: mel, sampleFrequency: frame.sampleFrequency, fftLength: frame.paddedWindowSize)
+        try transform?.validate(expectedInput: untransformedDimension)
     }
 }

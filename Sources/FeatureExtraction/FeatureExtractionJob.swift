@@ -88,8 +88,10 @@ public struct FeatureExtractionJob: Sendable {
         return features
     }
 
+    /// Deltas, then the learned transform, when the configuration has them.
     static func finish(_ features: FeatureMatrix, config: FeatureConfig) -> FeatureMatrix {
-        config.deltaOrder > 0 ? DeltaComputer(order: config.deltaOrder, window: config.deltaWindow).apply(features) : features
+        let withDeltas = config.deltaOrder > 0 ? DeltaComputer(order: config.deltaOrder, window: config.deltaWindow).apply(features) : features
+        return config.transform?.apply(withDeltas) ?? withDeltas
     }
 
     /// Extracts every source into the feature directory `output`.

@@ -130,6 +130,22 @@ enum DenseMatrix {
         return x
     }
 
+    /// log|det M| (−∞ when singular), without the overflow of the determinant itself.
+    static func logAbsDeterminant(_ M: [Double], n: Int) -> Double {
+        var a = M, sum = 0.0
+        for col in 0..<n {
+            let pivot = (col..<n).max { abs(a[$0 * n + col]) < abs(a[$1 * n + col]) }!
+            guard a[pivot * n + col] != 0 else { return -.infinity }
+            if pivot != col { for k in 0..<n { a.swapAt(pivot * n + k, col * n + k) } }
+            sum += Foundation.log(abs(a[col * n + col]))
+            for r in (col + 1)..<n {
+                let f = a[r * n + col] / a[col * n + col]
+                for k in col..<n { a[r * n + k] -= f * a[col * n + k] }
+            }
+        }
+        return sum
+    }
+
     /// det(M) by Gaussian elimination with partial pivoting.
     static func determinant(_ M: [Double], n: Int) -> Double {
         var a = M, det = 1.0

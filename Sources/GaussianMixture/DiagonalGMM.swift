@@ -28,6 +28,22 @@ public struct DiagonalGMM: Codable, Sendable, Equatable {
     }
 
     /// Number of components M.
+    /// The mixture with every mean multiplied by the square matrix A (`[D, D]`, row-major):
+    /// the model of features A x, whose variances the next re-estimation will correct.
+    public func transformingMeans(_ A: [Double]) -> DiagonalGMM {
+        let D = dimension
+        precondition(A.count == D * D, "DiagonalGMM: a \(A.count)-value matrix for dimension \(D)")
+        var means = self.means
+        for m in 0..<componentCount {
+            for i in 0..<D {
+                var sum = 0.0
+                for j in 0..<D { sum += A[i * D + j] * self.means[m * D + j] }
+                means[m * D + i] = sum
+            }
+        }
+        return DiagonalGMM(dimension: D, weights: weights, means: means, variances: variances)
+    }
+
     public var componentCount: Int { weights.count }
 
     /// log N(x; μ_m, σ²_m) + log w_m for component m, in Double (reference for tests).

@@ -31,6 +31,13 @@ public struct MLLTStatistics: Sendable {
         }
     }
 
+    /// Adds another worker's statistics.
+    public mutating func add(_ other: MLLTStatistics) {
+        precondition(other.dimension == dimension, "MLLTStatistics: dimensions differ")
+        count += other.count
+        for i in rows.indices { for k in rows[i].indices { rows[i][k] += other.rows[i][k] } }
+    }
+
     /// Q(A) for a square A `[D, D]` (row-major).
     public func auxiliary(_ A: [Double]) -> Double {
         let D = dimension

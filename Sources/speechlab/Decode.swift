@@ -1,4 +1,5 @@
 import AcousticModels
+import GaussianMixture
 import ArgumentParser
 import Dispatch
 import FeatureExtraction
@@ -44,6 +45,10 @@ struct Decode: ParsableCommand {
     var acousticScale: Float?
     @Option(name: .customLong("word-penalty"), help: ArgumentHelp("Log-domain penalty per word, loop grammar (default: the model's).", valueName: "x"))
     var wordPenalty: Float?
+    @Flag(inversion: .prefixedNo, help: "Two-pass speaker adaptation: decode, estimate each speaker's fMLLR transform from the first pass's words (utt2spk groups utterances; without it each utterance is its own speaker), decode the transformed features. Default: on for a speaker-adaptively trained GMM-HMM, off otherwise.")
+    var adapt: Bool?
+    @Option(name: .customLong("adapt-rounds"), help: ArgumentHelp("With adaptation: decode-and-estimate rounds before the final pass (default: the model's, 1).", valueName: "n"))
+    var adaptRounds: Int?
     @OptionGroup(title: "Run options")
     var runOptions: RunOptions
 
@@ -59,17 +64,20 @@ struct Decode: ParsableCommand {
             guard graph != nil, lmWeight == nil else { throw ValidationError("--lm-weights needs --graph, and replaces --lm-weight") }
             _ = try weightRange()
         }
+        if let adaptRounds, !(1...10).contains(adaptRounds) { throw ValidationError("--adapt-rounds must be between 1 and 10, not \(adaptRounds)") }
         guard maxActive >= 1 else { throw ValidationError("--max-active must be at least 1, not \(maxActive)") }
     }
 
     func run() throws {
         let started = Date()
         let (beam, acousticScale, wordPenalty) = (self.beam, self.acousticScale, self.wordPenalty)
-        let model = try RecognitionModel.open(self.model) { search in
+        let opened = try RecognitionModel.open(self.model) { search in
             if let beam { search.beam = beam }
             if let acousticScale { search.acousticScale = acousticScale }
             if let wordPenalty { search.wordPenalty = wordPenalty }
         }
+        // A speaker-adaptively trained model without adaptation scores with its alignment mixtures.
+        let model = adapt == false ? opened.unadapted : opened
         let corpus: CorpusFeatures
         if let feats {
             corpus = try CorpusFeatures.load(data, featureDirectory: feats, requireTranscripts: false)
@@ -80,7 +88,8 @@ struct Decode: ParsableCommand {
             corpus = try CorpusFeatures.load(data!, config: model.features, rateGiven: true, requireTranscripts: false, run: runOptions)
         }
         let grammar = self.grammar
-        let utterances = corpus.utterances.map(\.features)
+        if adapt == true, model.gmm == nil { throw CommandFailure("\(self.model): --adapt (fMLLR) needs a GMM-HMM, not a \(model.kind) model") }
+        var utterances = corpus.utterances.map(\.features)
         let paths: [[TimedWord]?]
         if let graph {
             paths = try decodeWithGraph(graph, model: model, corpus: corpus)
@@ -88,7 +97,13 @@ struct Decode: ParsableCommand {
             guard model.hmm?.tree == nil else {
                 throw CommandFailure("\(self.model): a triphone model decodes through a graph: make one with 'speechlab graph --model \(self.model) --lm LM.arpa --out GRAPH', then decode --graph GRAPH")
             }
-            paths = parallelMap(utterances.count, workers: runOptions.jobs) { model.recognize(utterances[$0], grammar: grammar) }
+            if case .search(let recognizer, _) = model.engine {
+                utterances = adaptedFeatures(utterances, corpus: corpus, model: model) { features, scorer in
+                    parallelMap(features.count, workers: runOptions.jobs) { recognizer.decode(features[$0], scorer: scorer, grammar: grammar)?.words }
+                }
+            }
+            let features = utterances
+            paths = parallelMap(features.count, workers: runOptions.jobs) { model.recognize(features[$0], grammar: grammar) }
         }
         var lines: [String] = [], timeLines: [String] = []
         var failed = 0, audioFrames = 0
@@ -115,6 +130,28 @@ struct Decode: ParsableCommand {
                              utterances.count, outcome, Double(audioFrames) * shift, seconds, seconds / max(Double(audioFrames) * shift, 1e-9), out)
         // With hypotheses on standard output, the summary goes to standard error.
         if out == "-" || times == "-" { printError(summary) } else { print(summary) }
+    }
+}
+
+extension Decode {
+    /// The utterances' features after two-pass fMLLR adaptation, when the model and --adapt
+    /// call for it (`firstPass` decodes features with a scorer); else as they are.
+    func adaptedFeatures(_ utterances: [FeatureMatrix], corpus: CorpusFeatures, model: RecognitionModel,
+                         firstPass: ([FeatureMatrix], any AcousticScorer & Sendable) -> [[TimedWord]?]) -> [FeatureMatrix] {
+        guard var adaptation = model.twoPassAdaptation(enabled: adapt) else { return utterances }
+        if let adaptRounds { adaptation.options.rounds = adaptRounds }
+        let started = Date()
+        let speakers = corpus.utterances.allSatisfy({ $0.utterance.speaker != nil }) ? corpus.utterances.map { $0.utterance.speaker! } : nil
+        let (adapted, transforms) = adaptation.adapt(utterances, speakers: speakers, jobs: runOptions.jobs, decode: firstPass)
+        if !runOptions.quiet {
+            for note in transforms.compactMap(\.note).prefix(5) { printError("decode: \(note)") }
+            if transforms.filter({ $0.note != nil }).count > 5 { printError("decode: ... and \(transforms.filter { $0.note != nil }.count - 5) more such speakers") }
+            let kinds = Dictionary(grouping: transforms, by: \.transform.kind).mapValues(\.count)
+            printError(String(format: "decode: first pass and fMLLR for %d %@ (%@) in %.1f s", transforms.count, speakers == nil ? "utterances (no utt2spk)" : "speakers",
+                              FMLLRTransform.Kind.allCases.compactMap { kind in kinds[kind].map { "\($0) \(kind.rawValue)" } }.joined(separator: ", "),
+                              Date().timeIntervalSince(started)))
+        }
+        return adapted
     }
 }
 

@@ -22,7 +22,10 @@ extension Decode {
         let (decoder, tuned) = try TunedDecoding.decoder(for: self.model, lmWeight: lmWeight, wordPenalty: wordPenalty, beam: beam,
                                                          maxActive: maxActive)
         let recognizer = try GraphRecognizer(graphDirectory: path, hmm: hmm, decoder: decoder)
-        let utterances = corpus.utterances.map(\.features)
+        let jobs = runOptions.jobs
+        let utterances = adaptedFeatures(corpus.utterances.map(\.features), corpus: corpus, model: model) { features, scorer in
+            parallelMap(features.count, workers: jobs) { recognizer.decode(features[$0], scorer: scorer)?.words }
+        }
         guard lmWeights != nil else {
             if !runOptions.quiet, lmWeight == nil, let tuned { printError("decode: LM weight \(tuned.lmWeight) (tuned on \(tuned.tunedOn))") }
             return parallelMap(utterances.count, workers: runOptions.jobs) { recognizer.decode(utterances[$0], scorer: hmm.scorer)?.words }

@@ -25,6 +25,11 @@ struct TrainGMMHMM: ParsableCommand {
             speaker when the data has utt2spk, else per utterance), and stored in \
             the model so that decoding computes the same. Every word is its own unit unless --lexicon \
             maps words to units; a silence model is added, optional between and around words. \
+            Whole-word models then get a second stage (Kaldi's tri2b and tri3b): the first stage's \
+            alignments give an LDA of the base features spliced ±3 frames (to 40 dimensions), MLLT \
+            is re-estimated during training, and each training speaker (utt2spk) gets an fMLLR \
+            transform (speaker-adaptive training); the transform is stored in the model and applied by \
+            every command, and 'decode' then adapts to each test speaker in two passes. \
             Writes MODEL/model.json, MODEL/weights.safetensors and MODEL/training.log.
             """
     )
@@ -67,6 +72,14 @@ struct TrainGMMHMM: ParsableCommand {
     var resume = false
     @Flag(help: "Train on the base features without deltas.")
     var noDeltas = false
+    @Flag(inversion: .prefixedNo, help: "A second stage on spliced frames projected by LDA+MLLT, with speaker-adaptive training (fMLLR per speaker) unless --no-sat. Default: on for whole-word models; off with --lexicon, whose monophones are the first stage of a triphone recipe.")
+    var lda: Bool?
+    @Flag(name: .customLong("no-sat"), help: "A second stage with LDA+MLLT but no speaker-adaptive training (no fMLLR per speaker in training, none by default in decoding).")
+    var noSAT = false
+    @Option(name: .customLong("lda-dim"), help: ArgumentHelp("Dimensions the LDA keeps of the spliced frames.", valueName: "n"))
+    var ldaDimension = FeatureTransformOptions().dimension
+    @Option(name: .customLong("splice"), help: ArgumentHelp("Frames spliced on each side before the LDA.", valueName: "n"))
+    var spliceContext = FeatureTransformOptions().spliceContext
     @OptionGroup(title: "Output")
     var output: ModelOutputOptions
     @OptionGroup(title: "Run options")
@@ -87,6 +100,9 @@ struct TrainGMMHMM: ParsableCommand {
             throw ValidationError("--states, --gaussians, --gaussians-total and --iterations must be at least 1")
         }
         if let trainBeam, !(trainBeam > 0) { throw ValidationError("--train-beam must be positive") }
+        guard (1...400).contains(ldaDimension), (0...10).contains(spliceContext) else {
+            throw ValidationError("--lda-dim must be between 1 and 400 and --splice between 0 and 10")
+        }
         _ = try stateOverrides()
     }
 
@@ -114,11 +130,11 @@ struct TrainGMMHMM: ParsableCommand {
         var options = baumWelchOptions(for: data)
         options.statesPerUnit = states ?? (self.lexicon == nil ? 10 : 3)
         options.stateOverrides = try stateOverrides()
+        options.transforms = transformOptions()
         var checkpoint: (model: GMMHMM, log: [GMMHMMIterationLog])? = nil
         if resume {
             let (model, _) = try GMMHMM.load(out)
             let log = try ModelDirectory.trainingLog(out, as: GMMHMMIterationLog.self)
-            guard model.features == data.config else { throw ModelError("\(out): was trained with other feature options; --resume needs the same") }
             if let recorded = try GMMHMM.trainingOptions(out) {
                 let changed = differingSettings(recorded, options)
                 guard changed.isEmpty else {
@@ -126,6 +142,10 @@ struct TrainGMMHMM: ParsableCommand {
                         + "--resume continues a training with the same ones (--overwrite starts afresh)")
                 }
             }
+            guard model.features.transform == nil else {
+                throw ModelError("\(out): its training is complete (it has its feature transform); --overwrite trains afresh")
+            }
+            guard model.features == data.config else { throw ModelError("\(out): was trained with other feature options; --resume needs the same") }
             checkpoint = (model, log)
             printError("train gmm-hmm: resuming after iteration \(log.count) of \(iterations)")
         }
@@ -133,17 +153,62 @@ struct TrainGMMHMM: ParsableCommand {
         let utterances = data.trainingUtterances
         var log = checkpoint?.log ?? []
         var reported: Set<String> = []
-        let (model, _) = try trainer.train(utterances, lexicon: lexicon, features: data.config, resume: checkpoint) {
+        var (model, _) = try trainer.train(utterances, lexicon: lexicon, features: data.config, resume: checkpoint) {
             try record($0, $1, log: &log, reported: &reported, options: options, started: started)
         }
         try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
-        print(String(format: "train gmm-hmm: %d units, %d states, %d Gaussians, log-likelihood per frame %.4f, %.1f s → %@",
-                     model.transitions.units.count, model.pdfCount, model.gaussianCount, log.last?.logLikelihoodPerFrame ?? 0,
-                     Date().timeIntervalSince(started), out))
+        if let transforms = options.transforms {
+            model = try trainSecondStage(from: model, data: data, transforms: transforms, options: options, log: &log, started: started)
+        }
+        print(String(format: "train gmm-hmm: %d units, %d states, %d Gaussians, %@, log-likelihood per frame %.4f, %.1f s → %@",
+                     model.transitions.units.count, model.pdfCount, model.gaussianCount, model.features.transform == nil ? "Δ+ΔΔ features"
+                        : model.alignmentMixtures == nil ? "LDA+MLLT" : "LDA+MLLT+SAT",
+                     log.last?.logLikelihoodPerFrame ?? 0, Date().timeIntervalSince(started), out))
     }
 }
 
 extension TrainGMMHMM {
+    /// The second stage's settings from the flags (nil with --no-lda).
+    func transformOptions() -> FeatureTransformOptions? {
+        guard lda ?? (lexicon == nil) else { return nil }
+        var transforms = FeatureTransformOptions()
+        transforms.dimension = ldaDimension
+        transforms.spliceContext = spliceContext
+        if noSAT { transforms.fmllrIterations = [] }
+        return transforms.scheduled(for: iterations)
+    }
+
+    /// The second stage: LDA+MLLT (and SAT) from the first stage's model, its features without
+    /// deltas spliced. The first stage's model stays in OUT until the second is complete.
+    func trainSecondStage(from first: GMMHMM, data: CorpusFeatures, transforms: FeatureTransformOptions, options: GMMHMMTrainingOptions,
+                          log: inout [GMMHMMIterationLog], started: Date) throws -> GMMHMM {
+        var baseConfig = data.config
+        baseConfig.deltaOrder = 0
+        let B = baseConfig.baseDimension, D = data.config.dimension
+        let sourceData = data.trainingUtterances
+        let baseData = sourceData.map { u -> TrainingUtterance in
+            guard D != B else { return u }
+            // Deltas follow the base features in each frame: the first B values are the base.
+            let values = (0..<u.features.frames).flatMap { t in u.features.values[(t * D)..<(t * D + B)] }
+            return TrainingUtterance(id: u.id, features: FeatureMatrix(frames: u.features.frames, dimension: B, values: values), words: u.words)
+        }
+        let speakers = data.utterances.map { $0.utterance.speaker ?? $0.utterance.id }
+        let quiet = runOptions.quiet, offset = log.count
+        var stageLog = log, reported: Set<String> = []
+        let trainer = GMMHMMTrainer(options: options, jobs: runOptions.jobs)
+        let (model, _) = try trainer.trainWithTransforms(from: first, sourceData: sourceData, baseData: baseData, speakers: speakers,
+                                                        baseConfig: baseConfig, transforms: transforms,
+                                                        progress: { if !quiet { printError("train gmm-hmm: \($0)") } }) { entry, _ in
+            var entry = entry
+            entry.iteration += offset
+            stageLog.append(entry)
+            reportIteration(entry, reported: &reported, of: offset + iterations)
+        }
+        log = stageLog
+        try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
+        return model
+    }
+
     /// The Baum-Welch options of the flags (Gaussians, iterations, Viterbi, beam) and the data's fingerprint.
     func baumWelchOptions(for data: CorpusFeatures) -> GMMHMMTrainingOptions {
         var options = GMMHMMTrainingOptions()
@@ -167,13 +232,13 @@ extension TrainGMMHMM {
 
     /// A warning for each utterance skipped for the first time, and one progress line per
     /// iteration (unless --quiet).
-    func reportIteration(_ entry: GMMHMMIterationLog, reported: inout Set<String>) {
+    func reportIteration(_ entry: GMMHMMIterationLog, reported: inout Set<String>, of total: Int? = nil) {
         for (id, reason) in (entry.skippedUtterances ?? [:]).sorted(by: { $0.key < $1.key }) where reported.insert(id).inserted {
             printError("warning: iteration \(entry.iteration): skipped \(id): \(reason)")
         }
         guard !runOptions.quiet else { return }
         printError(String(format: "train gmm-hmm: iteration %d/%d: log-likelihood per frame %.4f, %d Gaussians, %d utterances%@, %.2f s",
-                          entry.iteration, iterations, entry.logLikelihoodPerFrame, entry.gaussians, entry.utterances,
+                          entry.iteration, total ?? iterations, entry.logLikelihoodPerFrame, entry.gaussians, entry.utterances,
                           entry.skipped > 0 ? " (\(entry.skipped) skipped)" : "", entry.seconds))
     }
 

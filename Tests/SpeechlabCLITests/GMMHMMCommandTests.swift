@@ -27,11 +27,12 @@ import Testing
         let report = try JSONSerialization.jsonObject(with: Data(score.stdout.utf8)) as! [String: Any]
         let accuracy = report["accuracy"] as! Double
         #expect(accuracy >= 0.9, "accuracy \(accuracy)")
-        // Decoding precomputed features made with the model's options gives the same hypotheses.
-        let features = try Speechlab.run(["features", "--data", root + "/test", "--out", root + "/feats", "--deltas",
-                                          "--cmvn", "speaker", "--norm-vars", "true", "--quiet"])
+        // Decoding precomputed features made with the model's options (its LDA+MLLT transform
+        // included) gives the same hypotheses; --data gives the speakers fMLLR adapts to.
+        let features = try Speechlab.run(["features", "--data", root + "/test", "--out", root + "/feats", "--like", root + "/model", "--quiet"])
         #expect(features.status == 0, "\(features.stderr)")
-        let fromFeatures = try Speechlab.run(["decode", "--model", root + "/model", "--feats", root + "/feats", "--out", root + "/hyp2", "--quiet"])
+        let fromFeatures = try Speechlab.run(["decode", "--model", root + "/model", "--data", root + "/test", "--feats", root + "/feats",
+                                              "--out", root + "/hyp2", "--quiet"])
         #expect(fromFeatures.status == 0, "\(fromFeatures.stderr)")
         #expect(try String(contentsOfFile: root + "/hyp2", encoding: .utf8) == String(contentsOfFile: root + "/hyp", encoding: .utf8))
         let mismatch = try Speechlab.run(["features", "--data", root + "/test", "--out", root + "/feats-plain", "--quiet"])

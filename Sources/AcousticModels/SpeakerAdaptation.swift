@@ -1,0 +1,204 @@
+import FeatureExtraction
+import Foundation
+import GaussianMixture
+import HiddenMarkov
+import SpeechBase
+
+/// How a speaker's fMLLR transform is estimated: the richest kind the speaker's frames
+/// support (a full transform has D(D+1) parameters, a diagonal one 2D, an offset D), EM
+/// passes over a fixed alignment, and the weight of silence frames.
+public struct FMLLROptions: Codable, Sendable, Equatable {
+    /// Fewest (speech-weighted) frames for a full transform, a diagonal one and an offset;
+    /// below the last, the speaker's features are left as they are.
+    public var fullMinimumFrames = 600.0
+    public var diagonalMinimumFrames = 100.0
+    public var biasMinimumFrames = 20.0
+    /// Passes of posteriors (under the current transform) and re-estimation.
+    public var passes = 3
+    /// Weight of frames aligned to silence (Kaldi's `weight-silence-post`, 0.01 in its fMLLR
+    /// decoding): silence says little about the voice.
+    public var silenceWeight = 0.01
+    /// Decode-and-estimate rounds at test time before the final pass (1: Kaldi's two passes).
+    /// 3, chosen on validation speakers (FSDD: each of jackson, lucas, theo and yweweler held
+    /// out of a model of the other four; nicolas not among them): mean accuracy 97.85%,
+    /// 98.55%, 98.80% for 1, 2, 3 rounds.
+    public var rounds = 3
+
+    public init() {}
+
+    /// Fields a file lacks keep their defaults (files written before a field existed).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = FMLLROptions()
+        fullMinimumFrames = try c.decodeIfPresent(Double.self, forKey: .fullMinimumFrames) ?? d.fullMinimumFrames
+        diagonalMinimumFrames = try c.decodeIfPresent(Double.self, forKey: .diagonalMinimumFrames) ?? d.diagonalMinimumFrames
+        biasMinimumFrames = try c.decodeIfPresent(Double.self, forKey: .biasMinimumFrames) ?? d.biasMinimumFrames
+        passes = try c.decodeIfPresent(Int.self, forKey: .passes) ?? d.passes
+        silenceWeight = try c.decodeIfPresent(Double.self, forKey: .silenceWeight) ?? d.silenceWeight
+        rounds = try c.decodeIfPresent(Int.self, forKey: .rounds) ?? d.rounds
+    }
+
+    /// The richest kind `frames` support.
+    public func kind(forFrames frames: Double) -> FMLLRTransform.Kind {
+        if frames >= fullMinimumFrames { return .full }
+        if frames >= diagonalMinimumFrames { return .diagonal }
+        if frames >= biasMinimumFrames { return .bias }
+        return .none
+    }
+
+    /// What is wrong with these settings, if anything (read from a model directory).
+    public var problem: String? {
+        guard [fullMinimumFrames, diagonalMinimumFrames, biasMinimumFrames, silenceWeight].allSatisfy({ $0.isFinite && $0 >= 0 }),
+              passes >= 1, passes <= 100, rounds >= 1, rounds <= 10, silenceWeight <= 1 else {
+            return "frame counts and the silence weight must be finite and non-negative (the weight at most 1), passes 1-100, rounds 1-10"
+        }
+        return nil
+    }
+}
+
+/// One speaker's transform and what it was estimated from.
+public struct SpeakerTransform: Sendable {
+    public var speaker: String
+    public var transform: FMLLRTransform
+    /// Speech-weighted frames of the statistics.
+    public var frames: Double
+    /// The kind the frames supported, when a richer one was wanted (or the estimate failed
+    /// and a simpler one was used): a sentence to report.
+    public var note: String?
+}
+
+extension GMMHMM {
+    /// Adds the fMLLR statistics of `features` (untransformed) aligned to `pdfs`: each frame's
+    /// posteriors over its pdf's Gaussians, computed on the frame transformed by `current`,
+    /// silence frames weighted by `silenceWeight`.
+    func accumulateFMLLR(_ features: FeatureMatrix, pdfs: [Int32], current: FMLLRTransform, silence: Set<Int>, silenceWeight: Double,
+                         into statistics: inout FMLLRStatistics) {
+        let D = dimension, T = min(features.frames, pdfs.count)
+        let transformed = current.kind == .none ? features.values : current.apply(features.values)
+        var y = [Double](repeating: 0, count: D), weights = y, scaledMeans = y, logs: [Double] = []
+        features.values.withUnsafeBufferPointer { x in
+            for t in 0..<T {
+                let pdf = Int(pdfs[t]), gmm = mixtures[pdf]
+                let weight = silence.contains(pdf) ? silenceWeight : 1
+                guard weight > 0 else { continue }
+                for d in 0..<D { y[d] = Double(transformed[t * D + d]) }
+                logs = (0..<gmm.componentCount).map { gmm.componentLogLikelihood($0, y) }
+                let top = logs.max() ?? 0
+                var total = 0.0
+                for m in logs.indices { logs[m] = Foundation.exp(logs[m] - top); total += logs[m] }
+                var occupancy = 0.0
+                for d in 0..<D { (weights[d], scaledMeans[d]) = (0, 0) }
+                for m in 0..<gmm.componentCount {
+                    let posterior = weight * logs[m] / total
+                    guard posterior > 1e-4 else { continue }
+                    occupancy += posterior
+                    for d in 0..<D {
+                        let w = posterior / gmm.variances[m * D + d]
+                        weights[d] += w
+                        scaledMeans[d] += w * gmm.means[m * D + d]
+                    }
+                }
+                weights.withUnsafeBufferPointer { w in
+                    scaledMeans.withUnsafeBufferPointer { m in
+                        statistics.accumulate(UnsafeBufferPointer(rebasing: x[(t * D)..<((t + 1) * D)]), occupancy: occupancy, weights: w, scaledMeans: m)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The fMLLR transform of one speaker's `utterances` (untransformed features, each with its
+    /// frames' pdfs from an alignment): `options.passes` rounds of statistics under the current
+    /// transform and re-estimation, the kind chosen by the frames (a failed estimate falls back
+    /// to the next simpler kind, said in the note).
+    public func estimateFMLLR(speaker: String, _ utterances: [(features: FeatureMatrix, pdfs: [Int32])], options: FMLLROptions,
+                              start: FMLLRTransform? = nil) -> SpeakerTransform {
+        let silence = silencePDFs
+        var transform = start ?? FMLLRTransform(dimension: dimension)
+        var frames = 0.0, note: String?
+        for _ in 0..<options.passes {
+            var statistics = FMLLRStatistics(dimension: dimension)
+            for u in utterances {
+                accumulateFMLLR(u.features, pdfs: u.pdfs, current: transform, silence: silence, silenceWeight: options.silenceWeight, into: &statistics)
+            }
+            frames = statistics.count
+            let wanted = options.kind(forFrames: frames)
+            var kinds = FMLLRTransform.Kind.allCases.drop { $0 != wanted }
+            note = wanted == .full ? nil
+                : String(format: "%@: %.0f frames are too few for a full fMLLR transform; %@", speaker, frames,
+                         wanted == .none ? "features left unadapted" : "a \(wanted == .bias ? "bias-only" : "diagonal") transform instead")
+            while let kind = kinds.popFirst() {
+                do {
+                    transform = try FMLLRTransform.estimate(kind, from: statistics, start: transform.kind == kind ? transform : nil)
+                    break
+                } catch {
+                    note = "\(speaker): \(error); a simpler transform instead"
+                }
+            }
+        }
+        return SpeakerTransform(speaker: speaker, transform: transform, frames: frames, note: note)
+    }
+}
+
+/// Two-pass unsupervised speaker adaptation at test time (Kaldi's `decode_fmllr.sh`): the
+/// caller decodes with the first-pass model; each utterance is aligned to its own first-pass
+/// words (never a transcript), each speaker's fMLLR estimated from those alignments, and the
+/// speaker's features transformed for the second pass with the adapted model.
+public struct TwoPassAdaptation: Sendable {
+    public let model: GMMHMM
+    public let recognizer: Recognizer
+    public var options: FMLLROptions
+
+    public init(model: GMMHMM, recognizer: Recognizer, options: FMLLROptions) {
+        self.model = model
+        self.recognizer = recognizer
+        self.options = options
+    }
+
+    /// Each utterance's features transformed by its speaker's fMLLR, and each speaker's
+    /// transform. `decode` searches features with a scorer: first with
+    /// ``GMMHMM/firstPassModel`` on the features as they are; each utterance is aligned to the
+    /// words found (an utterance without words adds nothing) and each speaker's transform
+    /// estimated. With `options.rounds` above 1, the adapted features are decoded again with
+    /// the model, realigned and the transforms re-estimated, `rounds` times in all.
+    /// `speakers[i]` groups utterance i (nil: each utterance alone).
+    public func adapt(_ utterances: [FeatureMatrix], speakers: [String]?, jobs: Int,
+                      decode: ([FeatureMatrix], any AcousticScorer & Sendable) -> [[TimedWord]?]) -> (features: [FeatureMatrix], transforms: [SpeakerTransform]) {
+        let groups = Self.groups(speakers ?? utterances.indices.map { "utterance \($0)" })
+        let recognizer = self.recognizer, model = self.model, options = self.options
+        var adapted = utterances
+        var transforms: [SpeakerTransform] = []
+        for round in 0..<max(options.rounds, 1) {
+            let scorer = round == 0 ? model.firstPassModel : model
+            let words = decode(adapted, scorer)
+            let current = adapted, previous = transforms
+            transforms = parallelMap(groups.count, workers: jobs) { g -> SpeakerTransform in
+                let aligned = groups[g].members.compactMap { i -> (features: FeatureMatrix, pdfs: [Int32])? in
+                    guard let words = words[i]?.map(\.word), !words.isEmpty,
+                          let pdfs = try? recognizer.align(current[i], words: words, scorer: scorer) else { return nil }
+                    return (utterances[i], pdfs)
+                }
+                return model.estimateFMLLR(speaker: groups[g].speaker, aligned, options: options, start: previous.isEmpty ? nil : previous[g].transform)
+            }
+            for (g, group) in groups.enumerated() {
+                for i in group.members {
+                    adapted[i] = transforms[g].transform.kind == .none ? utterances[i]
+                        : FeatureMatrix(frames: utterances[i].frames, dimension: utterances[i].dimension, values: transforms[g].transform.apply(utterances[i].values))
+                }
+            }
+        }
+        return (adapted, transforms)
+    }
+
+    /// Utterance indices by speaker, in order of first appearance.
+    static func groups(_ speakers: [String]) -> [(speaker: String, members: [Int])] {
+        var index: [String: Int] = [:], groups: [(speaker: String, members: [Int])] = []
+        for (i, s) in speakers.enumerated() {
+            if let g = index[s] { groups[g].members.append(i) } else {
+                index[s] = groups.count
+                groups.append((s, [i]))
+            }
+        }
+        return groups
+    }
+}
