@@ -1,4 +1,5 @@
 import Foundation
+import GaussianMixture
 import HiddenMarkov
 import SpeechBase
 
@@ -14,9 +15,15 @@ public struct AlignmentDirectory: Sendable {
     public var transitions: TransitionModel
     /// Utterance id → its pdf per frame.
     public var alignments: [String: [Int]]
+    /// Aligned by a speaker-adaptively trained GMM-HMM: each speaker's fMLLR transform
+    /// (`transforms.json`), under which the alignments were made; the GMM-HMM itself is
+    /// kept beside them (``GMMHMM/embeddedFiles``) for a hybrid trained on the adapted features.
+    public var speakerTransforms: [String: FMLLRTransform]?
+    public var path: String
 
     /// Writes the directory at `path`; `alignments` in the order given.
-    public static func write(hmm: HMMDescription, alignments: [(id: String, pdfs: [Int])], to path: String) throws {
+    public static func write(hmm: HMMDescription, alignments: [(id: String, pdfs: [Int])], speakerTransforms: [String: FMLLRTransform]? = nil,
+                             adaptationModel: GMMHMM? = nil, to path: String) throws {
         let transitions = try hmm.transitionModel()
         var pdfLines: [String] = []
         if let tree = hmm.tree {
@@ -30,11 +37,12 @@ public struct AlignmentDirectory: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         func text(_ lines: [String]) -> Data { Data(lines.map { $0 + "\n" }.joined().utf8) }
-        let files = [
+        var files = [
             "alignments.txt": text(alignments.map { ([$0.id] + $0.pdfs.map(String.init)).joined(separator: " ") }),
             "pdfs.txt": text(pdfLines),
             "hmm.json": try encoder.encode(hmm),
-        ]
+        ].merging(try adaptationModel?.embeddedFiles() ?? [:]) { a, _ in a }
+        if let speakerTransforms { files["transforms.json"] = try encoder.encode(speakerTransforms) }
         do { try DirectoryReplacement.write(files, to: path) } catch { throw ModelError(FileError.reason(error)) }
     }
 
@@ -54,6 +62,22 @@ public struct AlignmentDirectory: Sendable {
         let transitions: TransitionModel
         do { transitions = try hmm.transitionModel() } catch { throw ModelError("\(hmmPath): \(error)") }
         let alignments = try readAlignments((path as NSString).appendingPathComponent("alignments.txt"), pdfCount: hmm.pdfCount)
-        return AlignmentDirectory(hmm: hmm, transitions: transitions, alignments: alignments)
+        let transformsPath = (path as NSString).appendingPathComponent("transforms.json")
+        var transforms: [String: FMLLRTransform]?
+        if FileKind.of(transformsPath) != .missing {
+            do {
+                try requireRegularFile(transformsPath)
+                transforms = try JSONDecoder().decode([String: FMLLRTransform].self, from: Data(contentsOf: URL(fileURLWithPath: transformsPath)))
+            } catch let error as FileError {
+                throw ModelError(error.description)
+            } catch {
+                throw ModelError("\(transformsPath): is not a set of speaker transforms: \(describe(error))")
+            }
+            let D = hmm.features.dimension
+            if let bad = transforms!.first(where: { $0.value.dimension != D || $0.value.matrix.count != D * (D + 1) || !$0.value.matrix.allSatisfy(\.isFinite) }) {
+                throw ModelError("\(transformsPath): speaker '\(bad.key)': not a finite \(D) × \(D + 1) transform for these \(D)-dimensional features")
+            }
+        }
+        return AlignmentDirectory(hmm: hmm, transitions: transitions, alignments: alignments, speakerTransforms: transforms, path: path)
     }
 }

@@ -40,9 +40,11 @@ public enum ModelDirectory {
         /// `weights.safetensors`, when present.
         public var weights: Data?
         public var header: ModelHeader
+        /// The two files' names (another model embedded in a directory has its own).
+        public var descriptionName = "model.json", weightsName = "weights.safetensors"
 
-        public var descriptionPath: String { (path as NSString).appendingPathComponent("model.json") }
-        public var weightsPath: String { (path as NSString).appendingPathComponent("weights.safetensors") }
+        public var descriptionPath: String { (path as NSString).appendingPathComponent(descriptionName) }
+        public var weightsPath: String { (path as NSString).appendingPathComponent(weightsName) }
 
         /// `model.json` decoded as `type`; errors name the file and the key.
         public func decode<T: Decodable>(_ type: T.Type) throws -> T {
@@ -68,13 +70,13 @@ public enum ModelDirectory {
 
     /// Reads `model.json` and `weights.safetensors` of `path` as one snapshot and checks the
     /// header (a JSON object with `kind` and a `formatVersion` this speechlab reads).
-    public static func read(_ path: String) throws -> Snapshot {
+    public static func read(_ path: String, descriptionName: String = "model.json", weightsName: String = "weights.safetensors") throws -> Snapshot {
         let files: [String: Data]
-        do { files = try DirectorySnapshot.read(path, files: ["model.json", "weights.safetensors"]) } catch {
+        do { files = try DirectorySnapshot.read(path, files: [descriptionName, weightsName]) } catch {
             throw ModelError("\(path): is not a model directory (\(FileError.reason(error)))")
         }
-        let file = (path as NSString).appendingPathComponent("model.json")
-        guard let description = files["model.json"] else { throw ModelError("\(path): is not a model directory (it has no model.json)") }
+        let file = (path as NSString).appendingPathComponent(descriptionName)
+        guard let description = files[descriptionName] else { throw ModelError("\(path): is not a model directory (it has no \(descriptionName))") }
         guard (try? JSONSerialization.jsonObject(with: description)) is [String: Any] else {
             throw ModelError("\(file): is not a JSON object (a damaged or truncated file?)")
         }
@@ -90,7 +92,8 @@ public enum ModelDirectory {
         guard header.formatVersion <= formatVersion else {
             throw ModelError("\(file): format version \(header.formatVersion) is newer than this speechlab reads (\(formatVersion)); update speechlab")
         }
-        return Snapshot(path: path, description: description, weights: files["weights.safetensors"], header: header)
+        return Snapshot(path: path, description: description, weights: files[weightsName], header: header, descriptionName: descriptionName,
+                        weightsName: weightsName)
     }
 
     /// The kind of model at `path`, after checking the format version.
@@ -188,6 +191,13 @@ extension GMMHMM {
     /// Saves the model as a model directory at `path` (each file written atomically).
     public func save(to path: String, search: SearchOptions = SearchOptions(), training: GMMHMMTrainingOptions? = nil,
                      trainingSeconds: Double? = nil, log: [GMMHMMIterationLog] = []) throws {
+        let encoded = try encode(search: search, training: training, trainingSeconds: trainingSeconds)
+        try ModelDirectory.save(to: path, description: encoded.description, weights: encoded.weights, log: try ModelDirectory.logData(log))
+    }
+
+    /// `model.json` and `weights.safetensors` of the model.
+    func encode(search: SearchOptions = SearchOptions(), training: GMMHMMTrainingOptions? = nil,
+                trainingSeconds: Double? = nil) throws -> (description: Data, weights: Data) {
         var tensors: [String: Tensor<Double>] = [:]
         for (prefix, set) in [("pdf", mixtures), ("alignment.pdf", alignmentMixtures ?? [])] {
             for (i, gmm) in set.enumerated() {
@@ -201,13 +211,34 @@ extension GMMHMM {
                                             features: features, dimension: dimension, gaussiansPerPdf: mixtures.map(\.componentCount),
                                             tree: tree, speakerAdaptation: alignmentMixtures == nil ? nil : speakerAdaptation,
                                             search: search, training: training, trainingSeconds: trainingSeconds)
-        try ModelDirectory.save(to: path, description: try ModelDirectory.encoder().encode(description),
-                                weights: Safetensors.encode(tensors, metadata: ["kind": ModelKind.gmmHMM.rawValue]), log: try ModelDirectory.logData(log))
+        return (try ModelDirectory.encoder().encode(description), Safetensors.encode(tensors, metadata: ["kind": ModelKind.gmmHMM.rawValue]))
     }
 
     /// Loads a GMM-HMM model directory, validating it completely.
     public static func load(_ path: String) throws -> (model: GMMHMM, search: SearchOptions) {
-        let snapshot = try ModelDirectory.read(path)
+        try load(ModelDirectory.read(path))
+    }
+
+    /// The files of a speaker-adaptive GMM-HMM embedded in another model's directory (a hybrid
+    /// trained on its fMLLR-adapted features, which decodes with its help).
+    public static let embeddedFiles = (description: "adaptation-model.json", weights: "adaptation-weights.safetensors")
+
+    /// The GMM-HMM embedded in the model directory at `path`, nil when there is none.
+    public static func loadEmbedded(_ path: String) throws -> GMMHMM? {
+        let file = (path as NSString).appendingPathComponent(embeddedFiles.description)
+        guard FileKind.of(file) != .missing else { return nil }
+        return try load(ModelDirectory.read(path, descriptionName: embeddedFiles.description, weightsName: embeddedFiles.weights)).model
+    }
+
+    /// The model's two files under the embedded names, to write into another model's directory.
+    public func embeddedFiles() throws -> [String: Data] {
+        let encoded = try encode()
+        return [Self.embeddedFiles.description: encoded.description, Self.embeddedFiles.weights: encoded.weights]
+    }
+
+    /// Loads a GMM-HMM from its files, validating it completely.
+    static func load(_ snapshot: ModelDirectory.Snapshot) throws -> (model: GMMHMM, search: SearchOptions) {
+        let path = snapshot.path
         guard snapshot.header.kind == .gmmHMM else { throw ModelError("\(path): is a \(snapshot.header.kind) model, not a gmm-hmm model") }
         let jsonPath = snapshot.descriptionPath
         let description = try snapshot.decode(GMMHMMDescription.self)

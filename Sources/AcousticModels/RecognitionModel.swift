@@ -52,14 +52,15 @@ public struct RecognitionModel: Sendable {
     public var engine: Engine
     /// The HMMs, lexicon and scorer (nil for a classifier, which has no HMM).
     public var hmm: HMMSide?
-    /// A GMM-HMM (fMLLR can adapt its features to each speaker).
+    /// The GMM-HMM that estimates a speaker's fMLLR transform: the model itself, or the one a
+    /// hybrid trained on fMLLR-adapted features keeps (nil for other models).
     public var gmm: GMMHMM?
     public var kind: ModelKind { summary.kind }
 
     /// For a speaker-adaptively trained GMM-HMM, the same HMMs scored by its alignment
     /// mixtures (the model for unadapted features); any other model as it is.
     public var unadapted: RecognitionModel {
-        guard let gmm, gmm.alignmentMixtures != nil, case .search(let recognizer, _) = engine else { return self }
+        guard kind == .gmmHMM, let gmm, gmm.alignmentMixtures != nil, case .search(let recognizer, _) = engine else { return self }
         var copy = self
         let first = gmm.firstPassModel
         copy.engine = .search(recognizer, first)
@@ -97,12 +98,23 @@ public struct RecognitionModel: Sendable {
             side = HMMSide(transitions: try model.hmm.transitionModel(), lexicon: model.hmm.lexicon, vocabulary: model.hmm.vocabulary,
                            search: search, scorer: model, tree: model.hmm.tree)
             (summary, features) = (try model.summary(at: path), model.hmm.features)
+            gmm = try GMMHMM.loadEmbedded(path)
+            if let gmm, gmm.features != features || gmm.pdfCount != model.hmm.pdfCount {
+                throw ModelError("\(path)/\(GMMHMM.embeddedFiles.description): its features or states are not the hybrid's")
+            }
         }
         adjustSearch(&side.search)
         let recognizer = try Recognizer(transitions: side.transitions, lexicon: side.lexicon, vocabulary: side.vocabulary, options: side.search,
                                         tree: side.tree)
         return RecognitionModel(features: features, vocabulary: side.vocabulary, summary: summary,
                                 engine: .search(recognizer, side.scorer), hmm: side, gmm: gmm)
+    }
+
+    /// The words of one utterance scored by `scorer` instead of the model's own (a first pass
+    /// with alignment mixtures); a classifier ignores the scorer.
+    public func recognize(_ features: FeatureMatrix, grammar: Grammar, scorer: any AcousticScorer & Sendable) -> [TimedWord]? {
+        guard case .search(let recognizer, _) = engine else { return recognize(features, grammar: grammar) }
+        return recognizer.decode(features, scorer: scorer, grammar: grammar)?.words
     }
 
     /// The words of one utterance with their frames, or nil when no path of the grammar fits

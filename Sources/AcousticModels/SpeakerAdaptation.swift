@@ -68,14 +68,14 @@ public struct SpeakerTransform: Sendable {
 }
 
 extension GMMHMM {
-    /// Adds the fMLLR statistics of `features` (untransformed) aligned to `pdfs`: each frame's
-    /// posteriors over its pdf's Gaussians, computed on the frame transformed by `current`,
-    /// silence frames weighted by `silenceWeight`.
+    /// Adds the fMLLR statistics of `features` (untransformed) aligned to `pdfs` to `scatter`:
+    /// each frame's posteriors over its pdf's Gaussians, computed on the frame transformed by
+    /// `current`, silence frames weighted by `silenceWeight`.
     func accumulateFMLLR(_ features: FeatureMatrix, pdfs: [Int32], current: FMLLRTransform, silence: Set<Int>, silenceWeight: Double,
-                         into statistics: inout FMLLRStatistics) {
+                         into scatter: inout GaussianScatter) {
         let D = dimension, T = min(features.frames, pdfs.count)
         let transformed = current.kind == .none ? features.values : current.apply(features.values)
-        var y = [Double](repeating: 0, count: D), weights = y, scaledMeans = y, logs: [Double] = []
+        var y = [Double](repeating: 0, count: D), logs: [Double] = []
         features.values.withUnsafeBufferPointer { x in
             for t in 0..<T {
                 let pdf = Int(pdfs[t]), gmm = mixtures[pdf]
@@ -86,22 +86,10 @@ extension GMMHMM {
                 let top = logs.max() ?? 0
                 var total = 0.0
                 for m in logs.indices { logs[m] = Foundation.exp(logs[m] - top); total += logs[m] }
-                var occupancy = 0.0
-                for d in 0..<D { (weights[d], scaledMeans[d]) = (0, 0) }
                 for m in 0..<gmm.componentCount {
                     let posterior = weight * logs[m] / total
                     guard posterior > 1e-4 else { continue }
-                    occupancy += posterior
-                    for d in 0..<D {
-                        let w = posterior / gmm.variances[m * D + d]
-                        weights[d] += w
-                        scaledMeans[d] += w * gmm.means[m * D + d]
-                    }
-                }
-                weights.withUnsafeBufferPointer { w in
-                    scaledMeans.withUnsafeBufferPointer { m in
-                        statistics.accumulate(UnsafeBufferPointer(rebasing: x[(t * D)..<((t + 1) * D)]), occupancy: occupancy, weights: w, scaledMeans: m)
-                    }
+                    scatter.add(UnsafeBufferPointer(rebasing: x[(t * D)..<((t + 1) * D)]), pdf: pdf, component: m, posterior: posterior)
                 }
             }
         }
@@ -117,10 +105,11 @@ extension GMMHMM {
         var transform = start ?? FMLLRTransform(dimension: dimension)
         var frames = 0.0, note: String?
         for _ in 0..<options.passes {
-            var statistics = FMLLRStatistics(dimension: dimension)
+            var scatter = GaussianScatter(self)
             for u in utterances {
-                accumulateFMLLR(u.features, pdfs: u.pdfs, current: transform, silence: silence, silenceWeight: options.silenceWeight, into: &statistics)
+                accumulateFMLLR(u.features, pdfs: u.pdfs, current: transform, silence: silence, silenceWeight: options.silenceWeight, into: &scatter)
             }
+            let statistics = scatter.fmllrStatistics(self)
             frames = statistics.count
             let wanted = options.kind(forFrames: frames)
             var kinds = FMLLRTransform.Kind.allCases.drop { $0 != wanted }
@@ -200,5 +189,58 @@ public struct TwoPassAdaptation: Sendable {
             }
         }
         return groups
+    }
+}
+
+/// Each Gaussian's scatter Σ_t γ(t) ξ_t ξ_tᵀ (ξ = [x, 1], lower triangle) of the frames it was
+/// given, kept only for the Gaussians that get frames: fMLLR's statistics in D(D+1)²/2 per
+/// frame and Gaussian less than frame by frame.
+struct GaussianScatter {
+    let dimension: Int
+    /// First Gaussian of each pdf in a flat numbering.
+    let offsets: [Int]
+    /// Each Gaussian's slot in `values` (−1: none yet).
+    var slots: [Int]
+    var values: [Double] = []
+    var touched: [(pdf: Int, component: Int)] = []
+
+    init(_ model: GMMHMM) {
+        dimension = model.dimension
+        var offsets = [0]
+        for gmm in model.mixtures { offsets.append(offsets.last! + gmm.componentCount) }
+        self.offsets = offsets
+        slots = [Int](repeating: -1, count: offsets.last!)
+    }
+
+    mutating func add(_ x: UnsafeBufferPointer<Float>, pdf: Int, component: Int, posterior: Double) {
+        let E = dimension + 1, key = offsets[pdf] + component
+        if slots[key] < 0 {
+            slots[key] = values.count
+            values.append(contentsOf: repeatElement(0, count: E * E))
+            touched.append((pdf, component))
+        }
+        let base = slots[key]
+        values.withUnsafeMutableBufferPointer { v in
+            for r in 0..<E {
+                let a = posterior * (r < dimension ? Double(x[r]) : 1)
+                for c in 0...r { v[base + r * E + c] += a * (c < dimension ? Double(x[c]) : 1) }
+            }
+        }
+    }
+
+    /// The fMLLR statistics of the scatter under `model`'s Gaussians.
+    func fmllrStatistics(_ model: GMMHMM) -> FMLLRStatistics {
+        let D = dimension, E = D + 1
+        var statistics = FMLLRStatistics(dimension: D)
+        var full = [Double](repeating: 0, count: E * E)
+        for (pdf, m) in touched {
+            let base = slots[offsets[pdf] + m]
+            for r in 0..<E { for c in 0...r { (full[r * E + c], full[c * E + r]) = (values[base + r * E + c], values[base + r * E + c]) } }
+            let gmm = model.mixtures[pdf]
+            full.withUnsafeBufferPointer {
+                statistics.add(scatter: $0, mean: gmm.means[(m * D)..<((m + 1) * D)], variance: gmm.variances[(m * D)..<((m + 1) * D)])
+            }
+        }
+        return statistics
     }
 }

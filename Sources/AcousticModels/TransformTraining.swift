@@ -110,9 +110,10 @@ extension GMMHMMTrainer {
         var floor = global
         try iterate(model, EStepCorpus(floorData), triphoneGraphs: graphs.triphoneGraphs, varianceFloor: global, log: &log, prepare: { iteration in
             var changed = false
+            var current = floorData
             if transforms.mlltIterations.contains(iteration) {
-                let alignments = graphs.align(model, adapted())
-                let A = try self.estimateMLLT(model, adapted(), alignments, silence: silence)
+                let alignments = graphs.align(model, current)
+                let A = try self.estimateMLLT(model, current, alignments, silence: silence)
                 features = features.map { project($0, matrix: A, rows: k) }
                 matrix = multiply(A, matrix, rows: k, inner: k, columns: S)
                 model.setMixtures(model.mixtures.map { $0.transformingMeans(A) })
@@ -122,11 +123,11 @@ extension GMMHMMTrainer {
                 newConfig.transform?.matrix = matrix.map(Float.init)
                 model.features = newConfig
                 changed = true
+                current = adapted()
                 progress("iteration \(iteration): MLLT re-estimated")
             }
             if transforms.fmllrIterations.contains(iteration) {
-                let data = adapted()
-                let alignments = graphs.align(model, data)
+                let alignments = graphs.align(model, current)
                 let unadapted = features
                 let estimates = parallelMap(groups.count, workers: self.jobs) { g -> SpeakerTransform in
                     let members = groups[g].members.compactMap { i in alignments[i].map { (features: unadapted[i], pdfs: $0) } }
@@ -139,7 +140,7 @@ extension GMMHMMTrainer {
                 changed = true
             }
             guard changed else { return nil }
-            floorData = adapted()
+            floorData = transforms.fmllrIterations.contains(iteration) ? adapted() : current
             floor = self.globalVariance(floorData)
             return (EStepCorpus(floorData), floor)
         }, onIteration: onIteration)

@@ -63,6 +63,26 @@ public struct FMLLRStatistics: Sendable {
         if pendingWeights.count >= Self.block * D { flush() }
     }
 
+    /// Adds the frames of one Gaussian, given their scatter `Σ_t γ(t) ξ_t ξ_tᵀ` (`[(D+1), (D+1)]`,
+    /// ξ = [x, 1], so its last row holds Σγ xᵀ and Σγ): k_i += μ_i/σ²_i Σγ ξᵀ, G_i += scatter/σ²_i.
+    /// Cheaper than frame by frame when there are many more frames than Gaussians.
+    public mutating func add(scatter: UnsafeBufferPointer<Double>, mean: ArraySlice<Double>, variance: ArraySlice<Double>) {
+        let D = dimension, E = D + 1
+        precondition(scatter.count == E * E && mean.count == D && variance.count == D, "FMLLRStatistics: sizes do not fit")
+        let occupancy = scatter[D * E + D]
+        guard occupancy > 0 else { return }
+        count += occupancy
+        for (i, (m, v)) in zip(mean, variance).enumerated() {
+            let w = 1 / v, scaledMean = m / v
+            linear.withUnsafeMutableBufferPointer { k in
+                for c in 0..<E { k[i * E + c] += scaledMean * scatter[D * E + c] }
+            }
+            quadratic[i].withUnsafeMutableBufferPointer { g in
+                for k in 0..<(E * E) { g[k] += w * scatter[k] }
+            }
+        }
+    }
+
     /// Folds the pending frames into G_i: G_i += Ξᵀ diag(w_i) Ξ, one GEMM per dimension.
     private mutating func flush() {
         let D = dimension, E = D + 1, n = pendingWeights.count / max(D, 1)
@@ -163,21 +183,19 @@ public struct FMLLRTransform: Codable, Sendable, Equatable {
         return (0..<(D * D)).map { matrix[($0 / D) * (D + 1) + $0 % D] }
     }
 
-    /// Frames `[T, D]` transformed, `A x + b` each.
+    /// Frames `[T, D]` transformed, `A x + b` each (one GEMM).
     public func apply(_ frames: [Float]) -> [Float] {
         let D = dimension, E = D + 1, T = frames.count / max(D, 1)
+        guard T > 0 else { return [] }
         var out = [Float](repeating: 0, count: T * D)
         let W = matrix.map(Float.init)
+        for t in 0..<T { for i in 0..<D { out[t * D + i] = W[i * E + D] } }
         frames.withUnsafeBufferPointer { x in
             W.withUnsafeBufferPointer { W in
                 out.withUnsafeMutableBufferPointer { y in
-                    for t in 0..<T {
-                        for i in 0..<D {
-                            var sum = W[i * E + D]
-                            for j in 0..<D { sum += W[i * E + j] * x[t * D + j] }
-                            y[t * D + i] = sum
-                        }
-                    }
+                    // Y = X Aᵀ + 1 bᵀ: A is W without its last column (leading dimension E).
+                    Float.gemm(transposeA: false, transposeB: true, m: T, n: D, k: D, alpha: 1, a: x.baseAddress!, lda: D,
+                               b: W.baseAddress!, ldb: E, beta: 1, c: y.baseAddress!, ldc: D)
                 }
             }
         }
@@ -227,16 +245,33 @@ public struct FMLLRTransform: Codable, Sendable, Equatable {
                 }
                 return inverse
             }
+            guard var inverseA = DenseMatrix.inverse(transform.linearPart, n: D) else {
+                throw FeatureTransformError("fMLLR: the starting transform is singular")
+            }
             for _ in 0..<iterations {
                 for i in 0..<D {
-                    // Row i of (A⁻¹)ᵀ is proportional to row i's cofactors (the scale cancels).
-                    guard let inverseA = DenseMatrix.inverse(transform.linearPart, n: D) else {
-                        throw FeatureTransformError("fMLLR: the transform became singular")
-                    }
+                    // Row i of (A⁻¹)ᵀ (column i of A⁻¹) is proportional to row i's cofactors (the scale cancels).
                     let c = (0..<E).map { $0 < D ? inverseA[$0 * D + i] : 0 }
                     let k = Array(s.linear[(i * E)..<((i + 1) * E)])
                     guard let w = rowUpdate(inverse: inverses[i], k: k, cofactors: c, count: s.count, n: E) else { continue }
+                    // A changes by e_i dᵀ: A⁻¹ follows by Sherman-Morrison, A⁻¹ − (A⁻¹e_i)(dᵀA⁻¹)/(1 + dᵀA⁻¹e_i).
+                    let d = (0..<D).map { w[$0] - transform.matrix[i * E + $0] }
                     for j in 0..<E { transform.matrix[i * E + j] = w[j] }
+                    var dA = [Double](repeating: 0, count: D)
+                    for r in 0..<D where d[r] != 0 { for col in 0..<D { dA[col] += d[r] * inverseA[r * D + col] } }
+                    let denominator = 1 + dA[i]
+                    if abs(denominator) > 1e-8 {
+                        for r in 0..<D {
+                            let f = inverseA[r * D + i] / denominator
+                            guard f != 0 else { continue }
+                            for col in 0..<D { inverseA[r * D + col] -= f * dA[col] }
+                        }
+                    } else {
+                        guard let fresh = DenseMatrix.inverse(transform.linearPart, n: D) else {
+                            throw FeatureTransformError("fMLLR: the transform became singular")
+                        }
+                        inverseA = fresh
+                    }
                 }
             }
         }

@@ -1,6 +1,8 @@
 import AcousticModels
 import ArgumentParser
 import Foundation
+import GaussianMixture
+import HiddenMarkov
 import SpeechBase
 
 /// `speechlab align`: forced alignment of transcripts, the frame targets of neural models.
@@ -32,9 +34,25 @@ struct Align: ParsableCommand {
         let corpus = try CorpusFeatures.load(data, config: opened.features, rateGiven: true, requireTranscripts: true, run: runOptions)
         let count = corpus.utterances.count
         let scorer = loaded.scorer
-        let items = corpus.utterances.map { ($0.features, $0.utterance.words ?? []) }
+        var items = corpus.utterances.map { ($0.features, $0.utterance.words ?? []) }
+        var speakerTransforms: [String: FMLLRTransform]?
+        if let adaptation = opened.twoPassAdaptation(enabled: nil) {
+            // A speaker-adaptively trained model aligns as Kaldi's align_fmllr.sh: the alignment
+            // mixtures align the transcripts, each speaker's fMLLR is estimated from them, and
+            // the model aligns the transformed features. The "first pass" is the transcript.
+            let transcripts = items.map { $0.1.map { TimedWord(word: $0, start: 0, end: 0) } }
+            let speakers = corpus.utterances.map { $0.utterance.speaker ?? $0.utterance.id }
+            let (adapted, transforms) = adaptation.adapt(items.map(\.0), speakers: speakers, jobs: runOptions.jobs) { _, _ in transcripts }
+            for i in items.indices { items[i].0 = adapted[i] }
+            speakerTransforms = Dictionary(transforms.map { ($0.speaker, $0.transform) }) { a, _ in a }
+            if !runOptions.quiet {
+                for note in transforms.compactMap(\.note).prefix(5) { printError("align: \(note)") }
+                printError("align: fMLLR transforms for \(transforms.count) speakers")
+            }
+        }
+        let final = items
         let results = parallelMap(count, workers: runOptions.jobs) { i in
-            Result { try recognizer.align(items[i].0, words: items[i].1, scorer: scorer) }
+            Result { try recognizer.align(final[i].0, words: final[i].1, scorer: scorer) }
         }
         var aligned: [(id: String, pdfs: [Int])] = []
         var failed = 0
@@ -50,7 +68,8 @@ struct Align: ParsableCommand {
         // The HMM these pdfs belong to, for training a hybrid network on them.
         let hmm = HMMDescription(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, features: opened.features,
                                  tree: loaded.tree)
-        try AlignmentDirectory.write(hmm: hmm, alignments: aligned, to: out)
+        try AlignmentDirectory.write(hmm: hmm, alignments: aligned, speakerTransforms: speakerTransforms,
+                                     adaptationModel: speakerTransforms == nil ? nil : opened.gmm, to: out)
         print("align: done \(count - failed) of \(count) utterances → \((out as NSString).appendingPathComponent("alignments.txt"))")
     }
 }

@@ -2,7 +2,9 @@ import AcousticModels
 import ArgumentParser
 import AudioIO
 import Evaluation
+import FeatureExtraction
 import Foundation
+import HiddenMarkov
 import SpeechBase
 import SpeechCorpus
 import Synchronization
@@ -62,29 +64,54 @@ struct Compare: ParsableCommand {
         // time does not include the disk while the others' come from the page cache.
         for u in corpus { _ = FileManager.default.contents(atPath: u.audioPath) }
 
+        // A speaker-adaptively trained model is shown twice: unadapted (its alignment
+        // mixtures on the features as they are) and after two-pass fMLLR adaptation.
+        var entries: [(k: Int, name: String, model: RecognitionModel, adapted: Bool)] = []
+        for (k, item) in loaded.enumerated() {
+            if item.model.twoPassAdaptation(enabled: nil) != nil {
+                entries.append((k, names[k] + "-unadapted", item.model.unadapted, false))
+                entries.append((k, names[k], item.model, true))
+            } else {
+                entries.append((k, names[k], item.model, false))
+            }
+        }
         var decodings: [ModelDecoding] = []
-        for (k, (path, model)) in loaded.enumerated() {
-            let summary = model.summary
-            if !runOptions.quiet { printError("compare: decoding with \(names[k]) (\(summary.architecture))") }
+        for (k, name, model, adapted) in entries {
+            let path = loaded[k].path, summary = model.summary
+            if !runOptions.quiet { printError("compare: decoding with \(name) (\(summary.architecture)\(adapted ? ", two-pass fMLLR" : ""))") }
             let started = Date()
             let features = try CorpusFeatures.load(test, config: model.features, rateGiven: true, requireTranscripts: true, run: runOptions)
-            let items = features.utterances.map(\.features)
-            let progress = runOptions.quiet ? nil : ProgressReporter(label: "decode", total: items.count)
-            let done = Atomic(0)
-            let graphRecognizer = recognizers[k], scorer = model.hmm?.scorer
-            let words = parallelMap(items.count, workers: runOptions.jobs) { i in
-                let result = graphRecognizer.map { $0.decode(items[i], scorer: scorer!)?.words } ?? model.recognize(items[i], grammar: grammar)
-                progress?.update(done.add(1, ordering: .relaxed).newValue)
-                return result
+            var items = features.utterances.map(\.features)
+            let graphRecognizer = recognizers[k], jobs = runOptions.jobs
+            // A classifier has no scorer (and no graph).
+            func decode(_ items: [FeatureMatrix], _ scorer: (any AcousticScorer & Sendable)?, progress: ProgressReporter?) -> [[TimedWord]?] {
+                let done = Atomic(0)
+                return parallelMap(items.count, workers: jobs) { i in
+                    let result: [TimedWord]?
+                    if let scorer {
+                        result = graphRecognizer.map { $0.decode(items[i], scorer: scorer)?.words } ?? model.recognize(items[i], grammar: grammar, scorer: scorer)
+                    } else {
+                        result = model.recognize(items[i], grammar: grammar)
+                    }
+                    progress?.update(done.add(1, ordering: .relaxed).newValue)
+                    return result
+                }
             }
+            if adapted, let adaptation = model.twoPassAdaptation(enabled: nil) {
+                let speakers = features.utterances.allSatisfy({ $0.utterance.speaker != nil }) ? features.utterances.map { $0.utterance.speaker! } : nil
+                items = adaptation.adapt(items, speakers: speakers, jobs: jobs) { decode($0, $1, progress: nil) }.features
+            }
+            let progress = runOptions.quiet ? nil : ProgressReporter(label: "decode", total: items.count)
+            let words = decode(items, model.hmm?.scorer, progress: progress)
             progress?.finish()
             let seconds = Date().timeIntervalSince(started)
             var hypotheses: [String: [String]] = [:]
             for (i, w) in words.enumerated() { if let w { hypotheses[features.utterances[i].utterance.id] = w.map(\.word) } }
             try AtomicFile.write(lines: features.utterances.map { u in ([u.utterance.id] + (hypotheses[u.utterance.id] ?? [])).joined(separator: " ") },
-                           to: try outputPath(names[k].replacingOccurrences(of: "/", with: "_") + ".hyp"))
+                           to: try outputPath(name.replacingOccurrences(of: "/", with: "_") + ".hyp"))
             decodings.append(ModelDecoding(
-                name: names[k], path: path, kind: summary.kind.rawValue, architecture: summary.architecture, features: model.features.summary,
+                name: name, path: path, kind: summary.kind.rawValue, architecture: summary.architecture + (adapted ? ", two-pass fMLLR" : ""),
+                features: model.features.summary,
                 parameters: summary.parameters, trainingSeconds: summary.trainingSeconds, decodingSeconds: seconds,
                 threads: runOptions.jobs, hypotheses: hypotheses, vocabulary: Set(model.vocabulary), curves: summary.curves,
                 notes: summary.notes, outputsOneWordPerUtterance: summary.outputsOneWordPerUtterance))

@@ -147,7 +147,9 @@ extension Decode {
             for note in transforms.compactMap(\.note).prefix(5) { printError("decode: \(note)") }
             if transforms.filter({ $0.note != nil }).count > 5 { printError("decode: ... and \(transforms.filter { $0.note != nil }.count - 5) more such speakers") }
             let kinds = Dictionary(grouping: transforms, by: \.transform.kind).mapValues(\.count)
-            printError(String(format: "decode: first pass and fMLLR for %d %@ (%@) in %.1f s", transforms.count, speakers == nil ? "utterances (no utt2spk)" : "speakers",
+            // Without utt2spk (a missing speaker is the utterance itself), each utterance is adapted alone.
+            let alone = corpus.utterances.allSatisfy { $0.utterance.speaker == nil || $0.utterance.speaker == $0.utterance.id }
+            printError(String(format: "decode: first pass and fMLLR for %d %@ (%@) in %.1f s", transforms.count, alone ? "utterances (no utt2spk)" : "speakers",
                               FMLLRTransform.Kind.allCases.compactMap { kind in kinds[kind].map { "\($0) \(kind.rawValue)" } }.joined(separator: ", "),
                               Date().timeIntervalSince(started)))
         }

@@ -1,6 +1,9 @@
 import AcousticModels
 import ArgumentParser
+import FeatureExtraction
 import Foundation
+import SpeechBase
+import GaussianMixture
 import NeuralNet
 import SpeechCorpus
 
@@ -153,7 +156,29 @@ struct TrainRNN: ParsableCommand {
                 ? try CorpusFeatures.load(train, frontEnd: try features.trainingFrontEnd(for: train, deltas: features.deltas), requireTranscripts: false, run: runOptions)
                 : try CorpusFeatures.load(train, config: alignments.hmm.features, rateGiven: true, requireTranscripts: false, run: runOptions)
             alignments.hmm.features = corpus.config
-            let model = try NeuralRecipes.trainHybrid(setup, utterances: corpus.utterances.map { ($0.utterance.id, $0.features) }, originals: originals(corpus),
+            var inputs = corpus.utterances.map { ($0.utterance.id, $0.features) }
+            if let transforms = alignments.speakerTransforms {
+                // Aligned by a speaker-adaptive GMM-HMM: on its features, the network learns from
+                // each speaker's fMLLR-adapted frames (Kaldi's --transform-dir), and keeps the
+                // GMM-HMM to estimate a new speaker's transform when decoding.
+                if features.anyGiven {
+                    if !runOptions.quiet { printError("train rnn: the alignments' speaker transforms are for their own features, not these: not applied") }
+                } else {
+                    for (i, u) in corpus.utterances.enumerated() {
+                        let speaker = u.utterance.speaker ?? u.utterance.id
+                        guard let transform = transforms[speaker] else {
+                            throw ModelError("\(self.alignments!)/transforms.json: has no transform for speaker '\(speaker)' (utterance '\(u.utterance.id)'); align this data with the model again")
+                        }
+                        inputs[i].1 = FeatureMatrix(frames: u.features.frames, dimension: u.features.dimension, values: transform.apply(u.features.values))
+                    }
+                    guard let gmm = try GMMHMM.loadEmbedded(alignments.path) else {
+                        throw ModelError("\(alignments.path): has speaker transforms but not the GMM-HMM that made them; align this data with the model again")
+                    }
+                    do { try DirectoryReplacement.write(try gmm.embeddedFiles(), to: out) } catch { throw ModelError(FileError.reason(error)) }
+                    if !runOptions.quiet { printError("train rnn: fMLLR-adapted features of \(transforms.count) speakers") }
+                }
+            }
+            let model = try NeuralRecipes.trainHybrid(setup, utterances: inputs, originals: originals(corpus),
                                                       alignments: alignments, out: out, resume: resume, progress: progress(accuracy: "frame accuracy"))
             let a = model.architecture
             print(String(format: "train rnn: hybrid %@ %d×%d%@, %d parameters, %d utterances, %.1f s → %@", a.cell.rawValue, a.layers, a.hiddenSize,

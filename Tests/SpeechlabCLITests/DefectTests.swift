@@ -322,6 +322,29 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
     }
 
     // 14. Runtime failures are errors with status 1, naming the file, never usage text.
+    /// A feature transform whose matrix does not fit its sizes is refused by every command
+    /// that reads the model, naming the file and the sizes.
+    @Test func aFeatureTransformOfTheWrongSizeIsRefused() throws {
+        let model = try TinyModels.copy(f.gmm)
+        var dimension = 0
+        try TinyModels.editJSON(model + "/model.json") { json in
+            var features = json["features"] as! [String: Any]
+            var transform = features["transform"] as! [String: Any]
+            var matrix = transform["matrix"] as! [Any]
+            dimension = transform["outputDimension"] as! Int
+            matrix.removeLast()
+            transform["matrix"] = matrix
+            features["transform"] = transform
+            json["features"] = features
+        }
+        #expect(dimension > 0)
+        for command in [["decode", "--model", model, "--data", f.data + "/test", "--out", model + "/hyp"],
+                        ["align", "--model", model, "--data", f.data + "/test", "--out", model + "/ali"]] {
+            expectFailure(try Speechlab.run(command + ["--quiet"]), mentioning: "the splice transform's matrix has")
+        }
+        #expect(!FileManager.default.fileExists(atPath: model + "/hyp"))
+    }
+
     @Test func runtimeFailuresNameTheFileWithoutUsageText() throws {
         expectFailure(try Speechlab.run(["decode", "--model", f.gmm, "--data", f.data + "/test", "--out", "/nonexistent-folder/hyp", "--quiet"]),
                       mentioning: "/nonexistent-folder/hyp")

@@ -90,7 +90,8 @@ import Testing
                                          "--out", work + "/report", "--quiet"])
         #expect(compare.status == 0, "\(compare.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work + "/report/report.json"))) as! [String: Any]
-        #expect(report["grammar"] as? String == "graph" && (report["models"] as? [Any])?.count == 2)
+        // Each speaker-adaptive model twice (unadapted, and after two-pass fMLLR through the graph).
+        #expect(report["grammar"] as? String == "graph" && (report["models"] as? [Any])?.count == 4)
         let mismatch = try Speechlab.run(["compare", "--test", f.data + "/test", "--models", f.gmm, f.gru, "--graph", work + "/graph", work + "/graph",
                                           work + "/graph", "--out", work + "/r2"])
         #expect(mismatch.status == 64 && mismatch.stderr.contains("one per model (2), not 3"), "\(mismatch.stderr)")
