@@ -75,19 +75,16 @@ extension GMMHMM {
                          into scatter: inout GaussianScatter) {
         let D = dimension, T = min(features.frames, pdfs.count)
         let transformed = current.kind == .none ? features.values : current.apply(features.values)
-        var y = [Double](repeating: 0, count: D), logs: [Double] = []
+        var y = [Double](repeating: 0, count: D), posteriors: [Double] = []
         features.values.withUnsafeBufferPointer { x in
             for t in 0..<T {
                 let pdf = Int(pdfs[t]), gmm = mixtures[pdf]
                 let weight = silence.contains(pdf) ? silenceWeight : 1
                 guard weight > 0 else { continue }
                 for d in 0..<D { y[d] = Double(transformed[t * D + d]) }
-                logs = (0..<gmm.componentCount).map { gmm.componentLogLikelihood($0, y) }
-                let top = logs.max() ?? 0
-                var total = 0.0
-                for m in logs.indices { logs[m] = Foundation.exp(logs[m] - top); total += logs[m] }
+                gmm.componentPosteriors(y, into: &posteriors)
                 for m in 0..<gmm.componentCount {
-                    let posterior = weight * logs[m] / total
+                    let posterior = weight * posteriors[m]
                     guard posterior > 1e-4 else { continue }
                     scatter.add(UnsafeBufferPointer(rebasing: x[(t * D)..<((t + 1) * D)]), pdf: pdf, component: m, posterior: posterior)
                 }

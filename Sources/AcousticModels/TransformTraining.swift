@@ -50,9 +50,11 @@ extension GMMHMMTrainer {
     /// (its rotation folded into the feature transform and the means) and each speaker's fMLLR
     /// re-estimated before the chosen iterations. A speaker-adaptive model also gets its
     /// alignment mixtures: the last posteriors' statistics on unadapted features.
-    /// `speakers[i]` is utterance i's speaker.
+    /// `speakers[i]` is utterance i's speaker; `iterationOffset` numbers the progress messages'
+    /// iterations after a first stage's.
     public func trainWithTransforms(from source: GMMHMM, sourceData: [TrainingUtterance], baseData: [TrainingUtterance], speakers: [String],
-                                    baseConfig: FeatureConfig, transforms: FeatureTransformOptions, progress: (String) -> Void = { _ in },
+                                    baseConfig: FeatureConfig, transforms: FeatureTransformOptions, iterationOffset: Int = 0,
+                                    progress: (String) -> Void = { _ in },
                                     onIteration: (GMMHMMIterationLog, GMMHMM) throws -> Void = { _, _ in }) throws -> (model: GMMHMM, log: [GMMHMMIterationLog]) {
         precondition(sourceData.count == baseData.count && baseData.count == speakers.count, "trainWithTransforms: data of different lengths")
         try checkLexicon(baseData, lexicon: source.lexicon)
@@ -124,7 +126,7 @@ extension GMMHMMTrainer {
                 model.features = newConfig
                 changed = true
                 current = adapted()
-                progress("iteration \(iteration): MLLT re-estimated")
+                progress("before iteration \(iterationOffset + iteration): MLLT re-estimated")
             }
             if transforms.fmllrIterations.contains(iteration) {
                 let alignments = graphs.align(model, current)
@@ -135,7 +137,7 @@ extension GMMHMMTrainer {
                 }
                 for e in estimates { speakerTransforms[e.speaker] = e.transform }
                 let kinds = Dictionary(grouping: estimates, by: \.transform.kind).mapValues(\.count)
-                progress("iteration \(iteration): fMLLR for \(estimates.count) speakers ("
+                progress("before iteration \(iterationOffset + iteration): fMLLR for \(estimates.count) speakers ("
                     + FMLLRTransform.Kind.allCases.compactMap { kind in kinds[kind].map { "\($0) \(kind.rawValue)" } }.joined(separator: ", ") + ")")
                 changed = true
             }
@@ -169,7 +171,7 @@ extension GMMHMMTrainer {
             let K = offsets.last!
             var occupancy = [Double](repeating: 0, count: K), scatter = [Double](repeating: 0, count: K * D * D)
             var centred = [Double](repeating: 0, count: D), x = centred
-            var logs: [Double] = []
+            var posteriors: [Double] = []
             occupancy.withUnsafeMutableBufferPointer { occupancy in
             scatter.withUnsafeMutableBufferPointer { scatter in
                 for i in stride(from: w, to: data.count, by: self.jobs) {
@@ -178,12 +180,9 @@ extension GMMHMMTrainer {
                         for (t, p) in pdfs.enumerated() where !silence.contains(Int(p)) {
                             let pdf = Int(p), gmm = model.mixtures[pdf]
                             for d in 0..<D { x[d] = Double(f[t * D + d]) }
-                            logs = (0..<gmm.componentCount).map { gmm.componentLogLikelihood($0, x) }
-                            let top = logs.max()!
-                            var total = 0.0
-                            for m in logs.indices { logs[m] = Foundation.exp(logs[m] - top); total += logs[m] }
+                            gmm.componentPosteriors(x, into: &posteriors)
                             for m in 0..<gmm.componentCount {
-                                let gamma = logs[m] / total
+                                let gamma = posteriors[m]
                                 guard gamma > 1e-3 else { continue }
                                 let key = offsets[pdf] + m
                                 for d in 0..<D { centred[d] = x[d] - gmm.means[m * D + d] }

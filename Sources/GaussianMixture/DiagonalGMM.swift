@@ -27,7 +27,6 @@ public struct DiagonalGMM: Codable, Sendable, Equatable {
         self.init(dimension: mean.count, weights: [1], means: mean, variances: variance)
     }
 
-    /// Number of components M.
     /// The mixture with every mean multiplied by the square matrix A (`[D, D]`, row-major):
     /// the model of features A x, whose variances the next re-estimation will correct.
     public func transformingMeans(_ A: [Double]) -> DiagonalGMM {
@@ -44,7 +43,18 @@ public struct DiagonalGMM: Codable, Sendable, Equatable {
         return DiagonalGMM(dimension: D, weights: weights, means: means, variances: variances)
     }
 
+    /// Number of components M.
     public var componentCount: Int { weights.count }
+
+    /// Each component's posterior given x (they add to 1), written into `posteriors`.
+    public func componentPosteriors(_ x: [Double], into posteriors: inout [Double]) {
+        posteriors.removeAll(keepingCapacity: true)
+        for m in 0..<componentCount { posteriors.append(componentLogLikelihood(m, x)) }
+        let top = posteriors.max() ?? 0
+        var total = 0.0
+        for m in posteriors.indices { posteriors[m] = Foundation.exp(posteriors[m] - top); total += posteriors[m] }
+        for m in posteriors.indices { posteriors[m] /= total }
+    }
 
     /// log N(x; μ_m, σ²_m) + log w_m for component m, in Double (reference for tests).
     public func componentLogLikelihood(_ m: Int, _ x: [Double]) -> Double {

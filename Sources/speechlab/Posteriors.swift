@@ -44,13 +44,29 @@ struct Posteriors: ParsableCommand {
             }
         }
         let corpus = try CorpusFeatures.load(data, config: features, rateGiven: true, requireTranscripts: false, run: runOptions)
+        var items = corpus.utterances
+        // A hybrid trained on fMLLR-adapted features sees adapted features here too: a first
+        // pass with its GMM-HMM (word loop) gives each speaker's transform.
+        let opened = try RecognitionModel.open(model)
+        if let adaptation = opened.twoPassAdaptation(enabled: nil), case .search(let recognizer, _) = opened.engine {
+            if recognizer.hasGrammars {
+                let speakers = items.map { $0.utterance.speaker ?? $0.utterance.id }, jobs = runOptions.jobs
+                let adapted = adaptation.adapt(items.map(\.features), speakers: speakers, jobs: jobs) { features, scorer in
+                    parallelMap(features.count, workers: jobs) { recognizer.decode(features[$0], scorer: scorer, grammar: .loop)?.words }
+                }.features
+                for i in items.indices { items[i].features = adapted[i] }
+                if !runOptions.quiet { printError("posteriors: features adapted to each speaker (fMLLR from a word-loop first pass)") }
+            } else {
+                printError("warning: \(model) was trained on fMLLR-adapted features; a triphone model has no grammar for a first pass here, so these are posteriors of unadapted features")
+            }
+        }
         let folder = (out as NSString).appendingPathComponent("post")
         do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
             throw ModelError("\(folder): cannot be created: \(FileError.reason(error))")
         }
-        let items = corpus.utterances
-        let failures = parallelMap(items.count, workers: runOptions.jobs) { i -> String? in
-            let (utterance, features) = items[i]
+        let inputs = items
+        let failures = parallelMap(inputs.count, workers: runOptions.jobs) { i -> String? in
+            let (utterance, features) = inputs[i]
             let matrix = posteriorsOf(features)
             do { try NumpyFile.write(matrix, to: (folder as NSString).appendingPathComponent(utterance.id + ".npy")) } catch {
                 return "\(error)"

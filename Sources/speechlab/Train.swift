@@ -197,7 +197,7 @@ extension TrainGMMHMM {
         var stageLog = log, reported: Set<String> = []
         let trainer = GMMHMMTrainer(options: options, jobs: runOptions.jobs)
         let (model, _) = try trainer.trainWithTransforms(from: first, sourceData: sourceData, baseData: baseData, speakers: speakers,
-                                                        baseConfig: baseConfig, transforms: transforms,
+                                                        baseConfig: baseConfig, transforms: transforms, iterationOffset: offset,
                                                         progress: { if !quiet { printError("train gmm-hmm: \($0)") } }) { entry, _ in
             var entry = entry
             entry.iteration += offset

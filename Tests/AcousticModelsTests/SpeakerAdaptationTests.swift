@@ -64,6 +64,28 @@ func distorted(_ data: [TrainingUtterance], scale: [Float], shift: [Float], mix:
         #expect(perUtterance.count == 3 && perUtterance.allSatisfy { $0.transform.kind != .full && $0.note?.contains("too few for a full fMLLR") == true })
     }
 
+    /// A feature dimension that never varies makes the within-class scatter singular: the
+    /// error says LDA and why.
+    @Test func aSingularScatterIsAClearError() throws {
+        let trainer = GMMHMMTrainer(options: syntheticOptions(), jobs: 1)
+        let data = syntheticCorpus(count: 30, seed: 31).map { u -> TrainingUtterance in
+            var u = u
+            u.features.values = u.features.values.enumerated().map { $0.offset % 4 == 3 ? 0 : $0.element }
+            return u
+        }
+        let (first, _) = try trainer.train(data, lexicon: Lexicon(), features: syntheticFeatureConfig())
+        var config = syntheticFeatureConfig()
+        config.deltaOrder = 0
+        var transforms = FeatureTransformOptions()
+        transforms.spliceContext = 1
+        transforms.dimension = 4
+        let error = #expect(throws: ModelError.self) {
+            try trainer.trainWithTransforms(from: first, sourceData: data, baseData: data, speakers: data.map { _ in "a" }, baseConfig: config,
+                                            transforms: transforms.scheduled(for: 8))
+        }
+        #expect("\(error!)".contains("LDA") && "\(error!)".contains("singular"), "\(error!)")
+    }
+
     @Test func theRichestTransformTheFramesSupportIsChosen() {
         let options = FMLLROptions()
         #expect(options.kind(forFrames: 10_000) == .full)

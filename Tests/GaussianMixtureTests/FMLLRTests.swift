@@ -91,3 +91,16 @@ import Testing
         #expect(a.count == 3000)
     }
 }
+
+@Suite struct ComponentPosteriorTests {
+    @Test func posteriorsAreTheComponentsSharesOfTheLikelihood() {
+        let gmm = DiagonalGMM(dimension: 2, weights: [0.25, 0.75], means: [0, 0, 3, 1], variances: [1, 2, 0.5, 1])
+        var posteriors: [Double] = []
+        let x = [1.0, 0.5]
+        gmm.componentPosteriors(x, into: &posteriors)
+        let p = (0..<2).map { exp(gmm.componentLogLikelihood($0, x)) }
+        #expect(abs(posteriors[0] - p[0] / (p[0] + p[1])) < 1e-12 && abs(posteriors.reduce(0, +) - 1) < 1e-12)
+        gmm.componentPosteriors([300, -200], into: &posteriors)  // far from both: no underflow to 0/0
+        #expect(posteriors.allSatisfy(\.isFinite) && abs(posteriors.reduce(0, +) - 1) < 1e-12)
+    }
+}
