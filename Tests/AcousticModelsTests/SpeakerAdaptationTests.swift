@@ -86,6 +86,28 @@ func distorted(_ data: [TrainingUtterance], scale: [Float], shift: [Float], mix:
         #expect("\(error!)".contains("LDA") && "\(error!)".contains("singular"), "\(error!)")
     }
 
+    /// Two-feature statistics (Kaldi's gmm-acc-stats-twofeats): the posteriors of one corpus,
+    /// the sums of another. With the same corpus twice they are the ordinary statistics; with
+    /// the second corpus shifted, the sums move by the occupancy times the shift.
+    @Test func statisticsFromOtherFeaturesUseTheFirstCorpusPosteriors() throws {
+        let trainer = GMMHMMTrainer(options: syntheticOptions(), jobs: 1)
+        let data = syntheticCorpus(count: 20, seed: 41)
+        let (model, _) = try trainer.train(data, lexicon: Lexicon(), features: syntheticFeatureConfig())
+        let corpus = EStepCorpus(data)
+        let plain = trainer.accumulate(model, corpus)
+        let same = trainer.accumulate(model, corpus, statisticsFrom: EStepCorpus(data))
+        #expect(plain.mixtures == same.mixtures && plain.logLikelihood == same.logLikelihood)
+        let shifted = distorted(data, scale: [1, 1, 1, 1], shift: [2, 0, 0, 0])
+        let moved = trainer.accumulate(model, corpus, statisticsFrom: EStepCorpus(shifted))
+        #expect(moved.mixtures.map(\.occupancy) == plain.mixtures.map(\.occupancy))
+        for (a, b) in zip(plain.mixtures, moved.mixtures) {
+            for m in 0..<a.componentCount {
+                #expect(abs(b.firstOrder[m * 4] - a.firstOrder[m * 4] - 2 * a.occupancy[m]) < 1e-3 * max(1, a.occupancy[m]))
+                #expect(abs(b.firstOrder[m * 4 + 1] - a.firstOrder[m * 4 + 1]) < 1e-6)
+            }
+        }
+    }
+
     @Test func theRichestTransformTheFramesSupportIsChosen() {
         let options = FMLLROptions()
         #expect(options.kind(forFrames: 10_000) == .full)
