@@ -90,8 +90,8 @@ extension GMMHMMTrainer {
                 for (t, pdf) in pdfs.enumerated() { pooled[Int(pdf)].add(x.baseAddress! + t * k) }
             }
         }
-        var floorData = zip(baseData, features).map { TrainingUtterance(id: $0.id, features: $1, words: $0.words) }
-        let global = globalVariance(floorData)
+        var trainingData = zip(baseData, features).map { TrainingUtterance(id: $0.id, features: $1, words: $0.words) }
+        let global = globalVariance(trainingData)
         let mixtures = pooled.map { a -> DiagonalGMM in
             guard a.count > 0 else { return DiagonalGMM(mean: [Double](repeating: 0, count: k), variance: global) }
             let mean = a.sum.map { $0 / a.count }
@@ -109,10 +109,9 @@ extension GMMHMMTrainer {
             }
         }
         var log: [GMMHMMIterationLog] = []
-        var floor = global
-        try iterate(model, EStepCorpus(floorData), triphoneGraphs: graphs.triphoneGraphs, varianceFloor: global, log: &log, prepare: { iteration in
+        try iterate(model, EStepCorpus(trainingData), triphoneGraphs: graphs.triphoneGraphs, varianceFloor: global, log: &log, prepare: { iteration in
             var changed = false
-            var current = floorData
+            var current = trainingData
             if transforms.mlltIterations.contains(iteration) {
                 let alignments = graphs.align(model, current)
                 let A = try self.estimateMLLT(model, current, alignments, silence: silence)
@@ -142,9 +141,8 @@ extension GMMHMMTrainer {
                 changed = true
             }
             guard changed else { return nil }
-            floorData = transforms.fmllrIterations.contains(iteration) ? adapted() : current
-            floor = self.globalVariance(floorData)
-            return (EStepCorpus(floorData), floor)
+            trainingData = transforms.fmllrIterations.contains(iteration) ? adapted() : current
+            return (EStepCorpus(trainingData), self.globalVariance(trainingData))
         }, onIteration: onIteration)
         if transforms.speakerAdaptive {
             progress("alignment mixtures: statistics of the last posteriors on unadapted features")
