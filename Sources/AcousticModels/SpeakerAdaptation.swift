@@ -56,6 +56,13 @@ public struct FMLLROptions: Codable, Sendable, Equatable {
     }
 }
 
+extension FMLLRTransform {
+    /// `features` transformed, frame by frame (as they are when the transform is the identity).
+    public func apply(_ features: FeatureMatrix) -> FeatureMatrix {
+        kind == .none ? features : FeatureMatrix(frames: features.frames, dimension: features.dimension, values: apply(features.values))
+    }
+}
+
 /// One speaker's transform and what it was estimated from.
 public struct SpeakerTransform: Sendable {
     public var speaker: String
@@ -167,10 +174,7 @@ public struct TwoPassAdaptation: Sendable {
                 return model.estimateFMLLR(speaker: groups[g].speaker, aligned, options: options, start: previous.isEmpty ? nil : previous[g].transform)
             }
             for (g, group) in groups.enumerated() {
-                for i in group.members {
-                    adapted[i] = transforms[g].transform.kind == .none ? utterances[i]
-                        : FeatureMatrix(frames: utterances[i].frames, dimension: utterances[i].dimension, values: transforms[g].transform.apply(utterances[i].values))
-                }
+                for i in group.members { adapted[i] = transforms[g].transform.apply(utterances[i]) }
             }
         }
         return (adapted, transforms)

@@ -92,10 +92,9 @@ extension GMMHMMTrainer {
         }
         var trainingData = zip(baseData, features).map { TrainingUtterance(id: $0.id, features: $1, words: $0.words) }
         let global = globalVariance(trainingData)
-        let mixtures = pooled.map { a -> DiagonalGMM in
-            guard a.count > 0 else { return DiagonalGMM(mean: [Double](repeating: 0, count: k), variance: global) }
-            let mean = a.sum.map { $0 / a.count }
-            return DiagonalGMM(mean: mean, variance: (0..<k).map { max(a.sumSquares[$0] / a.count - mean[$0] * mean[$0], global[$0] * 0.01) })
+        let floor = global.map { $0 * 0.01 }
+        let mixtures = pooled.map { a in
+            a.count > 0 ? a.gaussian(varianceFloor: floor) : DiagonalGMM(mean: [Double](repeating: 0, count: k), variance: global)
         }
         let model = GMMHMM(transitions: source.transitions, mixtures: mixtures, lexicon: source.lexicon, vocabulary: source.vocabulary,
                            features: config, tree: source.tree)
@@ -104,8 +103,7 @@ extension GMMHMMTrainer {
         let groups = TwoPassAdaptation.groups(speakers)
         func adapted() -> [TrainingUtterance] {
             zip(baseData, features).enumerated().map { i, pair in
-                let values = speakerTransforms[speakers[i]].map { $0.apply(pair.1.values) } ?? pair.1.values
-                return TrainingUtterance(id: pair.0.id, features: FeatureMatrix(frames: pair.1.frames, dimension: k, values: values), words: pair.0.words)
+                TrainingUtterance(id: pair.0.id, features: speakerTransforms[speakers[i]].map { $0.apply(pair.1) } ?? pair.1, words: pair.0.words)
             }
         }
         var log: [GMMHMMIterationLog] = []

@@ -4,6 +4,16 @@ import GaussianMixture
 import HiddenMarkov
 import SpeechBase
 
+extension GaussianAccumulator {
+    /// The maximum-likelihood Gaussian of the frames, variances floored at `varianceFloor`
+    /// (no frames: mean 0 at the floor).
+    func gaussian(varianceFloor floor: [Double]) -> DiagonalGMM {
+        let mean = sum.map { $0 / Swift.max(count, 1) }
+        let variance = (0..<mean.count).map { Swift.max(sumSquares[$0] / Swift.max(count, 1) - mean[$0] * mean[$0], floor[$0]) }
+        return DiagonalGMM(mean: mean, variance: variance)
+    }
+}
+
 /// What a triphone stage needs besides the Baum-Welch options (Kaldi's `train_deltas.sh`).
 public struct TriphoneOptions: Codable, Sendable, Equatable {
     /// Most leaves of the trees (tied states, pdfs).
@@ -44,11 +54,7 @@ extension GMMHMMTrainer {
         // One Gaussian per leaf, from the frames of its triphone states.
         var pooled = [GaussianAccumulator](repeating: GaussianAccumulator(dimension: source.dimension), count: tree.leafCount)
         for (key, a) in statistics { pooled[tree.pdf(key)!].add(a) }
-        let mixtures = pooled.map { a -> DiagonalGMM in
-            let mean = a.sum.map { $0 / max(a.count, 1) }
-            let variance = (0..<mean.count).map { max(a.sumSquares[$0] / max(a.count, 1) - mean[$0] * mean[$0], floor[$0]) }
-            return DiagonalGMM(mean: mean, variance: variance)
-        }
+        let mixtures = pooled.map { $0.gaussian(varianceFloor: floor) }
         let model = GMMHMM(transitions: source.transitions, mixtures: mixtures, lexicon: source.lexicon, vocabulary: source.vocabulary,
                            features: source.features, tree: tree)
         progress("\(tree.leafCount) tied states; building the triphone graphs of the transcripts")

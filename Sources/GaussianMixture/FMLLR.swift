@@ -119,9 +119,7 @@ public struct FMLLRStatistics: Sendable {
 
     /// Q(W) of a transform.
     public func auxiliary(_ transform: FMLLRTransform) -> Double {
-        var statistics = self
-        statistics.flush()
-        return statistics.folded.auxiliaryOfFolded(transform)
+        folded.auxiliaryOfFolded(transform)
     }
 
     /// The statistics with every pending frame folded in.

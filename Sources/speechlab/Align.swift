@@ -41,8 +41,7 @@ struct Align: ParsableCommand {
             // mixtures align the transcripts, each speaker's fMLLR is estimated from them, and
             // the model aligns the transformed features. The "first pass" is the transcript.
             let transcripts = items.map { $0.1.map { TimedWord(word: $0, start: 0, end: 0) } }
-            let speakers = corpus.utterances.map { $0.utterance.speaker ?? $0.utterance.id }
-            let (adapted, transforms) = adaptation.adapt(items.map(\.0), speakers: speakers, jobs: runOptions.jobs) { _, _ in transcripts }
+            let (adapted, transforms) = adaptation.adapt(items.map(\.0), speakers: corpus.speakers, jobs: runOptions.jobs) { _, _ in transcripts }
             for i in items.indices { items[i].0 = adapted[i] }
             speakerTransforms = Dictionary(transforms.map { ($0.speaker, $0.transform) }) { a, _ in a }
             if !runOptions.quiet {

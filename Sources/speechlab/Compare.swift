@@ -98,8 +98,7 @@ struct Compare: ParsableCommand {
                 }
             }
             if adapted, let adaptation = model.twoPassAdaptation(enabled: nil) {
-                let speakers = features.utterances.allSatisfy({ $0.utterance.speaker != nil }) ? features.utterances.map { $0.utterance.speaker! } : nil
-                items = adaptation.adapt(items, speakers: speakers, jobs: jobs) { decode($0, $1, progress: nil) }.features
+                items = adaptation.adapt(items, speakers: features.speakers, jobs: jobs) { decode($0, $1, progress: nil) }.features
             }
             let progress = runOptions.quiet ? nil : ProgressReporter(label: "decode", total: items.count)
             let words = decode(items, model.hmm?.scorer, progress: progress)

@@ -1,9 +1,9 @@
 import AcousticModels
-import GaussianMixture
 import ArgumentParser
 import Dispatch
 import FeatureExtraction
 import Foundation
+import GaussianMixture
 import HiddenMarkov
 import SpeechBase
 import Synchronization
@@ -45,9 +45,9 @@ struct Decode: ParsableCommand {
     var acousticScale: Float?
     @Option(name: .customLong("word-penalty"), help: ArgumentHelp("Log-domain penalty per word, loop grammar (default: the model's).", valueName: "x"))
     var wordPenalty: Float?
-    @Flag(inversion: .prefixedNo, help: "Two-pass speaker adaptation: decode, estimate each speaker's fMLLR transform from the first pass's words (utt2spk groups utterances; without it each utterance is its own speaker), decode the transformed features. Default: on for a speaker-adaptively trained GMM-HMM, off otherwise.")
+    @Flag(inversion: .prefixedNo, help: "Two-pass speaker adaptation: decode, estimate each speaker's fMLLR transform from the first pass's words (utt2spk groups utterances; without it each utterance is its own speaker), decode the transformed features. Default: on for a speaker-adaptively trained GMM-HMM and for a hybrid trained on its adapted features, off otherwise.")
     var adapt: Bool?
-    @Option(name: .customLong("adapt-rounds"), help: ArgumentHelp("With adaptation: decode-and-estimate rounds before the final pass (default: the model's, 1).", valueName: "n"))
+    @Option(name: .customLong("adapt-rounds"), help: ArgumentHelp("With adaptation: decode-and-estimate rounds before the final pass (default: the model's, 3).", valueName: "n"))
     var adaptRounds: Int?
     @OptionGroup(title: "Run options")
     var runOptions: RunOptions
@@ -78,6 +78,7 @@ struct Decode: ParsableCommand {
         }
         // A speaker-adaptively trained model without adaptation scores with its alignment mixtures.
         let model = adapt == false ? opened.unadapted : opened
+        if adapt == true, model.gmm == nil { throw CommandFailure("\(self.model): --adapt (fMLLR) needs a GMM-HMM, not a \(model.kind) model") }
         let corpus: CorpusFeatures
         if let feats {
             corpus = try CorpusFeatures.load(data, featureDirectory: feats, requireTranscripts: false)
@@ -88,7 +89,6 @@ struct Decode: ParsableCommand {
             corpus = try CorpusFeatures.load(data!, config: model.features, rateGiven: true, requireTranscripts: false, run: runOptions)
         }
         let grammar = self.grammar
-        if adapt == true, model.gmm == nil { throw CommandFailure("\(self.model): --adapt (fMLLR) needs a GMM-HMM, not a \(model.kind) model") }
         var utterances = corpus.utterances.map(\.features)
         let paths: [[TimedWord]?]
         if let graph {
@@ -141,11 +141,11 @@ extension Decode {
         guard var adaptation = model.twoPassAdaptation(enabled: adapt) else { return utterances }
         if let adaptRounds { adaptation.options.rounds = adaptRounds }
         let started = Date()
-        let speakers = corpus.utterances.allSatisfy({ $0.utterance.speaker != nil }) ? corpus.utterances.map { $0.utterance.speaker! } : nil
-        let (adapted, transforms) = adaptation.adapt(utterances, speakers: speakers, jobs: runOptions.jobs, decode: firstPass)
+        let (adapted, transforms) = adaptation.adapt(utterances, speakers: corpus.speakers, jobs: runOptions.jobs, decode: firstPass)
         if !runOptions.quiet {
-            for note in transforms.compactMap(\.note).prefix(5) { printError("decode: \(note)") }
-            if transforms.filter({ $0.note != nil }).count > 5 { printError("decode: ... and \(transforms.filter { $0.note != nil }.count - 5) more such speakers") }
+            let notes = transforms.compactMap(\.note)
+            for note in notes.prefix(5) { printError("decode: \(note)") }
+            if notes.count > 5 { printError("decode: ... and \(notes.count - 5) more such speakers") }
             let kinds = Dictionary(grouping: transforms, by: \.transform.kind).mapValues(\.count)
             // Without utt2spk (a missing speaker is the utterance itself), each utterance is adapted alone.
             let alone = corpus.utterances.allSatisfy { $0.utterance.speaker == nil || $0.utterance.speaker == $0.utterance.id }

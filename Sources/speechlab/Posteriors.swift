@@ -31,14 +31,20 @@ struct Posteriors: ParsableCommand {
     func run() throws {
         // Each family's posteriors: a [rows, columns] matrix of one utterance's features.
         let features: FeatureConfig, columns: Int, posteriorsOf: @Sendable (FeatureMatrix) -> FeatureMatrix
+        var recognition: RecognitionModel?
         switch try ModelDirectory.header(model).kind {
         case .classifier:
             let classifier = try UtteranceClassifier.load(model)
             (features, columns) = (classifier.features, classifier.architecture.words.count)
             posteriorsOf = { FeatureMatrix(frames: 1, dimension: columns, values: classifier.classify($0).logProbabilities) }
-        case .hybrid, .gmmHMM:  // a GMM-HMM is refused by the hybrid loader, naming its kind
-            let (hybrid, _) = try HybridModel.load(model)
-            (features, columns) = (hybrid.hmm.features, hybrid.pdfCount)
+        case .gmmHMM:
+            _ = try HybridModel.load(model)  // refused, naming its kind
+            throw ModelError("\(model): is not a hybrid model")
+        case .hybrid:
+            // Opened as any recognition model: a hybrid on fMLLR-adapted features brings its GMM-HMM.
+            let opened = try RecognitionModel.open(model)
+            guard let hybrid = opened.hmm?.scorer as? HybridModel else { throw ModelError("\(model): is not a hybrid model") }
+            (features, columns, recognition) = (hybrid.hmm.features, hybrid.pdfCount, opened)
             posteriorsOf = { x in
                 FeatureMatrix(frames: x.frames, dimension: columns, values: hybrid.logPosteriors(frames: hybrid.normalization.apply(x), count: x.frames))
             }
@@ -47,11 +53,10 @@ struct Posteriors: ParsableCommand {
         var items = corpus.utterances
         // A hybrid trained on fMLLR-adapted features sees adapted features here too: a first
         // pass with its GMM-HMM (word loop) gives each speaker's transform.
-        let opened = try RecognitionModel.open(model)
-        if let adaptation = opened.twoPassAdaptation(enabled: nil), case .search(let recognizer, _) = opened.engine {
+        if let opened = recognition, let adaptation = opened.twoPassAdaptation(enabled: nil), case .search(let recognizer, _) = opened.engine {
             if recognizer.hasGrammars {
-                let speakers = items.map { $0.utterance.speaker ?? $0.utterance.id }, jobs = runOptions.jobs
-                let adapted = adaptation.adapt(items.map(\.features), speakers: speakers, jobs: jobs) { features, scorer in
+                let jobs = runOptions.jobs
+                let adapted = adaptation.adapt(items.map(\.features), speakers: corpus.speakers, jobs: jobs) { features, scorer in
                     parallelMap(features.count, workers: jobs) { recognizer.decode(features[$0], scorer: scorer, grammar: .loop)?.words }
                 }.features
                 for i in items.indices { items[i].features = adapted[i] }

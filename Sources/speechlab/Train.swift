@@ -192,7 +192,7 @@ extension TrainGMMHMM {
             let values = (0..<u.features.frames).flatMap { t in u.features.values[(t * D)..<(t * D + B)] }
             return TrainingUtterance(id: u.id, features: FeatureMatrix(frames: u.features.frames, dimension: B, values: values), words: u.words)
         }
-        let speakers = data.utterances.map { $0.utterance.speaker ?? $0.utterance.id }
+        let speakers = data.speakers
         let quiet = runOptions.quiet, offset = log.count
         var stageLog = log, reported: Set<String> = []
         let trainer = GMMHMMTrainer(options: options, jobs: runOptions.jobs)
@@ -305,6 +305,9 @@ enum TrainingLexicon {
 struct CorpusFeatures {
     var config: FeatureConfig
     var utterances: [(utterance: Utterance, features: FeatureMatrix)]
+
+    /// Each utterance's speaker (`utt2spk`), or the utterance itself when it has none.
+    var speakers: [String] { utterances.map { $0.utterance.speaker ?? $0.utterance.id } }
 
     /// The utterances as a trainer takes them (no transcript: no words).
     var trainingUtterances: [TrainingUtterance] {

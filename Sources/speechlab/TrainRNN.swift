@@ -1,10 +1,8 @@
 import AcousticModels
 import ArgumentParser
-import FeatureExtraction
 import Foundation
-import SpeechBase
-import GaussianMixture
 import NeuralNet
+import SpeechBase
 import SpeechCorpus
 
 /// `speechlab train rnn`: LSTM or GRU acoustic models.
@@ -164,12 +162,11 @@ struct TrainRNN: ParsableCommand {
                 if features.anyGiven {
                     if !runOptions.quiet { printError("train rnn: the alignments' speaker transforms are for their own features, not these: not applied") }
                 } else {
-                    for (i, u) in corpus.utterances.enumerated() {
-                        let speaker = u.utterance.speaker ?? u.utterance.id
+                    for (i, (u, speaker)) in zip(corpus.utterances, corpus.speakers).enumerated() {
                         guard let transform = transforms[speaker] else {
                             throw ModelError("\(self.alignments!)/transforms.json: has no transform for speaker '\(speaker)' (utterance '\(u.utterance.id)'); align this data with the model again")
                         }
-                        inputs[i].1 = FeatureMatrix(frames: u.features.frames, dimension: u.features.dimension, values: transform.apply(u.features.values))
+                        inputs[i].1 = transform.apply(u.features)
                     }
                     guard let gmm = try GMMHMM.loadEmbedded(alignments.path) else {
                         throw ModelError("\(alignments.path): has speaker transforms but not the GMM-HMM that made them; align this data with the model again")
