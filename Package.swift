@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "LanguageModel", targets: ["LanguageModel"]),
         .library(name: "DecodingGraphs", targets: ["DecodingGraphs"]),
+        .library(name: "Distributed", targets: ["Distributed"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,14 +29,17 @@ let package = Package(
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSamplerate", pkgConfig: "samplerate", providers: [.apt(["libsamplerate0-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
 
         // Files written whole, text read alike, directories swapped in one step: no other dependency.
         .target(name: "SpeechBase"),
+        // Ranks of an MPI job (mpirun, srun), or one process alone without MPI.
+        .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "AudioIO", dependencies: ["SpeechBase", "CSndfile", "CSamplerate"]),
         .target(name: "FeatureExtraction", dependencies: ["SpeechBase", "AudioIO", "CFFTW"]),
         .target(name: "SpeechCorpus", dependencies: ["SpeechBase", "AudioIO"]),
         .target(name: "TensorCore", dependencies: ["SpeechBase", "CBLAS"]),
-        .target(name: "NeuralNet", dependencies: ["SpeechBase", "TensorCore"]),
+        .target(name: "NeuralNet", dependencies: ["SpeechBase", "TensorCore", "Distributed"]),
         .target(name: "GaussianMixture", dependencies: ["TensorCore"]),
         .target(name: "HiddenMarkov", dependencies: ["SpeechBase", "TensorCore"]),
         .target(name: "Evaluation", dependencies: ["SpeechBase"]),
@@ -46,16 +50,17 @@ let package = Package(
         .target(name: "CFstShim", cxxSettings: [.unsafeFlags(["-fdelayed-template-parsing"])],
                 linkerSettings: [.linkedLibrary("fst"), .linkedLibrary("dl")]),
         .target(name: "DecodingGraphs", dependencies: ["SpeechBase", "CFstShim", "HiddenMarkov", "LanguageModel"]),
-        .target(name: "AcousticModels", dependencies: ["SpeechBase", "GaussianMixture", "HiddenMarkov", "NeuralNet", "TensorCore", "FeatureExtraction", "Evaluation", "DecodingGraphs", "LanguageModel"]),
+        .target(name: "AcousticModels", dependencies: ["SpeechBase", "GaussianMixture", "HiddenMarkov", "NeuralNet", "TensorCore", "FeatureExtraction", "Evaluation", "DecodingGraphs", "LanguageModel", "Distributed"]),
         .executableTarget(
             name: "speechlab",
             dependencies: [
-                "SpeechBase", "AudioIO", "FeatureExtraction", "SpeechCorpus", "AcousticModels", "Evaluation", "TensorCore", "NeuralNet", "HiddenMarkov", "LanguageModel", "DecodingGraphs", "GaussianMixture",
+                "SpeechBase", "AudioIO", "FeatureExtraction", "SpeechCorpus", "AcousticModels", "Evaluation", "TensorCore", "NeuralNet", "HiddenMarkov", "LanguageModel", "DecodingGraphs", "GaussianMixture", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         .testTarget(name: "SpeechBaseTests", dependencies: ["SpeechBase"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO"]),
         .testTarget(
             name: "FeatureExtractionTests",

@@ -1,4 +1,5 @@
 import DecodingGraphs
+import Distributed
 import FeatureExtraction
 import Foundation
 import GaussianMixture
@@ -88,20 +89,27 @@ public struct TrainingUtterance: Sendable {
     public var id: String
     public var features: FeatureMatrix { didSet { nonFiniteFrame = features.firstNonFinite?.frame } }
     public var words: [String]
+    /// The shard the utterance belongs to: its speaker, or a block of utterances (the data a
+    /// rank of a distributed training owns whole). E-step chunks never mix shards, and partial
+    /// sums are made per shard, so that a model does not depend on how shards are spread.
+    public var shard: String
     /// The first frame with a NaN or infinity, found once rather than every iteration.
     public private(set) var nonFiniteFrame: Int?
 
-    public init(id: String, features: FeatureMatrix, words: [String]) {
+    public init(id: String, features: FeatureMatrix, words: [String], shard: String = "") {
         self.id = id
         self.features = features
         self.words = words
+        self.shard = shard
         nonFiniteFrame = features.firstNonFinite?.frame
     }
 }
 
-/// Training data arranged once for every E-step: utterances grouped by transcript, in chunks
-/// whose frames and squared frames `[X, X²]` lie contiguously, so that a chunk's likelihoods
-/// are one GEMM. Utterances with NaN or infinite features are set aside with the reason.
+/// Training data arranged once for every E-step: utterances grouped by shard and transcript,
+/// in chunks whose frames and squared frames `[X, X²]` lie contiguously, so that a chunk's
+/// likelihoods are one GEMM. Utterances with NaN or infinite features are set aside with the
+/// reason. A chunk holds utterances of one shard only: the same chunks, whichever rank holds
+/// the shard.
 public struct EStepCorpus: Sendable {
     struct Chunk: Sendable {
         /// Index into `transcripts`.
@@ -121,12 +129,18 @@ public struct EStepCorpus: Sendable {
     /// Utterances no E-step can use, and why.
     let excluded: [String: String]
 
+    private struct ShardTranscript: Hashable {
+        var shard: String
+        var transcript: Int
+    }
+
     /// Utterances per chunk: enough for efficient GEMMs, few enough that Float sums over a
     /// chunk's frames stay accurate and chunks spread evenly over the workers.
     public static let chunkSize = 64
 
     public init(_ data: [TrainingUtterance]) {
-        var index: [[String]: Int] = [:], transcripts: [[String]] = [], members: [[Int]] = []
+        var index: [[String]: Int] = [:], transcripts: [[String]] = []
+        var groupIndex: [ShardTranscript: Int] = [:], groups: [ShardTranscript] = [], members: [[Int]] = []
         var excluded: [String: String] = [:]
         for (i, u) in data.enumerated() {
             if let bad = u.nonFiniteFrame {
@@ -136,14 +150,21 @@ public struct EStepCorpus: Sendable {
             let k = index[u.words] ?? {
                 index[u.words] = transcripts.count
                 transcripts.append(u.words)
-                members.append([])
                 return transcripts.count - 1
             }()
-            members[k].append(i)
+            let key = ShardTranscript(shard: u.shard, transcript: k)
+            let g = groupIndex[key] ?? {
+                groupIndex[key] = groups.count
+                groups.append(key)
+                members.append([])
+                return groups.count - 1
+            }()
+            members[g].append(i)
         }
         let D = data.first?.features.dimension ?? 0
         var chunks: [Chunk] = []
-        for (k, indices) in members.enumerated() {
+        for (g, indices) in members.enumerated() {
+            let k = groups[g].transcript
             for first in stride(from: 0, to: indices.count, by: Self.chunkSize) {
                 let group = indices[first..<min(first + Self.chunkSize, indices.count)].map { data[$0] }
                 var starts: [Int] = [], F = 0
@@ -187,10 +208,16 @@ public struct GMMHMMIterationLog: Codable, Sendable, Equatable {
 public struct GMMHMMTrainer: Sendable {
     public var options: GMMHMMTrainingOptions
     public var jobs: Int
+    /// The ranks that share the training data (each holds whole shards of it): statistics are
+    /// summed over them before every update, so every rank holds the same model, equal to the
+    /// model one process trains on all the data. One process alone by default.
+    public var communicator: any Communicator
 
-    public init(options: GMMHMMTrainingOptions = GMMHMMTrainingOptions(), jobs: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    public init(options: GMMHMMTrainingOptions = GMMHMMTrainingOptions(), jobs: Int = ProcessInfo.processInfo.activeProcessorCount,
+                communicator: any Communicator = SingleProcess()) {
         self.options = options
         self.jobs = max(1, jobs)
+        self.communicator = communicator
     }
 
     /// The flat-start model for `data`: units from the transcripts (via `lexicon`) and silence,
@@ -199,7 +226,8 @@ public struct GMMHMMTrainer: Sendable {
     public func flatStart(_ data: [TrainingUtterance], lexicon: Lexicon, features: FeatureConfig) throws -> GMMHMM {
         guard let first = data.first else { throw ModelError("no training utterances") }
         let dimension = first.features.dimension
-        let vocabulary = Set(data.flatMap(\.words)).sorted()
+        // Every rank builds the same model: the vocabulary of all ranks' transcripts.
+        let vocabulary = try Set(communicator.allGather(Set(data.flatMap(\.words)).sorted()).joined()).sorted()
         guard !vocabulary.isEmpty else { throw ModelError("the training transcripts have no words") }
         let unitNames = Set(vocabulary.flatMap { lexicon.pronunciations(of: $0).joined() }).sorted()
         if unitNames.contains(silenceUnit) { throw ModelError("a word or unit is named \(silenceUnit), which is reserved for silence") }
@@ -211,28 +239,18 @@ public struct GMMHMMTrainer: Sendable {
         }
         var transitions = TransitionModel(units: units, topologies: topologies)
 
-        // Global mean and variance (accumulated in Double).
-        var sum = [Double](repeating: 0, count: dimension), sumSquares = sum
-        var frames = 0
-        for u in data {
-            precondition(u.features.dimension == dimension)
-            for t in 0..<u.features.frames {
-                for d in 0..<dimension {
-                    let v = Double(u.features.values[t * dimension + d])
-                    sum[d] += v
-                    sumSquares[d] += v * v
-                }
-            }
-            frames += u.features.frames
-        }
-        let mean = sum.map { $0 / Double(frames) }
-        let variance = zip(sumSquares, mean).map { max($0 / Double(frames) - $1 * $1, 1e-6) }
+        // Global mean and variance (over all ranks' data).
+        precondition(data.allSatisfy { $0.features.dimension == dimension })
+        let (mean, variance) = try globalMoments(data)
         let global = DiagonalGMM(mean: mean, variance: variance)
         let model = GMMHMM(transitions: transitions, mixtures: [DiagonalGMM](repeating: global, count: transitions.pdfCount),
                            lexicon: lexicon, vocabulary: vocabulary, features: features)
 
         // Uniform segmentation: frames spread evenly over the transcript's word states (each
-        // word's first pronunciation; Baum-Welch then weighs the alternatives).
+        // word's first pronunciation; Baum-Welch then weighs the alternatives). Each utterance's
+        // statistics enter exact totals, summed over the ranks.
+        let layout = BaumWelchLayout(model: model)
+        var sums = ExactSums(count: layout.count)
         var statistics = BaumWelchStatistics(model: model)
         for u in data {
             let wordUnits = try model.wordUnits(u.words)
@@ -262,7 +280,10 @@ public struct GMMHMMTrainer: Sendable {
             }
             statistics.utterances += 1
             statistics.frames += T
+            layout.move(&statistics, pdfs: Array(Set(states.map(\.pdf))).sorted(), into: &sums)
         }
+        try communicator.sum(&sums)
+        statistics = layout.statistics(sums, model: model)
         guard statistics.utterances > 0 else {
             throw ModelError("no utterance is long enough for its transcript's \(options.statesPerUnit)-state word models (try fewer --states)")
         }
@@ -289,6 +310,10 @@ public struct GMMHMMTrainer: Sendable {
             frames += u.features.frames
             if shortest <= u.features.frames { trainable.formUnion(alternatives.joined().joined()) }
         }
+        if communicator.size > 1 {
+            trainable = try Set(communicator.allGather(trainable.sorted()).joined())
+            frames = try communicator.sum(frames)
+        }
         let untrainable = unitNames.filter { !trainable.contains($0) }
         guard untrainable.isEmpty else {
             let names = untrainable.prefix(8).joined(separator: ", ") + (untrainable.count > 8 ? ", ..." : "")
@@ -303,16 +328,18 @@ public struct GMMHMMTrainer: Sendable {
         }
     }
 
-    /// The E-step over `data`, in parallel over `jobs` workers.
-    public func accumulate(_ model: GMMHMM, _ data: [TrainingUtterance]) -> BaumWelchStatistics {
-        accumulate(model, EStepCorpus(data))
+    /// The E-step over `data`, in parallel over `jobs` workers (and summed over the ranks).
+    public func accumulate(_ model: GMMHMM, _ data: [TrainingUtterance]) throws -> BaumWelchStatistics {
+        try accumulate(model, EStepCorpus(data))
     }
 
     /// The E-step over a corpus arranged once for all iterations, in parallel over `jobs` workers.
     /// With `statisticsFrom` (the same utterances with other features: Kaldi's
     /// `gmm-acc-stats-twofeats`), the posteriors come from `corpus` and the sums from its frames.
+    /// Each chunk's statistics enter exact totals, all-reduced over the ranks: the result is the
+    /// same bits for any number of workers and ranks.
     public func accumulate(_ model: GMMHMM, _ corpus: EStepCorpus, triphoneGraphs: [TranscriptFst?]? = nil,
-                           statisticsFrom other: EStepCorpus? = nil) -> BaumWelchStatistics {
+                           statisticsFrom other: EStepCorpus? = nil) throws -> BaumWelchStatistics {
         precondition(other.map { $0.chunks.map(\.frameCount) == corpus.chunks.map(\.frameCount) && $0.dimension == corpus.dimension } ?? true,
                      "accumulate: the two corpora's utterances differ")
         let options = self.options
@@ -333,15 +360,26 @@ public struct GMMHMMTrainer: Sendable {
             let (graph, pdfs) = full.compactingPDFs()
             return TranscriptGraph(graph: graph, pdfs: pdfs, likelihoods: GMMLikelihoods(pdfs.map { model.mixtures[$0] }))
         }
-        // Each worker sums its own statistics (and reuses its buffers); the sums are merged after.
-        let partial = parallelForEach(corpus.chunks.count, workers: jobs, state: { (BaumWelchStatistics(model: model), EStepWorkspace()) }) { worker, c in
+        // Each worker adds its chunks' statistics (gathered in a reused Double buffer) to its own
+        // exact sums; the sums are merged after, then over the ranks.
+        let layout = BaumWelchLayout(model: model)
+        let partial = parallelForEach(corpus.chunks.count, workers: jobs,
+                                      state: { (BaumWelchStatistics(model: model), EStepWorkspace(), ExactSums(count: layout.count)) }) { worker, c in
             let chunk = corpus.chunks[c]
-            Self.accumulate(model, chunk, dimension: corpus.dimension, graph: graphs[chunk.transcript], options: options,
+            let graph = graphs[chunk.transcript]
+            Self.accumulate(model, chunk, dimension: corpus.dimension, graph: graph, options: options,
                             statisticsFrames: other?.chunks[c].expanded, into: &worker.0, workspace: &worker.1)
+            layout.move(&worker.0, pdfs: graph?.pdfs ?? [], into: &worker.2)
         }
-        var total = BaumWelchStatistics(model: model)
-        for p in partial { total.add(p.0) }
-        total.skipped.merge(corpus.excluded) { a, _ in a }
+        var sums = ExactSums(count: layout.count)
+        var skipped = corpus.excluded
+        for p in partial {
+            sums.add(p.2)
+            skipped.merge(p.0.skipped) { a, _ in a }
+        }
+        try communicator.sum(&sums)
+        var total = layout.statistics(sums, model: model)
+        total.skipped = try allSkipped(skipped)
         return total
     }
 
@@ -437,7 +475,7 @@ public struct GMMHMMTrainer: Sendable {
                       onIteration: (GMMHMMIterationLog, GMMHMM) throws -> Void = { _, _ in }) throws -> (model: GMMHMM, log: [GMMHMMIterationLog]) {
         try checkLexicon(data, lexicon: lexicon)
         let model = try resume?.model ?? flatStart(data, lexicon: lexicon, features: features)
-        let floor = globalVariance(data)
+        let floor = try globalVariance(data)
         var log = resume?.log ?? []
         try iterate(model, EStepCorpus(data), varianceFloor: floor, log: &log, onIteration: onIteration)
         return (model, log)
@@ -454,7 +492,7 @@ public struct GMMHMMTrainer: Sendable {
         for iteration in (log.count + 1)...options.iterations {
             let started = Date()
             if let prepared = try prepare(iteration) { (corpus, floor) = prepared }
-            let statistics = accumulate(model, corpus, triphoneGraphs: triphoneGraphs)
+            let statistics = try accumulate(model, corpus, triphoneGraphs: triphoneGraphs)
             guard statistics.utterances > 0 else {
                 throw ModelError("iteration \(iteration): no utterance could be aligned (\(statistics.skipped.first.map { "\($0.key): \($0.value)" } ?? ""))")
             }
@@ -486,19 +524,34 @@ public struct GMMHMMTrainer: Sendable {
         }
     }
 
-    /// Per-dimension variance of all frames (the variance floor's reference).
-    public func globalVariance(_ data: [TrainingUtterance]) -> [Double] {
-        guard let D = data.first?.features.dimension else { return [] }
-        var sum = [Double](repeating: 0, count: D), squares = sum
-        var n = 0.0
-        for u in data {
-            for (i, v) in u.features.values.enumerated() {
-                sum[i % D] += Double(v)
-                squares[i % D] += Double(v) * Double(v)
+    /// Per-dimension variance of all frames of every rank (the variance floor's reference).
+    public func globalVariance(_ data: [TrainingUtterance]) throws -> [Double] {
+        try globalMoments(data).variance
+    }
+
+    /// Per-dimension mean and variance (at least 10⁻⁶) of all frames of every rank.
+    func globalMoments(_ data: [TrainingUtterance]) throws -> (mean: [Double], variance: [Double]) {
+        // Ranks without data still join the sums: the dimension comes from the ranks that have it.
+        var dimension: [Int64] = [Int64(data.first?.features.dimension ?? 0)]
+        try communicator.maximum(&dimension)
+        let D = Int(dimension[0])
+        guard D > 0 else { return ([], []) }
+        let totals = try exactTotals(count: 2 * D + 1, over: data) { partial, i in
+            let u = data[i]
+            u.features.values.withUnsafeBufferPointer { x in
+                for t in 0..<u.features.frames {
+                    for d in 0..<D {
+                        let v = Double(x[t * D + d])
+                        partial[d] += v
+                        partial[D + d] += v * v
+                    }
+                }
             }
-            n += Double(u.features.frames)
+            partial[2 * D] += Double(u.features.frames)
         }
-        return (0..<D).map { max(squares[$0] / n - (sum[$0] / n) * (sum[$0] / n), 1e-6) }
+        let n = max(totals[2 * D], 1)
+        let mean = (0..<D).map { totals[$0] / n }
+        return (mean, (0..<D).map { max(totals[D + $0] / n - mean[$0] * mean[$0], 1e-6) })
     }
 }
 

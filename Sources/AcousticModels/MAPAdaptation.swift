@@ -37,7 +37,7 @@ public struct MAPAdaptation: Sendable {
                              vocabulary: model.vocabulary, features: model.features, tree: model.tree)
         var logLikelihoods: [Double] = []
         for pass in 0...iterations {
-            let statistics = trainer.accumulate(adapted, corpus, triphoneGraphs: graphs)
+            let statistics = try trainer.accumulate(adapted, corpus, triphoneGraphs: graphs)
             guard statistics.utterances > 0 else {
                 throw ModelError("no adaptation utterance could be aligned to its transcript"
                     + (statistics.skipped.first.map { " (\($0.key): \($0.value))" } ?? ""))

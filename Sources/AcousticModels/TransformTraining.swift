@@ -66,13 +66,17 @@ extension GMMHMMTrainer {
         let context = transforms.spliceContext
         let spliced = baseData.map { SpliceTransform.splice($0.features, context: context) }
         let S = spliced.first?.dimension ?? 0
-        var lda = LDAStatistics(dimension: S, classes: source.pdfCount)
-        for (u, pdfs) in zip(spliced, sourceAlignments) {
-            guard let pdfs else { continue }
+        // Over every rank's data: each shard's statistics enter exact sums.
+        let classes = source.pdfCount
+        let ldaTotals = try exactTotals(count: classes + classes * S + S * S, over: baseData,
+                                        partial: { LDAStatistics(dimension: S, classes: classes) }, add: { lda, i in
+            guard let pdfs = sourceAlignments[i] else { return }
             for (t, pdf) in pdfs.enumerated() where !silence.contains(Int(pdf)) {
-                lda.accumulate(u.values[(t * S)..<((t + 1) * S)], class: Int(pdf))
+                lda.accumulate(spliced[i].values[(t * S)..<((t + 1) * S)], class: Int(pdf))
             }
-        }
+        }, flatten: { $0.counts + $0.sums + $0.scatter })
+        let lda = LDAStatistics(dimension: S, counts: Array(ldaTotals[..<classes]), sums: Array(ldaTotals[classes..<(classes + classes * S)]),
+                                scatter: Array(ldaTotals[(classes + classes * S)...]))
         let k = min(transforms.dimension, S)
         let projection: [Double]
         do { projection = try lda.transform(to: k) } catch { throw ModelError("LDA: \(error)") }
@@ -82,16 +86,25 @@ extension GMMHMMTrainer {
         var features = spliced.map { project($0, matrix: projection, rows: k) }
         progress(String(format: "LDA: %d spliced dimensions → %d; one Gaussian per state from the source's alignments", S, k))
 
-        // One Gaussian per pdf from its aligned frames.
-        var pooled = [GaussianAccumulator](repeating: GaussianAccumulator(dimension: k), count: source.pdfCount)
-        for (f, pdfs) in zip(features, sourceAlignments) {
-            guard let pdfs else { continue }
-            f.values.withUnsafeBufferPointer { x in
+        // One Gaussian per pdf from its aligned frames (of every rank).
+        let projected = features
+        let pooledTotals = try exactTotals(count: classes * (1 + 2 * k), over: baseData,
+                                           partial: { [GaussianAccumulator](repeating: GaussianAccumulator(dimension: k), count: classes) }, add: { pooled, i in
+            guard let pdfs = sourceAlignments[i] else { return }
+            projected[i].values.withUnsafeBufferPointer { x in
                 for (t, pdf) in pdfs.enumerated() { pooled[Int(pdf)].add(x.baseAddress! + t * k) }
             }
+        }, flatten: { $0.flatMap { [$0.count] + $0.sum + $0.sumSquares } })
+        let pooled = (0..<classes).map { c in
+            let start = c * (1 + 2 * k)
+            var a = GaussianAccumulator(dimension: k)
+            a.count = pooledTotals[start]
+            a.sum = Array(pooledTotals[(start + 1)..<(start + 1 + k)])
+            a.sumSquares = Array(pooledTotals[(start + 1 + k)..<(start + 1 + 2 * k)])
+            return a
         }
-        var trainingData = zip(baseData, features).map { TrainingUtterance(id: $0.id, features: $1, words: $0.words) }
-        let global = globalVariance(trainingData)
+        var trainingData = zip(baseData, features).map { TrainingUtterance(id: $0.id, features: $1, words: $0.words, shard: $0.shard) }
+        let global = try globalVariance(trainingData)
         let floor = global.map { $0 * 0.01 }
         let mixtures = pooled.map { a in
             a.count > 0 ? a.gaussian(varianceFloor: floor) : DiagonalGMM(mean: [Double](repeating: 0, count: k), variance: global)
@@ -103,7 +116,8 @@ extension GMMHMMTrainer {
         let groups = TwoPassAdaptation.groups(speakers)
         func adapted() -> [TrainingUtterance] {
             zip(baseData, features).enumerated().map { i, pair in
-                TrainingUtterance(id: pair.0.id, features: speakerTransforms[speakers[i]].map { $0.apply(pair.1) } ?? pair.1, words: pair.0.words)
+                TrainingUtterance(id: pair.0.id, features: speakerTransforms[speakers[i]].map { $0.apply(pair.1) } ?? pair.1, words: pair.0.words,
+                                  shard: pair.0.shard)
             }
         }
         var log: [GMMHMMIterationLog] = []
@@ -133,21 +147,23 @@ extension GMMHMMTrainer {
                     return model.estimateFMLLR(speaker: groups[g].speaker, members, options: transforms.fmllr)
                 }
                 for e in estimates { speakerTransforms[e.speaker] = e.transform }
-                let kinds = Dictionary(grouping: estimates, by: \.transform.kind).mapValues(\.count)
-                progress("before iteration \(iterationOffset + iteration): fMLLR for \(estimates.count) speakers ("
-                    + FMLLRTransform.Kind.allCases.compactMap { kind in kinds[kind].map { "\($0) \(kind.rawValue)" } }.joined(separator: ", ") + ")")
+                // Speakers are whole on a rank (its shards): the count is over every rank.
+                var kinds = FMLLRTransform.Kind.allCases.map { kind in Int64(estimates.filter { $0.transform.kind == kind }.count) }
+                try self.communicator.sum(&kinds)
+                progress("before iteration \(iterationOffset + iteration): fMLLR for \(kinds.reduce(0, +)) speakers ("
+                    + zip(FMLLRTransform.Kind.allCases, kinds).compactMap { kind, n in n > 0 ? "\(n) \(kind.rawValue)" : nil }.joined(separator: ", ") + ")")
                 changed = true
             }
             guard changed else { return nil }
             trainingData = transforms.fmllrIterations.contains(iteration) ? adapted() : current
-            return (EStepCorpus(trainingData), self.globalVariance(trainingData))
+            return (EStepCorpus(trainingData), try self.globalVariance(trainingData))
         }, onIteration: onIteration)
         if transforms.speakerAdaptive {
             progress("alignment mixtures: statistics of the last posteriors on unadapted features")
-            let unadapted = zip(baseData, features).map { TrainingUtterance(id: $0.id, features: $1, words: $0.words) }
-            let statistics = accumulate(model, EStepCorpus(adapted()), triphoneGraphs: graphs.triphoneGraphs, statisticsFrom: EStepCorpus(unadapted))
+            let unadapted = zip(baseData, features).map { TrainingUtterance(id: $0.id, features: $1, words: $0.words, shard: $0.shard) }
+            let statistics = try accumulate(model, EStepCorpus(adapted()), triphoneGraphs: graphs.triphoneGraphs, statisticsFrom: EStepCorpus(unadapted))
             var alignment = model.mixtures
-            let unadaptedFloor = globalVariance(unadapted)
+            let unadaptedFloor = try globalVariance(unadapted)
             for s in alignment.indices { alignment[s].update(from: statistics.mixtures[s], varianceFloor: unadaptedFloor, options: options.update) }
             model.alignmentMixtures = alignment
             model.speakerAdaptation = transforms.fmllr
@@ -161,53 +177,46 @@ extension GMMHMMTrainer {
         let D = model.dimension
         var componentOffsets = [0]
         for gmm in model.mixtures { componentOffsets.append(componentOffsets.last! + gmm.componentCount) }
-        let offsets = componentOffsets
-        let partial = parallelMap(jobs, workers: jobs) { w -> MLLTStatistics in
-            // Each Gaussian's occupancy and scatter Σ γ (x − μ)(x − μ)ᵀ, `[Gaussians, D, D]`.
-            let K = offsets.last!
-            var occupancy = [Double](repeating: 0, count: K), scatter = [Double](repeating: 0, count: K * D * D)
+        let offsets = componentOffsets, K = componentOffsets.last!
+        // Each Gaussian's occupancy and scatter Σ γ (x − μ)(x − μ)ᵀ (lower triangle),
+        // `[K | K, D, D]`, over every rank's frames (exact sums of each shard's).
+        let totals = try exactTotals(count: K + K * D * D, over: data) { partial, i in
+            guard let pdfs = alignments[i] else { return }
             var centred = [Double](repeating: 0, count: D), x = centred
             var posteriors: [Double] = []
-            occupancy.withUnsafeMutableBufferPointer { occupancy in
-            scatter.withUnsafeMutableBufferPointer { scatter in
-                for i in stride(from: w, to: data.count, by: self.jobs) {
-                    guard let pdfs = alignments[i] else { continue }
-                    data[i].features.values.withUnsafeBufferPointer { f in
-                        for (t, p) in pdfs.enumerated() where !silence.contains(Int(p)) {
-                            let pdf = Int(p), gmm = model.mixtures[pdf]
-                            for d in 0..<D { x[d] = Double(f[t * D + d]) }
-                            gmm.componentPosteriors(x, into: &posteriors)
-                            for m in 0..<gmm.componentCount {
-                                let gamma = posteriors[m]
-                                guard gamma > 1e-3 else { continue }
-                                let key = offsets[pdf] + m
-                                for d in 0..<D { centred[d] = x[d] - gmm.means[m * D + d] }
-                                occupancy[key] += gamma
-                                let base = scatter.baseAddress! + key * D * D
-                                for r in 0..<D {
-                                    let scaled = gamma * centred[r]
-                                    for c in 0...r { base[r * D + c] += scaled * centred[c] }
-                                }
+            partial.withUnsafeMutableBufferPointer { partial in
+                data[i].features.values.withUnsafeBufferPointer { f in
+                    for (t, p) in pdfs.enumerated() where !silence.contains(Int(p)) {
+                        let pdf = Int(p), gmm = model.mixtures[pdf]
+                        for d in 0..<D { x[d] = Double(f[t * D + d]) }
+                        gmm.componentPosteriors(x, into: &posteriors)
+                        for m in 0..<gmm.componentCount {
+                            let gamma = posteriors[m]
+                            guard gamma > 1e-3 else { continue }
+                            let key = offsets[pdf] + m
+                            for d in 0..<D { centred[d] = x[d] - gmm.means[m * D + d] }
+                            partial[key] += gamma
+                            let base = partial.baseAddress! + K + key * D * D
+                            for r in 0..<D {
+                                let scaled = gamma * centred[r]
+                                for c in 0...r { base[r * D + c] += scaled * centred[c] }
                             }
                         }
                     }
                 }
-            }}
-            var statistics = MLLTStatistics(dimension: D)
-            var full = [Double](repeating: 0, count: D * D)
-            for (pdf, gmm) in model.mixtures.enumerated() {
-                for m in 0..<gmm.componentCount where occupancy[offsets[pdf] + m] > 0 {
-                    let key = offsets[pdf] + m
-                    for r in 0..<D {
-                        for c in 0...r { (full[r * D + c], full[c * D + r]) = (scatter[key * D * D + r * D + c], scatter[key * D * D + r * D + c]) }
-                    }
-                    statistics.add(scatter: full, occupancy: occupancy[key], variances: gmm.variances[(m * D)..<((m + 1) * D)])
-                }
             }
-            return statistics
         }
         var total = MLLTStatistics(dimension: D)
-        for p in partial { total.add(p) }
+        var full = [Double](repeating: 0, count: D * D)
+        for (pdf, gmm) in model.mixtures.enumerated() {
+            for m in 0..<gmm.componentCount where totals[offsets[pdf] + m] > 0 {
+                let key = offsets[pdf] + m, base = K + key * D * D
+                for r in 0..<D {
+                    for c in 0...r { (full[r * D + c], full[c * D + r]) = (totals[base + r * D + c], totals[base + r * D + c]) }
+                }
+                total.add(scatter: full, occupancy: totals[key], variances: gmm.variances[(m * D)..<((m + 1) * D)])
+            }
+        }
         do { return try total.estimate() } catch { throw ModelError("MLLT: \(error)") }
     }
 }

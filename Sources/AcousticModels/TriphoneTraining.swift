@@ -45,7 +45,7 @@ extension GMMHMMTrainer {
                 statistics[TriphoneState(left: silence, center: silence, right: silence, state: key.state), default: GaussianAccumulator(dimension: source.dimension)].add(a)
             }
         }
-        let global = globalVariance(data)
+        let global = try globalVariance(data)
         let floor = global.map { $0 * 0.01 }
         let questions = TriphoneStatistics.questions(statistics, units: source.transitions.units, silence: source.silence, varianceFloor: floor)
         progress("growing the trees (\(statistics.count) triphone states seen, \(questions.count) questions)")

@@ -20,6 +20,15 @@ public struct LDAStatistics: Sendable, Equatable {
         scatter = [Double](repeating: 0, count: dimension * dimension)
     }
 
+    /// Statistics from their values (e.g. sums over the ranks of a distributed training).
+    public init(dimension: Int, counts: [Double], sums: [Double], scatter: [Double]) {
+        precondition(sums.count == counts.count * dimension && scatter.count == dimension * dimension, "LDAStatistics: sizes differ")
+        self.dimension = dimension
+        self.counts = counts
+        self.sums = sums
+        self.scatter = scatter
+    }
+
     /// Adds frame `x` (D values) of class `c` with weight `weight`.
     public mutating func accumulate(_ x: ArraySlice<Float>, class c: Int, weight: Double = 1) {
         precondition(x.count == dimension, "LDAStatistics: frame of \(x.count) values, not \(dimension)")

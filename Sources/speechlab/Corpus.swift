@@ -11,9 +11,9 @@ enum Corpus {
 
     /// Per-speaker normalization of a corpus without `utt2spk` for every utterance: each of
     /// those is its own speaker (what decoding with a model does, so `features --like` too).
-    static func takeMissingSpeakersAsUtterances(_ corpus: inout [Utterance], of path: String) {
+    static func takeMissingSpeakersAsUtterances(_ corpus: inout [Utterance], of path: String, report: Bool = true) {
         guard corpus.contains(where: { $0.speaker == nil }) else { return }
-        printError("note: \(path) has no utt2spk for every utterance: those are normalized each on its own (speaker = utterance)")
+        if report { printError("note: \(path) has no utt2spk for every utterance: those are normalized each on its own (speaker = utterance)") }
         for i in corpus.indices where corpus[i].speaker == nil { corpus[i].speaker = corpus[i].id }
     }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Distributed
+import Foundation
 import TensorCore
 
 /// The `speechlab` command: one subcommand per tool, each a thin file calling the libraries.
@@ -24,7 +26,7 @@ struct Speechlab: ParsableCommand {
             models are directories of model.json and weights.safetensors.
             """,
         version: "0.1.0",
-        subcommands: [Prepare.self, Perturb.self, Features.self, Train.self, Adapt.self, Align.self, LanguageModelCommand.self, Graph.self, Decode.self, Score.self, Compare.self, Posteriors.self, Info.self]
+        subcommands: [Prepare.self, Perturb.self, Features.self, Train.self, Adapt.self, Align.self, LanguageModelCommand.self, Graph.self, Decode.self, Score.self, Compare.self, Posteriors.self, Info.self, Ranks.self]
     )
 
     /// Kaldi's spellings of feature options are accepted as they are (see ``KaldiArguments``);
@@ -32,6 +34,26 @@ struct Speechlab: ParsableCommand {
     static func main() {
         BLASKernels.relaunchWithBetterKernelsIfNeeded(arguments: CommandLine.arguments)
         Runtime.configure()
-        main(KaldiArguments.normalize(Array(CommandLine.arguments.dropFirst())))
+        run(KaldiArguments.normalize(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// Parses and runs one command. Under a launcher (mpirun, srun) a failure on one rank ends
+    /// every rank of the job, the message naming the rank; an error in the arguments, which
+    /// every rank meets alike, is reported once (by rank 0).
+    static func run(_ arguments: [String]) {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            Distributed.finish()
+        } catch {
+            if Distributed.isInitialized, Distributed.world.size > 1 {
+                let world = Distributed.world
+                world.abort("rank \(world.rank) of \(world.size): " + fullMessage(for: error), code: exitCode(for: error).rawValue)
+            }
+            if let rank = Distributed.launcherRank, rank != 0, !Distributed.isInitialized {
+                Foundation.exit(exitCode(for: error).rawValue)
+            }
+            exit(withError: error)
+        }
     }
 }

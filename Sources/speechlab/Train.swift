@@ -1,6 +1,7 @@
 import AcousticModels
 import ArgumentParser
 import AudioIO
+import Distributed
 import FeatureExtraction
 import Foundation
 import SpeechBase
@@ -83,7 +84,7 @@ struct TrainGMMHMM: ParsableCommand {
     @OptionGroup(title: "Output")
     var output: ModelOutputOptions
     @OptionGroup(title: "Run options")
-    var runOptions: RunOptions
+    var requestedRunOptions: RunOptions
     @OptionGroup(title: "Feature options")
     var features: FeatureFlags
 
@@ -118,16 +119,29 @@ struct TrainGMMHMM: ParsableCommand {
         return overrides
     }
 
+    /// The job's ranks (one process without a launcher): each holds a share of the data.
+    var world: any Communicator { Distributed.world }
+    /// Progress from rank 0 only.
+    var runOptions: RunOptions {
+        var options = requestedRunOptions
+        if !world.isWriter { options.quiet = true }
+        return options
+    }
+
     func run() throws {
-        try output.prepare(out, resume: resume)
+        if world.isWriter { try output.prepare(out, resume: resume) }
+        try world.barrier()
         if let from { return try trainTriphones(from: from) }
         let started = Date()
         let frontEnd = try features.trainingFrontEnd(for: train, deltas: !noDeltas)
-        var data = try feats.map { try CorpusFeatures.load(train, featureDirectory: $0, requireTranscripts: true) }
-            ?? CorpusFeatures.load(train, frontEnd: frontEnd, requireTranscripts: true, run: runOptions)
-        let lexicon = try lexicon.map { try TrainingLexicon.load($0, keepStress: keepStress, data: &data, skipOOV: skipOov, quiet: runOptions.quiet) }
+        var data = try feats.map { try CorpusFeatures.load(train, featureDirectory: $0, requireTranscripts: true, world: world) }
+            ?? CorpusFeatures.load(train, frontEnd: frontEnd, requireTranscripts: true, run: runOptions, world: world)
+        if world.size > 1, !runOptions.quiet {
+            printError("train gmm-hmm: \(world.size) ranks; rank 0 holds \(data.utterances.count) utterances (whole speakers)")
+        }
+        let lexicon = try lexicon.map { try TrainingLexicon.load($0, keepStress: keepStress, data: &data, skipOOV: skipOov, quiet: runOptions.quiet, world: world) }
             ?? Lexicon()
-        var options = baumWelchOptions(for: data)
+        var options = try baumWelchOptions(for: data)
         options.statesPerUnit = states ?? (self.lexicon == nil ? 10 : 3)
         options.stateOverrides = try stateOverrides()
         options.transforms = transformOptions()
@@ -149,17 +163,18 @@ struct TrainGMMHMM: ParsableCommand {
             checkpoint = (model, log)
             printError("train gmm-hmm: resuming after iteration \(log.count) of \(iterations)")
         }
-        let trainer = GMMHMMTrainer(options: options, jobs: runOptions.jobs)
+        let trainer = GMMHMMTrainer(options: options, jobs: runOptions.jobs, communicator: world)
         let utterances = data.trainingUtterances
         var log = checkpoint?.log ?? []
         var reported: Set<String> = []
         var (model, _) = try trainer.train(utterances, lexicon: lexicon, features: data.config, resume: checkpoint) {
             try record($0, $1, log: &log, reported: &reported, options: options, started: started)
         }
-        try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
+        if world.isWriter { try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log) }
         if let transforms = options.transforms {
             model = try trainSecondStage(from: model, data: data, transforms: transforms, options: options, log: &log, started: started)
         }
+        guard world.isWriter else { return }
         print(String(format: "train gmm-hmm: %d units, %d states, %d Gaussians, %@, log-likelihood per frame %.4f, %.1f s → %@",
                      model.transitions.units.count, model.pdfCount, model.gaussianCount, model.features.transform == nil ? "Δ+ΔΔ features"
                         : model.alignmentMixtures == nil ? "LDA+MLLT" : "LDA+MLLT+SAT",
@@ -190,12 +205,13 @@ extension TrainGMMHMM {
             guard D != B else { return u }
             // Deltas follow the base features in each frame: the first B values are the base.
             let values = (0..<u.features.frames).flatMap { t in u.features.values[(t * D)..<(t * D + B)] }
-            return TrainingUtterance(id: u.id, features: FeatureMatrix(frames: u.features.frames, dimension: B, values: values), words: u.words)
+            return TrainingUtterance(id: u.id, features: FeatureMatrix(frames: u.features.frames, dimension: B, values: values), words: u.words,
+                                     shard: u.shard)
         }
         let speakers = data.speakers
         let quiet = runOptions.quiet, offset = log.count
         var stageLog = log, reported: Set<String> = []
-        let trainer = GMMHMMTrainer(options: options, jobs: runOptions.jobs)
+        let trainer = GMMHMMTrainer(options: options, jobs: runOptions.jobs, communicator: world)
         let (model, _) = try trainer.trainWithTransforms(from: first, sourceData: sourceData, baseData: baseData, speakers: speakers,
                                                         baseConfig: baseConfig, transforms: transforms, iterationOffset: offset,
                                                         progress: { if !quiet { printError("train gmm-hmm: \($0)") } }) { entry, _ in
@@ -205,19 +221,22 @@ extension TrainGMMHMM {
             reportIteration(entry, reported: &reported, of: offset + iterations)
         }
         log = stageLog
-        try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
+        if world.isWriter { try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log) }
         return model
     }
 
-    /// The Baum-Welch options of the flags (Gaussians, iterations, Viterbi, beam) and the data's fingerprint.
-    func baumWelchOptions(for data: CorpusFeatures) -> GMMHMMTrainingOptions {
+    /// The Baum-Welch options of the flags (Gaussians, iterations, Viterbi, beam) and the
+    /// fingerprint of the data of every rank (in utterance-id order: the same for any split).
+    func baumWelchOptions(for data: CorpusFeatures) throws -> GMMHMMTrainingOptions {
         var options = GMMHMMTrainingOptions()
         options.gaussians = gaussians
         options.totalGaussians = gaussiansTotal
         options.iterations = iterations
         options.viterbiTraining = viterbi
         if let trainBeam { options.beam = trainBeam }
-        options.dataFingerprint = trainingDataFingerprint(data.utterances.map { ($0.utterance.id, $0.features.frames, $0.utterance.words ?? []) })
+        let entries = try world.allGather(data.utterances.map { FingerprintEntry(id: $0.utterance.id, frames: $0.features.frames, words: $0.utterance.words ?? []) })
+            .joined().sorted { $0.id < $1.id }
+        options.dataFingerprint = trainingDataFingerprint(entries.map { ($0.id, $0.frames, $0.words) })
         return options
     }
 
@@ -227,6 +246,7 @@ extension TrainGMMHMM {
                 options: GMMHMMTrainingOptions, started: Date) throws {
         log.append(entry)
         reportIteration(entry, reported: &reported)
+        guard world.isWriter else { return }
         try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
     }
 
@@ -246,8 +266,8 @@ extension TrainGMMHMM {
     func trainTriphones(from path: String) throws {
         let started = Date()
         let (source, _) = try GMMHMM.load(path)
-        let data = try CorpusFeatures.load(train, config: source.features, rateGiven: true, requireTranscripts: true, run: runOptions)
-        let options = baumWelchOptions(for: data)
+        let data = try CorpusFeatures.load(train, config: source.features, rateGiven: true, requireTranscripts: true, run: runOptions, world: world)
+        let options = try baumWelchOptions(for: data)
         var triphones = TriphoneOptions()
         triphones.leaves = leaves
         triphones.minimumCount = minimumLeafCount
@@ -256,10 +276,11 @@ extension TrainGMMHMM {
         var log: [GMMHMMIterationLog] = []
         var reported: Set<String> = []
         let quiet = runOptions.quiet
-        let (model, _) = try GMMHMMTrainer(options: options, jobs: runOptions.jobs).trainTriphones(from: source, utterances, triphones: triphones,
+        let (model, _) = try GMMHMMTrainer(options: options, jobs: runOptions.jobs, communicator: world).trainTriphones(from: source, utterances, triphones: triphones,
                                                                                                   progress: { if !quiet { printError("train gmm-hmm: \($0)") } }) {
             try record($0, $1, log: &log, reported: &reported, options: options, started: started)
         }
+        guard world.isWriter else { return }
         try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
         print(String(format: "train gmm-hmm: triphones of %d phones, %d tied states, %d Gaussians, log-likelihood per frame %.4f, %.1f s → %@",
                      model.transitions.units.count, model.pdfCount, model.gaussianCount, log.last?.logLikelihoodPerFrame ?? 0,
@@ -267,12 +288,20 @@ extension TrainGMMHMM {
     }
 }
 
+/// One utterance's part of the training data's fingerprint.
+struct FingerprintEntry: Codable {
+    var id: String
+    var frames: Int
+    var words: [String]
+}
+
 /// A pronunciation lexicon for training, restricted to the words of the training transcripts.
 enum TrainingLexicon {
     /// Reads `path` (CMUdict or Kaldi's lexicon.txt), keeps the transcripts' words, and checks
     /// that every transcript word has a pronunciation: a missing one is an error naming the
     /// word and the utterance, or with `skipOOV` the utterance is dropped (and counted).
-    static func load(_ path: String, keepStress: Bool, data: inout CorpusFeatures, skipOOV: Bool, quiet: Bool) throws -> Lexicon {
+    static func load(_ path: String, keepStress: Bool, data: inout CorpusFeatures, skipOOV: Bool, quiet: Bool,
+                     world: any Communicator = SingleProcess()) throws -> Lexicon {
         let full: PronunciationLexicon
         do { full = try PronunciationLexicon.read(path, keepStress: keepStress) } catch { throw CommandFailure("\(error)") }
         var dropped: [(id: String, word: String)] = []
@@ -291,7 +320,9 @@ enum TrainingLexicon {
                 + words.prefix(10).joined(separator: " ") + (words.count > 10 ? " ..." : ""))
         }
         guard !data.utterances.isEmpty else { throw CommandFailure("no training utterance is left once those with words not in the lexicon are dropped") }
-        let (restricted, _) = full.restricted(to: data.utterances.flatMap { $0.utterance.words ?? [] })
+        // Every rank keeps the words of every rank's transcripts: one lexicon, one model.
+        let words = try world.allGather(Set(data.utterances.flatMap { $0.utterance.words ?? [] }).sorted()).joined()
+        let (restricted, _) = full.restricted(to: Array(words))
         if !quiet {
             let phones = restricted.phones
             printError("train gmm-hmm: lexicon \(path): \(restricted.pronunciations.count) training words, "
@@ -301,55 +332,73 @@ enum TrainingLexicon {
     }
 }
 
-/// Utterances of a corpus with their features, computed in memory.
+/// Utterances of a corpus with their features, computed in memory: all of them, or under
+/// `mpirun`/`srun` this rank's shards (``CorpusShards``).
 struct CorpusFeatures {
     var config: FeatureConfig
     var utterances: [(utterance: Utterance, features: FeatureMatrix)]
+    /// Each utterance's shard (by id; see ``CorpusShards``).
+    var shards: [String: String] = [:]
 
     /// Each utterance's speaker (`utt2spk`), or the utterance itself when it has none.
     var speakers: [String] { utterances.map { $0.utterance.speaker ?? $0.utterance.id } }
 
     /// The utterances as a trainer takes them (no transcript: no words).
     var trainingUtterances: [TrainingUtterance] {
-        utterances.map { TrainingUtterance(id: $0.utterance.id, features: $0.features, words: $0.utterance.words ?? []) }
+        utterances.map { TrainingUtterance(id: $0.utterance.id, features: $0.features, words: $0.utterance.words ?? [], shard: shards[$0.utterance.id] ?? "") }
     }
 
     /// The corpus's utterances with features read from a feature directory (all of them when
     /// `path` is nil). Every utterance of the corpus must have features there.
-    static func load(_ path: String?, featureDirectory: String, requireTranscripts: Bool) throws -> CorpusFeatures {
+    static func load(_ path: String?, featureDirectory: String, requireTranscripts: Bool,
+                     world: any Communicator = SingleProcess()) throws -> CorpusFeatures {
         let directory = try FeatureDirectory.open(featureDirectory)
         let index = Dictionary(uniqueKeysWithValues: directory.entries.enumerated().map { ($0.element.id, $0.offset) })
         let corpus = try path.map { try Corpus.load($0) } ?? directory.entries.map { Utterance(id: $0.id, audioPath: $0.path) }
         if requireTranscripts, let missing = corpus.first(where: { $0.words == nil }) {
             throw CorpusError("\(path ?? featureDirectory): utterance '\(missing.id)' has no transcript (a data directory with a text file is needed)")
         }
+        let keys = CorpusShards.keys(corpus)
+        // A feature file's size stands for its frames.
+        let mine = try CorpusShards.mine(keys: keys, cost: { i in
+            index[corpus[i].id].flatMap { try? FileManager.default.attributesOfItem(atPath: directory.entries[$0].path)[.size] as? Int }.map(Double.init) ?? 0
+        }, world: world, what: path ?? featureDirectory)
         var utterances: [(Utterance, FeatureMatrix)] = []
-        for u in corpus {
+        for (u, isMine) in zip(corpus, mine) where isMine {
             guard let i = index[u.id] else { throw CorpusError("\(featureDirectory): has no features for utterance '\(u.id)'") }
             utterances.append((u, try directory.features(i)))
         }
-        return CorpusFeatures(config: directory.config, utterances: utterances)
+        return CorpusFeatures(config: directory.config, utterances: utterances,
+                              shards: Dictionary(zip(corpus.map(\.id), keys), uniquingKeysWith: { a, _ in a }))
     }
 
     /// Loads the corpus at `path` and computes its features with `config` (the sample rate is
     /// the first file's unless given); failed utterances are reported and skipped.
     /// With the feature flags' configuration and Kaldi's resampling policy.
-    static func load(_ path: String, frontEnd: ResolvedFeatures, requireTranscripts: Bool, run: RunOptions) throws -> CorpusFeatures {
+    static func load(_ path: String, frontEnd: ResolvedFeatures, requireTranscripts: Bool, run: RunOptions,
+                     world: any Communicator = SingleProcess()) throws -> CorpusFeatures {
         try load(path, config: frontEnd.config, rateGiven: frontEnd.sampleRateGiven, requireTranscripts: requireTranscripts, run: run,
-                 resampling: (frontEnd.allowDownsample, frontEnd.allowUpsample))
+                 resampling: (frontEnd.allowDownsample, frontEnd.allowUpsample), world: world)
     }
 
     /// `resampling`: whether audio at a higher or lower rate than the working rate is resampled
     /// (the feature flags' Kaldi policy when training; a model's fixed rate resamples either way).
     static func load(_ path: String, config: FeatureConfig, rateGiven: Bool, requireTranscripts: Bool, run: RunOptions,
-                     resampling: (allowDownsample: Bool, allowUpsample: Bool) = (true, true)) throws -> CorpusFeatures {
+                     resampling: (allowDownsample: Bool, allowUpsample: Bool) = (true, true),
+                     world: any Communicator = SingleProcess()) throws -> CorpusFeatures {
         var corpus = try Corpus.load(path)
-        if config.cmvn == .speaker { Corpus.takeMissingSpeakersAsUtterances(&corpus, of: path) }
+        let keys = CorpusShards.keys(corpus)
+        if config.cmvn == .speaker { Corpus.takeMissingSpeakersAsUtterances(&corpus, of: path, report: world.isWriter) }
         if requireTranscripts, let missing = corpus.first(where: { $0.words == nil }) {
             throw CorpusError("\(path): utterance '\(missing.id)' has no transcript (a data directory with a text file is needed)")
         }
         var config = config
         if !rateGiven { config = try withWorkingRate(config, of: corpus) }
+        let shards = Dictionary(zip(corpus.map(\.id), keys), uniquingKeysWith: { a, _ in a })
+        if world.size > 1 {
+            let mine = try CorpusShards.mine(keys: keys, cost: { CorpusShards.duration(corpus[$0]) }, world: world, what: path)
+            corpus = zip(corpus, mine).filter(\.1).map(\.0)
+        }
         let job = FeatureExtractionJob(config: config, audio: AudioReadOptions(allowDownsample: resampling.allowDownsample,
                                                                              allowUpsample: resampling.allowUpsample), jobs: run.jobs)
         let progress = run.quiet ? nil : ProgressReporter(label: "features", total: corpus.count)
@@ -368,6 +417,6 @@ struct CorpusFeatures {
         for failure in failures { printError("warning: skipped \(failure.id): \(failure.reason)") }
         if !failures.isEmpty { printError("warning: skipped \(failures.count) of \(corpus.count) utterances (--keep-going)") }
         guard failures.count < corpus.count else { throw CorpusError("\(path): no utterance could be read (\(failures[0].reason))") }
-        return CorpusFeatures(config: config, utterances: zip(corpus, features).compactMap { u, f in f.map { (u, $0) } })
+        return CorpusFeatures(config: config, utterances: zip(corpus, features).compactMap { u, f in f.map { (u, $0) } }, shards: shards)
     }
 }

@@ -126,7 +126,7 @@ func syntheticOptions() -> GMMHMMTrainingOptions {
         data.append(TrainingUtterance(id: "nan", features: nan, words: data[0].words))
         let trainer = GMMHMMTrainer(options: options(), jobs: 1)
         let model = try trainer.flatStart(data.filter { $0.id != "nan" }, lexicon: Lexicon(), features: syntheticFeatureConfig())
-        let statistics = trainer.accumulate(model, data)
+        let statistics = try trainer.accumulate(model, data)
         #expect(statistics.skipped["short"]?.contains("too few") == true)
         #expect(statistics.skipped["nan"]?.contains("not finite") == true)
         #expect(statistics.utterances == 30)

@@ -94,11 +94,11 @@ func distorted(_ data: [TrainingUtterance], scale: [Float], shift: [Float], mix:
         let data = syntheticCorpus(count: 20, seed: 41)
         let (model, _) = try trainer.train(data, lexicon: Lexicon(), features: syntheticFeatureConfig())
         let corpus = EStepCorpus(data)
-        let plain = trainer.accumulate(model, corpus)
-        let same = trainer.accumulate(model, corpus, statisticsFrom: EStepCorpus(data))
+        let plain = try trainer.accumulate(model, corpus)
+        let same = try trainer.accumulate(model, corpus, statisticsFrom: EStepCorpus(data))
         #expect(plain.mixtures == same.mixtures && plain.logLikelihood == same.logLikelihood)
         let shifted = distorted(data, scale: [1, 1, 1, 1], shift: [2, 0, 0, 0])
-        let moved = trainer.accumulate(model, corpus, statisticsFrom: EStepCorpus(shifted))
+        let moved = try trainer.accumulate(model, corpus, statisticsFrom: EStepCorpus(shifted))
         #expect(moved.mixtures.map(\.occupancy) == plain.mixtures.map(\.occupancy))
         for (a, b) in zip(plain.mixtures, moved.mixtures) {
             for m in 0..<a.componentCount {

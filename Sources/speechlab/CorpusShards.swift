@@ -1,0 +1,61 @@
+import AudioIO
+import Distributed
+import Foundation
+import SpeechCorpus
+
+/// How a corpus is spread over the ranks of a distributed run (`mpirun`, `srun`): in whole
+/// shards, a speaker each (`utt2spk`; Kaldi splits data per speaker too), or without speakers a
+/// block of consecutive utterances; largest first to the least-loaded rank, by audio duration.
+/// A speaker on one rank keeps per-speaker normalization and fMLLR on that rank, and the shard
+/// is the unit whose partial sums enter the exact totals, so every split gives the same model.
+enum CorpusShards {
+    /// Utterances per shard in a corpus without speakers.
+    static let blockSize = 64
+
+    /// Each utterance's shard, as the corpus lists them (before missing speakers are filled in).
+    static func keys(_ corpus: [Utterance]) -> [String] {
+        corpus.enumerated().map { i, u in u.speaker.map { "speaker \($0)" } ?? "utterances \(i / blockSize)" }
+    }
+
+    /// The rank of each shard (`costs[k]`: its work): the largest first, each to the rank with
+    /// the least so far (ties to the lower rank), so ranks finish an iteration together.
+    static func assign(costs: [Double], ranks: Int) -> [Int] {
+        var load = [Double](repeating: 0, count: ranks), owner = [Int](repeating: 0, count: costs.count)
+        for k in costs.indices.sorted(by: { costs[$0] != costs[$1] ? costs[$0] > costs[$1] : $0 < $1 }) {
+            let r = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
+            owner[k] = r
+            load[r] += costs[k]
+        }
+        return owner
+    }
+
+    /// Whether utterance i of `keys` is this rank's, with every rank holding at least one shard.
+    /// `cost(i)` estimates utterance i's work (its duration); one process holds everything.
+    static func mine(keys: [String], cost: (Int) -> Double, world: any Communicator, what path: String) throws -> [Bool] {
+        guard world.size > 1 else { return [Bool](repeating: true, count: keys.count) }
+        var index: [String: Int] = [:], costs: [Double] = []
+        let shardOf = keys.enumerated().map { i, key -> Int in
+            let k = index[key] ?? {
+                index[key] = costs.count
+                costs.append(0)
+                return costs.count - 1
+            }()
+            costs[k] += max(cost(i), 1e-3)
+            return k
+        }
+        guard costs.count >= world.size else {
+            throw CommandFailure("\(path): \(costs.count) shards (speakers, or blocks of \(blockSize) utterances without utt2spk) "
+                + "cannot keep \(world.size) ranks busy; run fewer ranks")
+        }
+        let owner = assign(costs: costs, ranks: world.size)
+        return shardOf.map { owner[$0] == world.rank }
+    }
+
+    /// An utterance's duration from its audio file's header (0 when unreadable: the error is
+    /// reported by the rank that computes its features).
+    static func duration(_ u: Utterance) -> Double {
+        if let segment = u.segment, let end = segment.end { return end - segment.start }
+        guard let info = try? AudioFile.info(u.audioPath), info.sampleRate > 0 else { return 0 }
+        return Double(info.frames) / Double(info.sampleRate) - (u.segment?.start ?? 0)
+    }
+}
