@@ -1,4 +1,5 @@
 import FeatureExtraction
+import Distributed
 import Foundation
 import HiddenMarkov
 import SpeechBase
@@ -9,30 +10,53 @@ import SpeechBase
 public enum TriphoneStatistics {
     /// The statistics of every (left, center, right, state) seen when `model` (monophones, or
     /// triphones for a second pass) aligns `data` (units are the model's unit indices; utterance
-    /// edges count as silence). Utterances that cannot be aligned are left out.
-    public static func accumulate(_ model: GMMHMM, _ data: [TrainingUtterance], jobs: Int) -> [TriphoneState: GaussianAccumulator] {
-        let silence = model.silence ?? -1, D = model.dimension
-        let partial = parallelForEach(data.count, workers: jobs, state: { [TriphoneState: GaussianAccumulator]() }) { statistics, i in
-            let u = data[i]
-            // A triphone model aligns through its own triphone graphs (a second pass, Kaldi's tri2).
-            guard !u.words.isEmpty, let graph = try? model.transitions.transcriptGraph(u.words, lexicon: model.lexicon, tree: model.tree) else { return }
-            let ll = model.logLikelihoods(frames: u.features.values, count: u.features.frames)
-            guard let path = Viterbi.search(graph, logLikelihoods: ll, frames: u.features.frames, pdfCount: model.pdfCount)
-                ?? Viterbi.search(graph, logLikelihoods: ll, frames: u.features.frames, pdfCount: model.pdfCount, options: SearchOptions(beam: .infinity))
-            else { return }
-            let segments = phoneSegments(path.states.map(Int.init), graph: graph)
-            u.features.values.withUnsafeBufferPointer { x in
-                for (k, segment) in segments.enumerated() {
-                    let left = k > 0 ? segments[k - 1].unit : silence, right = k + 1 < segments.count ? segments[k + 1].unit : silence
-                    for t in segment.frames {
-                        let key = TriphoneState(left: left, center: segment.unit, right: right, state: Int(graph.unitState[Int(path.states[t])]))
-                        statistics[key, default: GaussianAccumulator(dimension: D)].add(x.baseAddress! + t * D)
+    /// edges count as silence). Utterances that cannot be aligned are left out. Each shard's
+    /// statistics enter exact sums, summed over the ranks of `communicator`: the result is the
+    /// same for any number of workers and ranks.
+    public static func accumulate(_ model: GMMHMM, _ data: [TrainingUtterance], jobs: Int,
+                                  communicator: any Communicator = SingleProcess()) throws -> [TriphoneState: GaussianAccumulator] {
+        let silence = model.silence ?? -1, D = model.dimension, width = 1 + 2 * D
+        let groups = shards(of: data)
+        let partial = parallelForEach(groups.count, workers: jobs, state: { [TriphoneState: ExactSums]() }) { exact, g in
+            var statistics: [TriphoneState: GaussianAccumulator] = [:]
+            for i in groups[g] {
+                let u = data[i]
+                // A triphone model aligns through its own triphone graphs (a second pass, Kaldi's tri2).
+                guard !u.words.isEmpty, let graph = try? model.transitions.transcriptGraph(u.words, lexicon: model.lexicon, tree: model.tree) else { continue }
+                let ll = model.logLikelihoods(frames: u.features.values, count: u.features.frames)
+                guard let path = Viterbi.search(graph, logLikelihoods: ll, frames: u.features.frames, pdfCount: model.pdfCount)
+                    ?? Viterbi.search(graph, logLikelihoods: ll, frames: u.features.frames, pdfCount: model.pdfCount, options: SearchOptions(beam: .infinity))
+                else { continue }
+                let segments = phoneSegments(path.states.map(Int.init), graph: graph)
+                u.features.values.withUnsafeBufferPointer { x in
+                    for (k, segment) in segments.enumerated() {
+                        let left = k > 0 ? segments[k - 1].unit : silence, right = k + 1 < segments.count ? segments[k + 1].unit : silence
+                        for t in segment.frames {
+                            let key = TriphoneState(left: left, center: segment.unit, right: right, state: Int(graph.unitState[Int(path.states[t])]))
+                            statistics[key, default: GaussianAccumulator(dimension: D)].add(x.baseAddress! + t * D)
+                        }
                     }
                 }
             }
+            for (key, a) in statistics { exact[key, default: ExactSums(count: width)].add([a.count] + a.sum + a.sumSquares, at: 0) }
         }
+        var local: [TriphoneState: ExactSums] = [:]
+        for p in partial { local.merge(p) { var a = $0; a.add($1); return a } }
+        // Over the ranks: every rank's states in one order, then one all-reduce.
+        let keys = communicator.size > 1 ? Set(try communicator.allGather(local.keys.sorted()).joined()).sorted() : local.keys.sorted()
+        var flat = ExactSums(count: keys.count * width)
+        for (k, key) in keys.enumerated() {
+            if let sums = local[key] { flat.values.replaceSubrange((k * width)..<((k + 1) * width), with: sums.values) }
+        }
+        try communicator.sum(&flat)
         var total: [TriphoneState: GaussianAccumulator] = [:]
-        for p in partial { total.merge(p) { var a = $0; a.add($1); return a } }
+        for (k, key) in keys.enumerated() {
+            var a = GaussianAccumulator(dimension: D)
+            a.count = flat.value(at: k * width)
+            a.sum = flat.doubles((k * width + 1)..<(k * width + 1 + D))
+            a.sumSquares = flat.doubles((k * width + 1 + D)..<((k + 1) * width))
+            total[key] = a
+        }
         return total
     }
 
@@ -60,10 +84,13 @@ public enum TriphoneStatistics {
                                  varianceFloor: [Double]) -> [ContextQuestion] {
         // Each phone's pooled frames per state.
         var pooled: [Int: [Int: GaussianAccumulator]] = [:]
-        for (key, a) in statistics where key.center != silence {
-            pooled[key.center, default: [:]][key.state, default: GaussianAccumulator(dimension: varianceFloor.count)].add(a)
+        // (Sums in a fixed order: every rank, and every run, finds the same questions.)
+        for key in statistics.keys.sorted() where key.center != silence {
+            pooled[key.center, default: [:]][key.state, default: GaussianAccumulator(dimension: varianceFloor.count)].add(statistics[key]!)
         }
-        func likelihood(_ states: [Int: GaussianAccumulator]) -> Double { states.values.reduce(0) { $0 + $1.logLikelihood(varianceFloor: varianceFloor) } }
+        func likelihood(_ states: [Int: GaussianAccumulator]) -> Double {
+            states.keys.sorted().reduce(0) { $0 + states[$1]!.logLikelihood(varianceFloor: varianceFloor) }
+        }
         func merged(_ a: [Int: GaussianAccumulator], _ b: [Int: GaussianAccumulator]) -> [Int: GaussianAccumulator] {
             a.merging(b) { var x = $0; x.add($1); return x }
         }

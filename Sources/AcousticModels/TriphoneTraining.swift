@@ -36,12 +36,13 @@ extension GMMHMMTrainer {
                                onIteration: (GMMHMMIterationLog, GMMHMM) throws -> Void = { _, _ in }) throws -> (model: GMMHMM, log: [GMMHMMIterationLog]) {
         try checkLexicon(data, lexicon: source.lexicon)
         progress("aligning the training data and gathering triphone statistics")
-        var statistics = TriphoneStatistics.accumulate(source, data, jobs: jobs)
+        var statistics = try TriphoneStatistics.accumulate(source, data, jobs: jobs, communicator: communicator)
         guard !statistics.isEmpty else { throw ModelError("the source model aligned no training utterance") }
-        // Silence does not depend on its neighbours: its contexts are pooled.
+        // Silence does not depend on its neighbours: its contexts are pooled (in a fixed order,
+        // as every sum over the dictionary below: its own order differs from process to process).
         if let silence = source.silence {
-            for (key, a) in statistics where key.center == silence && (key.left != silence || key.right != silence) {
-                statistics[key] = nil
+            for key in statistics.keys.sorted() where key.center == silence && (key.left != silence || key.right != silence) {
+                let a = statistics.removeValue(forKey: key)!
                 statistics[TriphoneState(left: silence, center: silence, right: silence, state: key.state), default: GaussianAccumulator(dimension: source.dimension)].add(a)
             }
         }
@@ -53,7 +54,7 @@ extension GMMHMMTrainer {
                                      minimumGain: triphones.minimumGain, minimumCount: triphones.minimumCount)
         // One Gaussian per leaf, from the frames of its triphone states.
         var pooled = [GaussianAccumulator](repeating: GaussianAccumulator(dimension: source.dimension), count: tree.leafCount)
-        for (key, a) in statistics { pooled[tree.pdf(key)!].add(a) }
+        for key in statistics.keys.sorted() { pooled[tree.pdf(key)!].add(statistics[key]!) }
         let mixtures = pooled.map { $0.gaussian(varianceFloor: floor) }
         let model = GMMHMM(transitions: source.transitions, mixtures: mixtures, lexicon: source.lexicon, vocabulary: source.vocabulary,
                            features: source.features, tree: tree)

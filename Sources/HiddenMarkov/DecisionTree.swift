@@ -61,10 +61,16 @@ public struct ContextQuestion: Sendable, Codable, Equatable {
 }
 
 /// A state of a context-dependent phone: its left, central and right phones and the HMM state.
-public struct TriphoneState: Hashable, Sendable, Codable {
+public struct TriphoneState: Hashable, Sendable, Codable, Comparable {
     public var left: Int, center: Int, right: Int, state: Int
     public init(left: Int, center: Int, right: Int, state: Int) {
         (self.left, self.center, self.right, self.state) = (left, center, right, state)
+    }
+
+    /// By central phone, state, left and right: an order for sums that must not depend on a
+    /// dictionary's (per-process) order.
+    public static func < (a: TriphoneState, b: TriphoneState) -> Bool {
+        (a.center, a.state, a.left, a.right) < (b.center, b.state, b.left, b.right)
     }
 }
 

@@ -161,7 +161,7 @@ struct TrainGMMHMM: ParsableCommand {
             }
             guard model.features == data.config else { throw ModelError("\(out): was trained with other feature options; --resume needs the same") }
             checkpoint = (model, log)
-            printError("train gmm-hmm: resuming after iteration \(log.count) of \(iterations)")
+            if world.isWriter { printError("train gmm-hmm: resuming after iteration \(log.count) of \(iterations)") }
         }
         let trainer = GMMHMMTrainer(options: options, jobs: runOptions.jobs, communicator: world)
         let utterances = data.trainingUtterances

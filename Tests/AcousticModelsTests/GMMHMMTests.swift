@@ -209,7 +209,7 @@ func onePhoneStateOptions() -> GMMHMMTrainingOptions {
         let (lexicon, options) = (threePhoneLexicon, onePhoneStateOptions())
         let data = syntheticCorpus(count: 40, seed: 3)
         let (model, _) = try GMMHMMTrainer(options: options, jobs: 2).train(data, lexicon: lexicon, features: syntheticFeatureConfig())
-        let statistics = TriphoneStatistics.accumulate(model, data, jobs: 2)
+        let statistics = try TriphoneStatistics.accumulate(model, data, jobs: 2)
         let unit = { (name: String) in model.transitions.unitIndex(name)! }
         let middle = statistics.filter { $0.key.center == unit("r2") }
         #expect(!middle.isEmpty && middle.keys.allSatisfy { $0.left == unit("r1") && $0.right == unit("r3") })
@@ -221,6 +221,28 @@ func onePhoneStateOptions() -> GMMHMMTrainingOptions {
         // Each of the 9 phones alone, the 7 clusters merged on the way (the last, all phones, asks nothing), silence: ×2 sides.
         #expect(questions.count == 2 * (9 + 7 + 1))
         #expect(questions.contains { $0.position == -1 && $0.phones == [unit("r2")] })
+    }
+}
+
+/// Statistics enter exact sums chunk by chunk (or shard by shard): the totals are the same bits
+/// however many workers share the work, the basis of equal models on any number of ranks.
+@Suite struct ExactStatisticsTests {
+    @Test func theEStepGivesTheSameBitsOnOneWorkerAndOnThree() throws {
+        var data = syntheticCorpus(count: 90, seed: 8)
+        for i in data.indices { data[i].shard = "speaker \(i % 5)" }
+        let one = GMMHMMTrainer(options: syntheticOptions(), jobs: 1), three = GMMHMMTrainer(options: syntheticOptions(), jobs: 3)
+        let model = try one.flatStart(data, lexicon: Lexicon(), features: syntheticFeatureConfig())
+        let a = try one.accumulate(model, data)
+        let b = try three.accumulate(model, data)
+        #expect(a.mixtures == b.mixtures)
+        #expect(a.transitions == b.transitions && a.logLikelihood == b.logLikelihood)
+        let floorOne = try one.globalVariance(data), floorThree = try three.globalVariance(data)
+        #expect(floorOne == floorThree)
+        let (lexicon, phoneOptions) = (threePhoneLexicon, onePhoneStateOptions())
+        let (phones, _) = try GMMHMMTrainer(options: phoneOptions, jobs: 2).train(data, lexicon: lexicon, features: syntheticFeatureConfig())
+        let contextsOne = try TriphoneStatistics.accumulate(phones, data, jobs: 1)
+        let contextsThree = try TriphoneStatistics.accumulate(phones, data, jobs: 3)
+        #expect(contextsOne == contextsThree)
     }
 }
 

@@ -87,3 +87,81 @@ enum MPIRun {
         #expect(!FileManager.default.fileExists(atPath: out + "/model/model.json"))
     }
 }
+
+extension DistributedCommandTests {
+    /// The tiny training set `copies` times over (new utterance ids and speakers, the same audio):
+    /// enough work per iteration for a test to act during a run.
+    static func enlarged(_ data: String, copies: Int, into target: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        func lines(_ name: String) throws -> [[Substring]] {
+            try String(contentsOfFile: data + "/" + name, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ", maxSplits: 1) }
+        }
+        let scp = try lines("wav.scp"), text = try lines("text"), speakers = try lines("utt2spk")
+        var out = ["wav.scp": "", "text": "", "utt2spk": ""]
+        for c in 0..<copies {
+            for l in scp { out["wav.scp"]! += "c\(c)_\(l[0]) \(l[1])\n" }
+            for l in text { out["text"]! += "c\(c)_\(l[0]) \(l[1])\n" }
+            for l in speakers { out["utt2spk"]! += "c\(c)_\(l[0]) \(l[1])_\(c)\n" }
+        }
+        for (name, content) in out { try content.write(toFile: target + "/" + name, atomically: true, encoding: .utf8) }
+        return target
+    }
+
+    /// The ranks `mpirun` (process `launcher`) started, by rank.
+    static func ranks(of launcher: Int32) -> [Int: Int32] {
+        let children = (try? String(contentsOfFile: "/proc/\(launcher)/task/\(launcher)/children", encoding: .utf8)) ?? ""
+        var found: [Int: Int32] = [:]
+        for pid in children.split(separator: " ").compactMap({ Int32($0) }) {
+            guard let environment = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ")) else { continue }
+            for entry in environment.split(separator: 0) {
+                let text = String(decoding: entry, as: UTF8.self)
+                if text.hasPrefix("OMPI_COMM_WORLD_RANK="), let r = Int(text.dropFirst(21)) { found[r] = pid }
+            }
+        }
+        return found
+    }
+
+    /// Rank 1 killed mid-run: the job ends with mpirun naming the rank, the last checkpoint (rank
+    /// 0's, written whole) stays, and `--resume` on two ranks ends with the model one
+    /// uninterrupted process trains.
+    @Test func killingARankLeavesACheckpointThatResumesToTheSameModel() throws {
+        guard let mpirun = MPIRun.require() else { return }
+        let out = temporaryFolder()
+        let data = try Self.enlarged(f.data + "/train", copies: 24, into: out + "/train")
+        let arguments = ["train", "gmm-hmm", "--train", data, "--states", "3", "--gaussians", "2", "--iterations", "16", "--no-lda",
+                         "--jobs", "1", "--quiet"]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mpirun)
+        process.arguments = ["-np", "2", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", Speechlab.executable] + arguments + ["--out", out + "/model"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let log = out + "/model/training.log"
+        let deadline = Date().addingTimeInterval(300)
+        var killed = false
+        while process.isRunning, Date() < deadline {
+            let saved = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count
+            if saved >= 2, let victim = Self.ranks(of: process.processIdentifier)[1] {
+                kill(victim, SIGKILL)
+                killed = true
+                break
+            }
+            usleep(20_000)
+        }
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try #require(killed, "the run ended before rank 1 could be killed: \(stderr)")
+        #expect(process.terminationStatus != 0)
+        #expect(stderr.contains("rank 1") && stderr.contains("signal 9"), "\(stderr)")
+        let saved = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").count
+        #expect(saved >= 2 && saved < 16)
+        let resumed = try MPIRun.run(mpirun, ranks: 2, arguments + ["--out", out + "/model", "--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming after iteration \(saved) of 16"), "\(resumed.stderr)")
+        let reference = try Speechlab.run(arguments + ["--out", out + "/reference"])
+        #expect(reference.status == 0, "\(reference.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/model/weights.safetensors"))
+            == Data(contentsOf: URL(fileURLWithPath: out + "/reference/weights.safetensors")))
+    }
+}
