@@ -66,13 +66,15 @@ struct BaumWelchLayout {
 }
 
 /// The shards of training data: utterance indices grouped by `TrainingUtterance.shard` (a
-/// speaker, or a block of utterances), in order of first appearance. A shard is the unit a rank
-/// owns whole, and the unit whose partial sums (in Double, in a fixed order) enter exact totals.
+/// speaker, or a block of utterances), in order of first appearance; utterances without one
+/// in blocks of 64 by position. A shard is the unit a rank owns whole, and the unit whose
+/// partial sums (in Double, in a fixed order) enter exact totals.
 func shards(of data: [TrainingUtterance]) -> [[Int]] {
     var index: [String: Int] = [:], groups: [[Int]] = []
     for (i, u) in data.enumerated() {
-        let k = index[u.shard] ?? {
-            index[u.shard] = groups.count
+        let key = u.shard.isEmpty ? "\u{0}block \(i / 64)" : u.shard
+        let k = index[key] ?? {
+            index[key] = groups.count
             groups.append([])
             return groups.count - 1
         }()

@@ -1,4 +1,5 @@
 import Dispatch
+import Distributed
 import FeatureExtraction
 import Foundation
 import NeuralNet
@@ -29,7 +30,12 @@ public struct FrameTargets: Sendable {
 /// same weights.
 public struct HybridTrainer: Sendable {
     public var options: TrainingOptions
-    public init(options: TrainingOptions) { self.options = options }
+    /// The ranks that share every batch (``EpochLoop``); one process alone by default.
+    public var communicator: any Communicator
+    public init(options: TrainingOptions, communicator: any Communicator = SingleProcess()) {
+        self.options = options
+        self.communicator = communicator
+    }
 
     /// Trains `network` in place; `onEpoch` sees each epoch's log line (to save the model) and
     /// whether it is the best so far. With `checkpoint`, the whole training state (weights,
@@ -42,7 +48,7 @@ public struct HybridTrainer: Sendable {
         let fingerprint = trainingDataFingerprint(data.map { u in
             (u.id, u.frames, [String(u.targets.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }, radix: 16)])
         })
-        let loop = EpochLoop<RecurrentTagger, FrameTargets, HybridArchitecture>(
+        var loop = EpochLoop<RecurrentTagger, FrameTargets, HybridArchitecture>(
             options: options, architecture: architecture, dataFingerprint: fingerprint, length: { $0.frames }, units: { $0.frames },
             group: { $0.group }
         ) { [specAugment = options.specAugment] model, shard in
@@ -51,6 +57,7 @@ public struct HybridTrainer: Sendable {
             let logits = model.logits(x, lengths: lengths)
             return (frameCrossEntropy(logits, targets: targets), correctFrames(logits, targets: targets))
         }
+        loop.communicator = communicator
         return try loop.run(network, makeReplica: { architecture.makeNetwork(seed: 0) }, data: data, checkpoint: checkpoint,
                             resume: resume, onBatch: onBatch, onEpoch: onEpoch)
     }

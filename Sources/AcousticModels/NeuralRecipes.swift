@@ -1,3 +1,4 @@
+import Distributed
 import FeatureExtraction
 import Foundation
 import NeuralNet
@@ -20,6 +21,9 @@ public struct RecurrentTrainingSetup: Sendable {
     public var freeze: [String] = []
     /// With `initialModel`: the output layer starts afresh.
     public var reinitializeOutput = false
+    /// The ranks that train together, each on a slice of every batch (all of them hold all the
+    /// data); rank 0 writes the model directory. One process alone by default.
+    public var communicator: any Communicator = SingleProcess()
 
     public init() {}
 }
@@ -87,8 +91,9 @@ public enum NeuralRecipes {
         try freeze(setup.freeze, in: network)
         let model = HybridModel(hmm: alignments.hmm, architecture: architecture, network: network, normalization: normalization,
                                 logPriors: HybridModel.logPriors(counts: counts))
-        try runEpochs(out: out, resume: resume, progress: progress, save: { try model.save(to: out, training: setup.options, log: $0) }) { checkpoint, onEpoch in
-            try HybridTrainer(options: setup.options).train(network, architecture: architecture, data: data, checkpoint: checkpoint,
+        try runEpochs(out: out, resume: resume, writer: setup.communicator.isWriter, progress: progress,
+                      save: { try model.save(to: out, training: setup.options, log: $0) }) { checkpoint, onEpoch in
+            try HybridTrainer(options: setup.options, communicator: setup.communicator).train(network, architecture: architecture, data: data, checkpoint: checkpoint,
                                                             resume: resume, onBatch: progress.batch, onEpoch: onEpoch)
         }
         return model
@@ -109,8 +114,9 @@ public enum NeuralRecipes {
             LabelledUtterance(features: normalization.apply($0.features), frames: $0.features.frames, label: words.firstIndex(of: $0.word)!,
                               group: originals[$0.id] ?? $0.id)
         }
-        try runEpochs(out: out, resume: resume, progress: progress, save: { try model.save(to: out, training: setup.options, log: $0) }) { checkpoint, onEpoch in
-            try ClassifierTrainer(options: setup.options).train(model, data: data, checkpoint: checkpoint, resume: resume,
+        try runEpochs(out: out, resume: resume, writer: setup.communicator.isWriter, progress: progress,
+                      save: { try model.save(to: out, training: setup.options, log: $0) }) { checkpoint, onEpoch in
+            try ClassifierTrainer(options: setup.options, communicator: setup.communicator).train(model, data: data, checkpoint: checkpoint, resume: resume,
                                                                 onBatch: progress.batch, onEpoch: onEpoch)
         }
         return model
@@ -132,8 +138,9 @@ public enum NeuralRecipes {
 
     /// The part both recipes share: the checkpoint folder; the log, kept across a resume (the
     /// epochs before the interruption count in the training time); the model saved with the log
-    /// so far whenever an epoch improves; the training time and whole log recorded at the end.
-    static func runEpochs(out: String, resume: Bool, progress: TrainingProgress, save: @escaping ([EpochLog]) throws -> Void,
+    /// so far whenever an epoch improves; the training time and whole log recorded at the end
+    /// (by the `writer` alone, rank 0 of a distributed training).
+    static func runEpochs(out: String, resume: Bool, writer: Bool = true, progress: TrainingProgress, save: @escaping ([EpochLog]) throws -> Void,
                           _ train: (String, (EpochLog, Bool) throws -> Void) throws -> [EpochLog]) throws {
         let started = Date()
         let checkpoint = (out as NSString).appendingPathComponent("checkpoint")
@@ -148,8 +155,9 @@ public enum NeuralRecipes {
         _ = try train(checkpoint) { entry, improved in
             log = log.filter { $0.epoch < entry.epoch } + [entry]
             progress.epoch?(entry, improved)
-            if improved { try save(log) }
+            if improved, writer { try save(log) }
         }
+        guard writer else { return }
         try ModelDirectory.recordTraining(seconds: Date().timeIntervalSince(started) + previousSeconds, log: log, in: out)
     }
 }

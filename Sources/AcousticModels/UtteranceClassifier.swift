@@ -1,3 +1,4 @@
+import Distributed
 import FeatureExtraction
 import Foundation
 import SpeechBase
@@ -161,13 +162,18 @@ extension UtteranceClassifier {
 /// schedule, validation, early stopping, checkpoints and resume) with sequence-level cross-entropy.
 public struct ClassifierTrainer: Sendable {
     public var options: TrainingOptions
-    public init(options: TrainingOptions) { self.options = options }
+    /// The ranks that share every batch (``EpochLoop``); one process alone by default.
+    public var communicator: any Communicator
+    public init(options: TrainingOptions, communicator: any Communicator = SingleProcess()) {
+        self.options = options
+        self.communicator = communicator
+    }
 
     public func train(_ model: UtteranceClassifier, data: [LabelledUtterance], checkpoint: String? = nil, resume: Bool = false,
                       onBatch: ((Int, Int, Double, Double) -> Void)? = nil,
                       onEpoch: (EpochLog, Bool) throws -> Void) throws -> [EpochLog] {
         let D = model.architecture.inputSize
-        let loop = EpochLoop<UtteranceClassifier, LabelledUtterance, ClassifierArchitecture>(
+        var loop = EpochLoop<UtteranceClassifier, LabelledUtterance, ClassifierArchitecture>(
             options: options, architecture: model.architecture,
             dataFingerprint: trainingDataFingerprint(data.enumerated().map { ("u\($0.offset)", $0.element.frames, [String($0.element.label)]) }),
             length: { $0.frames }, units: { _ in 1 },
@@ -178,6 +184,7 @@ public struct ClassifierTrainer: Sendable {
             let logits = replica.logits(x, lengths: lengths)
             return (crossEntropy(logits, targets: shard.map(\.label)), zip(shard, argmaxRows(logits)).filter { $0.0.label == $0.1 }.count)
         }
+        loop.communicator = communicator
         return try loop.run(model, makeReplica: {
             UtteranceClassifier(architecture: model.architecture, normalization: model.normalization, features: model.features, seed: 0)
         }, data: data, checkpoint: checkpoint, resume: resume, onBatch: onBatch, onEpoch: onEpoch)

@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 import SpeechBase
 import TensorCore
@@ -79,6 +80,12 @@ public protocol RandomizedModel: Layer where Scalar == Float {
 /// mini-batches bucketed by length and shuffled each epoch, the batch split over threads
 /// (`DataParallel`), Adam with gradient clipping and a plateau schedule, early stopping, and a
 /// checkpoint of the whole state after every epoch (for `resume`).
+///
+/// Over the ranks of `communicator` (PyTorch's DistributedDataParallel): every rank holds the
+/// same data and draws the same batches; each takes its slice of every batch (split further
+/// over its threads), the gradients, loss and counts are all-reduced once per step, and every
+/// rank takes the same optimizer step. Validation batches are shared out likewise and their
+/// sums reduced. Rank 0 alone writes the checkpoint.
 public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Codable & Equatable & Sendable> {
     public var options: TrainingOptions
     public var architecture: Architecture
@@ -93,6 +100,8 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
     /// Items with the same group (perturbed copies of one recording) fall on the same side of
     /// the validation split; nil: every item is its own group.
     public var group: ((Item) -> String)?
+    /// The ranks that share every batch (one process alone by default).
+    public var communicator: any Communicator = SingleProcess()
 
     public init(options: TrainingOptions, architecture: Architecture, dataFingerprint: String, length: @escaping (Item) -> Int,
                 units: @escaping (Item) -> Int, group: ((Item) -> String)? = nil,
@@ -138,7 +147,10 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
         order.shuffle(using: &generator)
         let (training, validation) = split(data, order: order)
         let parallel = DataParallel(master: model, workers: max(1, options.workers), makeReplica: makeReplica)
-        for (k, replica) in parallel.replicas.enumerated() { replica.randomGenerator = SeededGenerator(seed: options.seed &+ UInt64(k) &+ 100) }
+        // One dropout stream per shard of the global batch (rank-major), the same as one
+        // process with as many threads draws.
+        let firstShard = communicator.rank * parallel.workerCount
+        for (k, replica) in parallel.replicas.enumerated() { replica.randomGenerator = SeededGenerator(seed: options.seed &+ UInt64(firstShard + k) &+ 100) }
         let optimizer = Adam(parameters: model.trainableParameters, learningRate: options.learningRate)
         var state = Progress(schedule: PlateauSchedule<Float>(rate: options.learningRate, factor: 0.5, patience: 1))
         if resume, let checkpoint {
@@ -152,7 +164,7 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
             batches.shuffle(using: &generator)
             var lossSum = 0.0, correct = 0, seen = 0
             for batch in batches {
-                let (batchLoss, total, right) = trainBatch(batch, parallel: parallel, optimizer: optimizer)
+                let (batchLoss, total, right) = try trainBatch(batch, parallel: parallel, optimizer: optimizer)
                 guard batchLoss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: state.step, value: Double(batchLoss)) }
                 clipGradientNorm(optimizer.parameters, maxNorm: options.maxGradientNorm)
                 optimizer.step()
@@ -166,7 +178,7 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
             // Without a validation split the epoch's own running loss stands in for it.
             let (validationLoss, validationAccuracy) = validation.isEmpty
                 ? (lossSum / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)))
-                : evaluate(parallel, validation)
+                : try evaluate(parallel, validation)
             guard validationLoss.isFinite else { throw TrainingDivergedError(epoch: epoch, step: state.step, value: validationLoss) }
             optimizer.learningRate = state.schedule.record(Float(validationLoss))
             let entry = EpochLog(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)), trainAccuracy: Double(correct) / Double(max(seen, 1)),
@@ -177,24 +189,30 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
             if improved { (state.best, state.sinceBest) = (validationLoss, 0) } else { state.sinceBest += 1 }
             try onEpoch(entry, improved)
             if let checkpoint {
-                try TrainingCheckpoint(architecture: architecture, options: options, dataFingerprint: dataFingerprint, epoch: epoch, best: state.best,
-                                       sinceBest: state.sinceBest, step: state.step, schedule: state.schedule, generator: generator.savedState,
-                                       replicaGenerators: parallel.replicas.map(\.randomGenerator.savedState), adamSteps: optimizer.steps, log: state.log)
-                    .save(to: checkpoint, model: model, optimizer: optimizer)
+                // Every rank's dropout streams, rank by rank; rank 0 writes.
+                let replicaGenerators = try communicator.allGather(parallel.replicas.map(\.randomGenerator.savedState)).flatMap { $0 }
+                if communicator.isWriter {
+                    try TrainingCheckpoint(architecture: architecture, options: options, dataFingerprint: dataFingerprint, epoch: epoch, best: state.best,
+                                           sinceBest: state.sinceBest, step: state.step, schedule: state.schedule, generator: generator.savedState,
+                                           replicaGenerators: replicaGenerators, adamSteps: optimizer.steps, log: state.log)
+                        .save(to: checkpoint, model: model, optimizer: optimizer)
+                }
+                try communicator.barrier()
             }
             if state.sinceBest >= options.patience { break }
         }
         return state.log
     }
 
-    /// One batch's loss and gradients, summed into the master's from the workers' shards: every
-    /// worker-th item of the length-sorted batch, so that the shards are equally long and no
-    /// worker waits for another's longer sequences. Returns the loss (mean over the batch's
+    /// One batch's loss and gradients, summed into the master's from the shards: every
+    /// (ranks × workers)-th item of the length-sorted batch, so that the shards are equally long
+    /// and no worker waits for another's longer sequences; this rank computes its workers'
+    /// shards, and the ranks' sums are all-reduced. Returns the loss (mean over the batch's
     /// units), the units and how many were right.
-    func trainBatch(_ batch: [Item], parallel: DataParallel<Model>, optimizer: Adam<Float>) -> (loss: Float, units: Int, correct: Int) {
-        let workers = parallel.workerCount
+    func trainBatch(_ batch: [Item], parallel: DataParallel<Model>, optimizer: Adam<Float>) throws -> (loss: Float, units: Int, correct: Int) {
+        let workers = parallel.workerCount, shardCount = workers * communicator.size, first = communicator.rank * workers
         let lossOfShard = loss, unitsOf = units
-        let shards = SendableShards((0..<workers).map { k in stride(from: k, to: batch.count, by: workers).map { batch[$0] } })
+        let shards = SendableShards((0..<workers).map { k in stride(from: first + k, to: batch.count, by: shardCount).map { batch[$0] } })
         let total = batch.reduce(0) { $0 + unitsOf($1) }
         let shardUnits = shards.value.map { $0.reduce(0) { $0 + unitsOf($1) } }
         optimizer.zeroGradients()
@@ -205,7 +223,29 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
             counts.set(s, right)
             return value * (Float(shardUnits[s]) / Float(total))
         }
-        return (batchLoss, total, counts.total)
+        guard communicator.size > 1 else { return (batchLoss, total, counts.total) }
+        let reduced = try allReduce(optimizer.parameters, loss: batchLoss, correct: counts.total, model: parallel.master)
+        return (reduced.loss, total, reduced.correct)
+    }
+
+    /// Sums the ranks' gradients (in place, as if one process had computed them all), their
+    /// losses and counts in one all-reduce; batch-norm statistics follow rank 0's.
+    func allReduce(_ parameters: [Tensor<Float>], loss: Float, correct: Int, model: Model) throws -> (loss: Float, correct: Int) {
+        var flat: [Float] = []
+        flat.reserveCapacity(parameters.reduce(2) { $0 + $1.count })
+        for p in parameters { flat += p.grad?.values ?? [Float](repeating: 0, count: p.count) }
+        flat += [loss, Float(correct)]
+        try communicator.sum(&flat)
+        var offset = 0
+        for p in parameters {
+            p.grad = Tensor(shape: p.shape, values: Array(flat[offset..<(offset + p.count)]))
+            offset += p.count
+        }
+        for buffer in model.buffers.map(\.tensor) {
+            let bytes = try communicator.broadcast(buffer.values.withUnsafeBytes { Array($0) }, from: 0)
+            buffer.values = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        }
+        return (flat[offset], Int(flat[offset + 1].rounded()))
     }
 
     /// The state saved in `checkpoint`, loaded into the model, the optimizer, the workers'
@@ -224,7 +264,16 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
                 + "workers is --jobs); --resume continues a training with the same ones (--overwrite starts afresh)")
         }
         generator.savedState = saved.generator
-        for (replica, state) in zip(parallel.replicas, saved.replicaGenerators) { replica.randomGenerator.savedState = state }
+        // This rank's dropout streams (saved rank by rank); a run on another number of ranks or
+        // threads starts fresh streams instead, seeded by the step so that none repeats.
+        let first = communicator.rank * parallel.workerCount
+        for (k, replica) in parallel.replicas.enumerated() {
+            if saved.replicaGenerators.count == communicator.size * parallel.workerCount {
+                replica.randomGenerator.savedState = saved.replicaGenerators[first + k]
+            } else {
+                replica.randomGenerator = SeededGenerator(seed: options.seed &+ UInt64(first + k) &+ 100 &+ UInt64(saved.step) &* 7919)
+            }
+        }
         optimizer.learningRate = saved.schedule.rate
         return Progress(log: saved.log, best: saved.best, sinceBest: saved.sinceBest, step: saved.step, schedule: saved.schedule,
                         firstEpoch: saved.epoch + 1)
@@ -236,9 +285,11 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
         return stride(from: 0, to: sorted.count, by: max(size, 1)).map { Array(sorted[$0..<min($0 + size, sorted.count)]) }
     }
 
-    /// Mean loss per unit and accuracy of `data`, without gradients, on every worker.
-    func evaluate(_ parallel: DataParallel<Model>, _ data: [Item]) -> (Double, Double) {
-        let batches = SendableShards(buckets(data, size: 64))
+    /// Mean loss per unit and accuracy of `data`, without gradients, on every worker of every
+    /// rank (each rank every size-th batch; the sums all-reduced).
+    func evaluate(_ parallel: DataParallel<Model>, _ data: [Item]) throws -> (Double, Double) {
+        let all = buckets(data, size: 64)
+        let batches = SendableShards(stride(from: communicator.rank, to: all.count, by: communicator.size).map { all[$0] })
         let batchUnits = batches.value.map { $0.reduce(0) { $0 + units($1) } }
         let lossOfBatch = loss
         let results = parallel.map(batches.value.count) { replica, i in
@@ -247,9 +298,10 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
                 return (Double(value.item) * Double(batchUnits[i]), right)
             }
         }
-        let seen = batchUnits.reduce(0, +)
-        let total = results.reduce(0) { $0 + $1.0 }, correct = results.reduce(0) { $0 + $1.1 }
-        return (total / Double(max(seen, 1)), Double(correct) / Double(max(seen, 1)))
+        var sums = [results.reduce(0) { $0 + $1.0 }, Double(results.reduce(0) { $0 + $1.1 })]
+        try communicator.sum(&sums)
+        let seen = all.reduce(0) { $0 + $1.reduce(0) { $0 + units($1) } }
+        return (sums[0] / Double(max(seen, 1)), sums[1] / Double(max(seen, 1)))
     }
 }
 

@@ -1,5 +1,6 @@
 import AudioIO
 import Distributed
+import FeatureExtraction
 import Foundation
 import SpeechCorpus
 
@@ -57,5 +58,49 @@ enum CorpusShards {
         if let segment = u.segment, let end = segment.end { return end - segment.start }
         guard let info = try? AudioFile.info(u.audioPath), info.sampleRate > 0 else { return 0 }
         return Double(info.frames) / Double(info.sampleRate) - (u.segment?.start ?? 0)
+    }
+}
+
+extension CorpusFeatures {
+    /// Every rank's utterances on every rank, in corpus order: the features each rank computed
+    /// for its shards, exchanged once (a network trained data-parallel draws its batches from
+    /// all the data on every rank). One process: itself.
+    func gathered(_ world: any Communicator) throws -> CorpusFeatures {
+        guard world.size > 1 else { return self }
+        var bytes: [UInt8] = []
+        func append(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
+        for (u, f) in utterances {
+            append(UInt32(u.id.utf8.count))
+            bytes += Array(u.id.utf8)
+            append(UInt32(f.frames))
+            append(UInt32(f.dimension))
+            f.values.withUnsafeBytes { bytes += $0 }
+        }
+        var features: [String: FeatureMatrix] = [:]
+        for part in try world.allGather(bytes) {
+            try part.withUnsafeBytes { raw in
+                var offset = 0
+                func read() throws -> Int {
+                    guard offset + 4 <= raw.count else { throw CommandFailure("gathering features: a rank sent a truncated message") }
+                    defer { offset += 4 }
+                    return Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+                }
+                while offset < raw.count {
+                    let length = try read()
+                    guard offset + length <= raw.count else { throw CommandFailure("gathering features: a rank sent a truncated message") }
+                    let id = String(decoding: raw[offset..<(offset + length)], as: UTF8.self)
+                    offset += length
+                    let frames = try read(), dimension = try read(), count = frames * dimension * 4
+                    guard offset + count <= raw.count else { throw CommandFailure("gathering features: a rank sent a truncated message") }
+                    var values = [Float](repeating: 0, count: frames * dimension)
+                    values.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + count)])) }
+                    offset += count
+                    features[id] = FeatureMatrix(frames: frames, dimension: dimension, values: values)
+                }
+            }
+        }
+        var all = self
+        all.utterances = listing.compactMap { u in features[u.id].map { (u, $0) } }
+        return all
     }
 }

@@ -339,6 +339,8 @@ struct CorpusFeatures {
     var utterances: [(utterance: Utterance, features: FeatureMatrix)]
     /// Each utterance's shard (by id; see ``CorpusShards``).
     var shards: [String: String] = [:]
+    /// Every utterance of the corpus in its order, this rank's or not (see ``gathered(_:)``).
+    var listing: [Utterance] = []
 
     /// Each utterance's speaker (`utt2spk`), or the utterance itself when it has none.
     var speakers: [String] { utterances.map { $0.utterance.speaker ?? $0.utterance.id } }
@@ -369,7 +371,7 @@ struct CorpusFeatures {
             utterances.append((u, try directory.features(i)))
         }
         return CorpusFeatures(config: directory.config, utterances: utterances,
-                              shards: Dictionary(zip(corpus.map(\.id), keys), uniquingKeysWith: { a, _ in a }))
+                              shards: Dictionary(zip(corpus.map(\.id), keys), uniquingKeysWith: { a, _ in a }), listing: corpus)
     }
 
     /// Loads the corpus at `path` and computes its features with `config` (the sample rate is
@@ -395,6 +397,7 @@ struct CorpusFeatures {
         var config = config
         if !rateGiven { config = try withWorkingRate(config, of: corpus) }
         let shards = Dictionary(zip(corpus.map(\.id), keys), uniquingKeysWith: { a, _ in a })
+        let listing = corpus
         if world.size > 1 {
             let mine = try CorpusShards.mine(keys: keys, cost: { CorpusShards.duration(corpus[$0]) }, world: world, what: path)
             corpus = zip(corpus, mine).filter(\.1).map(\.0)
@@ -417,6 +420,7 @@ struct CorpusFeatures {
         for failure in failures { printError("warning: skipped \(failure.id): \(failure.reason)") }
         if !failures.isEmpty { printError("warning: skipped \(failures.count) of \(corpus.count) utterances (--keep-going)") }
         guard failures.count < corpus.count else { throw CorpusError("\(path): no utterance could be read (\(failures[0].reason))") }
-        return CorpusFeatures(config: config, utterances: zip(corpus, features).compactMap { u, f in f.map { (u, $0) } }, shards: shards)
+        return CorpusFeatures(config: config, utterances: zip(corpus, features).compactMap { u, f in f.map { (u, $0) } }, shards: shards,
+                              listing: listing)
     }
 }

@@ -1,5 +1,6 @@
 import AcousticModels
 import ArgumentParser
+import Distributed
 import Foundation
 import NeuralNet
 import SpeechBase
@@ -53,7 +54,7 @@ struct TrainRNN: ParsableCommand {
     @OptionGroup(title: "Output")
     var output: ModelOutputOptions
     @OptionGroup(title: "Run options")
-    var runOptions: RunOptions
+    var requestedRunOptions: RunOptions
     @Flag(help: "Continue an interrupted training from MODEL/checkpoint (same data and options).")
     var resume = false
     @Option(help: ArgumentHelp("Start from this hybrid model (finetuning): its architecture and input normalization are kept.", valueName: "model"))
@@ -68,6 +69,15 @@ struct TrainRNN: ParsableCommand {
     var timeMask = SpecAugment().maxTimeWidth
     @Option(name: .customLong("feature-mask"), help: ArgumentHelp("With --spec-augment: widest feature mask, in dimensions.", valueName: "dims"))
     var featureMask = SpecAugment().maxFeatureWidth
+
+    /// The job's ranks (one process without a launcher): data-parallel over every batch.
+    var world: any Communicator { Distributed.world }
+    /// Progress from rank 0 only.
+    var runOptions: RunOptions {
+        var options = requestedRunOptions
+        if !world.isWriter { options.quiet = true }
+        return options
+    }
 
     func validate() throws {
         guard layers >= 1, hidden >= 1, epochs >= 1, batchSize >= 1 else {
@@ -99,6 +109,7 @@ struct TrainRNN: ParsableCommand {
         setup.options.learningRate = learningRate
         setup.options.seed = seed
         setup.options.workers = runOptions.jobs
+        setup.communicator = world
         if specAugment {
             var policy = SpecAugment()
             (policy.maxTimeWidth, policy.maxFeatureWidth) = (timeMask, featureMask)
@@ -131,18 +142,22 @@ struct TrainRNN: ParsableCommand {
     }
 
     func run() throws {
-        try output.prepare(out, resume: resume)
+        if world.isWriter { try output.prepare(out, resume: resume) }
+        try world.barrier()
         let started = Date()
         var setup = setup()
         setup.options.dataPerturbation = try DataDirectory.perturbation(of: train)
         switch kind {
         case .classifier:
-            let corpus = try CorpusFeatures.load(train, frontEnd: try features.trainingFrontEnd(for: train), requireTranscripts: true, run: runOptions)
+            // Each rank computes the features of its shards; every rank then holds all of them.
+            let corpus = try CorpusFeatures.load(train, frontEnd: try features.trainingFrontEnd(for: train), requireTranscripts: true, run: runOptions,
+                                                 world: world).gathered(world)
             if let bad = corpus.utterances.first(where: { $0.utterance.words?.count != 1 }) {
                 throw ModelError("utterance '\(bad.utterance.id)': a classifier needs exactly one word per transcript")
             }
             let model = try NeuralRecipes.trainClassifier(setup, utterances: corpus.utterances.map { ($0.utterance.id, $0.utterance.words![0], $0.features) },
                                                           originals: originals(corpus), features: corpus.config, out: out, resume: resume, progress: progress(accuracy: "accuracy"))
+            guard world.isWriter else { return }
             let a = model.architecture
             print(String(format: "train rnn: classifier %@ %d×%d%@, %@ pooling, %d words, %d parameters, %.1f s → %@", a.cell.rawValue, a.layers, a.hiddenSize,
                          a.bidirectional ? " bidirectional" : "", a.pooling.rawValue, a.words.count, model.parameterCount, Date().timeIntervalSince(started), out))
@@ -151,8 +166,10 @@ struct TrainRNN: ParsableCommand {
             // The network's input: the feature options given (fbank, say), else the features the
             // alignments were made on. Frames must line up with the alignments either way.
             let corpus = features.anyGiven
-                ? try CorpusFeatures.load(train, frontEnd: try features.trainingFrontEnd(for: train, deltas: features.deltas), requireTranscripts: false, run: runOptions)
-                : try CorpusFeatures.load(train, config: alignments.hmm.features, rateGiven: true, requireTranscripts: false, run: runOptions)
+                ? try CorpusFeatures.load(train, frontEnd: try features.trainingFrontEnd(for: train, deltas: features.deltas), requireTranscripts: false,
+                                          run: runOptions, world: world).gathered(world)
+                : try CorpusFeatures.load(train, config: alignments.hmm.features, rateGiven: true, requireTranscripts: false, run: runOptions,
+                                          world: world).gathered(world)
             alignments.hmm.features = corpus.config
             var inputs = corpus.utterances.map { ($0.utterance.id, $0.features) }
             if let transforms = alignments.speakerTransforms {
@@ -171,12 +188,15 @@ struct TrainRNN: ParsableCommand {
                     guard let gmm = try GMMHMM.loadEmbedded(alignments.path) else {
                         throw ModelError("\(alignments.path): has speaker transforms but not the GMM-HMM that made them; align this data with the model again")
                     }
-                    do { try DirectoryReplacement.write(try gmm.embeddedFiles(), to: out) } catch { throw ModelError(FileError.reason(error)) }
+                    if world.isWriter {
+                        do { try DirectoryReplacement.write(try gmm.embeddedFiles(), to: out) } catch { throw ModelError(FileError.reason(error)) }
+                    }
                     if !runOptions.quiet { printError("train rnn: fMLLR-adapted features of \(transforms.count) speakers") }
                 }
             }
             let model = try NeuralRecipes.trainHybrid(setup, utterances: inputs, originals: originals(corpus),
                                                       alignments: alignments, out: out, resume: resume, progress: progress(accuracy: "frame accuracy"))
+            guard world.isWriter else { return }
             let a = model.architecture
             print(String(format: "train rnn: hybrid %@ %d×%d%@, %d parameters, %d utterances, %.1f s → %@", a.cell.rawValue, a.layers, a.hiddenSize,
                          a.bidirectional ? " bidirectional" : "", model.network.parameterCount, corpus.utterances.count, Date().timeIntervalSince(started), out))

@@ -67,6 +67,28 @@ enum MPIRun {
         #expect(try String(contentsOfFile: out + "/two/training.log", encoding: .utf8).split(separator: "\n").count == 6)
     }
 
+    /// Data-parallel training: two ranks of one thread take the two shards of every batch that
+    /// one process's two threads take, and all-reduce the gradients: the same weights (the sums
+    /// of two terms are the same either way), and rank 0 alone writes. Resumed on two ranks after
+    /// more epochs are asked for, it goes on from the checkpoint.
+    @Test func twoRanksTrainTheSameNetworkAsTwoThreads() throws {
+        guard let mpirun = MPIRun.require() else { return }
+        let out = temporaryFolder()
+        let arguments = ["train", "rnn", "--kind", "hybrid", "--cell", "gru", "--layers", "1", "--hidden", "8", "--epochs", "3", "--batch-size", "8",
+                         "--train", f.data + "/train", "--alignments", f.alignments, "--quiet"]
+        let one = try Speechlab.run(arguments + ["--out", out + "/one", "--jobs", "2"])
+        #expect(one.status == 0, "\(one.stderr)")
+        let two = try MPIRun.run(mpirun, ranks: 2, arguments + ["--out", out + "/two", "--jobs", "1"])
+        #expect(two.status == 0, "\(two.stderr)")
+        #expect(two.stdout.components(separatedBy: "train rnn:").count == 2, "rank 0 alone reports: \(two.stdout)")
+        let a = try Data(contentsOf: URL(fileURLWithPath: out + "/one/weights.safetensors"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: out + "/two/weights.safetensors"))
+        #expect(a == b, "the 2-rank network differs from the 2-thread network")
+        let more = try MPIRun.run(mpirun, ranks: 2, arguments.map { $0 == "3" ? "5" : $0 } + ["--out", out + "/two", "--jobs", "1", "--resume"])
+        #expect(more.status == 0, "\(more.stderr)")
+        #expect(try String(contentsOfFile: out + "/two/training.log", encoding: .utf8).split(separator: "\n").count == 5)
+    }
+
     /// A rank that fails (its speaker's audio is unreadable) ends the whole job with a message
     /// naming it, and leaves no model directory.
     @Test func aFailingRankEndsTheJobNamingTheRank() throws {
