@@ -36,7 +36,7 @@ let package = Package(
         // Ranks of an MPI job (mpirun, srun), or one process alone without MPI.
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "AudioIO", dependencies: ["SpeechBase", "CSndfile", "CSamplerate"]),
-        .target(name: "FeatureExtraction", dependencies: ["SpeechBase", "AudioIO", "CFFTW"]),
+        .target(name: "FeatureExtraction", dependencies: ["SpeechBase", "AudioIO", "CFFTW", "Distributed"]),
         .target(name: "SpeechCorpus", dependencies: ["SpeechBase", "AudioIO"]),
         .target(name: "TensorCore", dependencies: ["SpeechBase", "CBLAS"]),
         .target(name: "NeuralNet", dependencies: ["SpeechBase", "TensorCore", "Distributed"]),

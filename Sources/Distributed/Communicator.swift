@@ -86,3 +86,15 @@ public final class SingleProcess: Communicator {
         exit(code)
     }
 }
+
+/// An error every rank meets at the same point from the same (gathered) data, such as a
+/// corpus in which too many utterances failed: rank 0 alone reports it, and every rank ends
+/// with the same status without aborting the job.
+public protocol ErrorOnEveryRank: Error {}
+
+/// Any error marked as met by every rank alike (see ``ErrorOnEveryRank``).
+public struct OnEveryRank: ErrorOnEveryRank, CustomStringConvertible {
+    public var error: any Error
+    public init(_ error: any Error) { self.error = error }
+    public var description: String { "\(error)" }
+}

@@ -1,5 +1,6 @@
 import AudioIO
 import Dispatch
+import Distributed
 import Foundation
 import SpeechBase
 import Synchronization
@@ -53,7 +54,7 @@ public struct FeatureExtractionJob: Sendable {
     }
 
     /// The run failed: lists every utterance that failed and why.
-    public struct Failure: Error, CustomStringConvertible, Sendable {
+    public struct Failure: ErrorOnEveryRank, CustomStringConvertible, Sendable {
         public var failures: [(id: String, reason: String)]
         public var total: Int
         public var description: String {
@@ -95,23 +96,39 @@ public struct FeatureExtractionJob: Sendable {
     }
 
     /// Extracts every source into the feature directory `output`.
-    /// - Parameter progress: called after each utterance with (done, total), from worker threads.
-    public func run(_ sources: [FeatureSource], output: String, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> FeatureExtractionSummary {
+    /// - Parameters:
+    ///   - communicator: under `mpirun`/`srun`, the ranks that share the work: each extracts the
+    ///     sources `mine` marks (whole speakers, for per-speaker CMVN), rank 0 prepares the
+    ///     folder first and writes the indexes last, for every rank's utterances in `sources`
+    ///     order: the same directory one process writes.
+    ///   - progress: called after each utterance with (done, total), from worker threads.
+    public func run(_ sources: [FeatureSource], output: String, communicator: any Communicator = SingleProcess(), mine: [Bool]? = nil,
+                    progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> FeatureExtractionSummary {
         try config.validate()
         if config.cmvn == .speaker, let missing = sources.first(where: { $0.speaker == nil }) {
             throw FeatureConfigurationError("--cmvn speaker needs a speaker for every utterance (utt2spk); '\(missing.id)' has none")
         }
+        precondition(mine.map { $0.count == sources.count } ?? true, "FeatureExtractionJob.run: mine and sources differ in length")
         let started = Date()
-        let lock = try prepareOutput(output)
+        let lock = communicator.isWriter ? try prepareOutput(output) : nil
         defer { withExtendedLifetime(lock) {} }
+        try communicator.barrier()
         let featsFolder = (output as NSString).appendingPathComponent("feats")
-        var outcomes = extractFeatures(sources, into: featsFolder, progress: progress)
-        if config.cmvn == .speaker { outcomes = normalizePerSpeaker(sources, outcomes, in: featsFolder) }
+        let indices = sources.indices.filter { mine?[$0] ?? true }
+        let local = indices.map { sources[$0] }
+        var localOutcomes = extractFeatures(local, into: featsFolder, progress: progress)
+        if config.cmvn == .speaker { localOutcomes = normalizePerSpeaker(local, localOutcomes, in: featsFolder) }
+        // Every rank's outcomes, by source index.
+        var outcomes = [UtteranceOutcome](repeating: UtteranceOutcome(), count: sources.count)
+        for part in try communicator.allGather(zip(indices, localOutcomes).map { IndexedOutcome(index: $0, outcome: $1) }) {
+            for entry in part { outcomes[entry.index] = entry.outcome }
+        }
         let failed = zip(sources, outcomes).compactMap { s, o in o.error.map { (id: s.id, reason: $0) } }
         if !failed.isEmpty && (!keepGoing || failed.count == sources.count) {
             throw Failure(failures: failed, total: sources.count)
         }
-        try writeIndexes(sources, outcomes, in: output)
+        if communicator.isWriter { try writeIndexes(sources, outcomes, in: output) }
+        try communicator.barrier()
         return FeatureExtractionSummary(
             utterances: sources.count, failed: failed,
             frames: outcomes.reduce(0) { $0 + ($1.error == nil ? $1.frames : 0) },
@@ -230,11 +247,19 @@ public struct FeatureExtractionJob: Sendable {
     }
 }
 
-private struct UtteranceOutcome: Sendable {
+private struct UtteranceOutcome: Sendable, Codable {
     var frames = 0
     var audioSeconds = 0.0
+    /// Speaker CMVN's statistics, used on the rank that extracted the utterance.
     var statistics: CMVNStatistics?
     var error: String?
+
+    private enum CodingKeys: String, CodingKey { case frames, audioSeconds, error }
+}
+
+private struct IndexedOutcome: Codable {
+    var index: Int
+    var outcome: UtteranceOutcome
 }
 
 private struct JobState: Sendable {

@@ -1,5 +1,6 @@
 import AcousticModels
 import ArgumentParser
+import Distributed
 import Foundation
 import GaussianMixture
 import HiddenMarkov
@@ -31,7 +32,9 @@ struct Align: ParsableCommand {
         guard let loaded = opened.hmm, case .search(let recognizer, _) = opened.engine else {
             throw ModelError("\(model): models of kind '\(opened.kind)' have no HMM to align with")
         }
-        let corpus = try CorpusFeatures.load(data, config: opened.features, rateGiven: true, requireTranscripts: true, run: runOptions)
+        // Under mpirun/srun each rank aligns whole speakers; rank 0 writes the directory.
+        let world = Distributed.world
+        let corpus = try CorpusFeatures.load(data, config: opened.features, rateGiven: true, requireTranscripts: true, run: runOptions, world: world)
         let count = corpus.utterances.count
         let scorer = loaded.scorer
         var items = corpus.utterances.map { ($0.features, $0.utterance.words ?? []) }
@@ -43,32 +46,34 @@ struct Align: ParsableCommand {
             let transcripts = items.map { $0.1.map { TimedWord(word: $0, start: 0, end: 0) } }
             let (adapted, transforms) = adaptation.adapt(items.map(\.0), speakers: corpus.speakers, jobs: runOptions.jobs) { _, _ in transcripts }
             for i in items.indices { items[i].0 = adapted[i] }
-            speakerTransforms = Dictionary(transforms.map { ($0.speaker, $0.transform) }) { a, _ in a }
+            // Every rank's speakers (each rank has its own).
+            let local = Dictionary(transforms.map { ($0.speaker, $0.transform) }) { a, _ in a }
+            speakerTransforms = try world.allGather(local).reduce(into: [:]) { $0.merge($1) { a, _ in a } }
             if !runOptions.quiet {
                 for note in transforms.compactMap(\.note).prefix(5) { printError("align: \(note)") }
-                printError("align: fMLLR transforms for \(transforms.count) speakers")
+                printError("align: fMLLR transforms for \(speakerTransforms?.count ?? 0) speakers")
             }
         }
         let final = items
         let results = parallelMap(count, workers: runOptions.jobs) { i in
             Result { try recognizer.align(final[i].0, words: final[i].1, scorer: scorer) }
         }
-        var aligned: [(id: String, pdfs: [Int])] = []
-        var failed = 0
+        var local: [UtteranceResult<[Int]>] = []
         for (i, r) in results.enumerated() {
             switch r {
-            case .success(let pdfs): aligned.append((corpus.utterances[i].utterance.id, pdfs.map { Int($0) }))
-            case .failure(let error):
-                failed += 1
-                printError("warning: \(corpus.utterances[i].utterance.id): not aligned: \(error)")
+            case .success(let pdfs): local.append(UtteranceResult(id: corpus.utterances[i].utterance.id, value: pdfs.map { Int($0) }))
+            case .failure(let error): printError("warning: \(corpus.utterances[i].utterance.id): not aligned: \(error)")
             }
         }
-        guard failed < count else { throw ModelError("no utterance of \(data) could be aligned") }
+        let total = try world.sum(count), done = try world.sum(local.count)
+        guard done > 0 else { throw OnEveryRank(ModelError("no utterance of \(data) could be aligned")) }
+        guard let gathered = try world.gatherInOrder(local, listing: corpus.listing) else { return }
+        let aligned = gathered.map { (id: $0.id, pdfs: $0.value) }
         // The HMM these pdfs belong to, for training a hybrid network on them.
         let hmm = HMMDescription(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, features: opened.features,
                                  tree: loaded.tree)
         try AlignmentDirectory.write(hmm: hmm, alignments: aligned, speakerTransforms: speakerTransforms,
                                      adaptationModel: speakerTransforms == nil ? nil : opened.gmm, to: out)
-        print("align: done \(count - failed) of \(count) utterances → \((out as NSString).appendingPathComponent("alignments.txt"))")
+        print("align: done \(done) of \(total) utterances → \((out as NSString).appendingPathComponent("alignments.txt"))")
     }
 }

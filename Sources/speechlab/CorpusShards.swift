@@ -104,3 +104,21 @@ extension CorpusFeatures {
         return all
     }
 }
+
+/// One utterance's result on its way to rank 0.
+struct UtteranceResult<Value: Codable>: Codable {
+    var id: String
+    var value: Value
+}
+
+extension Communicator {
+    /// Every rank's per-utterance results on rank 0, in the order of `listing` (the corpus as
+    /// one process reads it); nil on the other ranks. One process: its own, in that order.
+    func gatherInOrder<Value: Codable>(_ results: [UtteranceResult<Value>], listing: [Utterance]) throws -> [UtteranceResult<Value>]? {
+        let parts = size > 1 ? try allGather(results) : [results]
+        guard isWriter else { return nil }
+        var byID: [String: UtteranceResult<Value>] = [:]
+        for part in parts { for r in part { byID[r.id] = r } }
+        return listing.compactMap { byID[$0.id] }
+    }
+}

@@ -1,5 +1,6 @@
 import AcousticModels
 import ArgumentParser
+import Distributed
 import Dispatch
 import FeatureExtraction
 import Foundation
@@ -79,14 +80,17 @@ struct Decode: ParsableCommand {
         // A speaker-adaptively trained model without adaptation scores with its alignment mixtures.
         let model = adapt == false ? opened.unadapted : opened
         if adapt == true, model.gmm == nil { throw CommandFailure("\(self.model): --adapt (fMLLR) needs a GMM-HMM, not a \(model.kind) model") }
+        // Under mpirun/srun each rank decodes whole speakers (adapted on that rank); rank 0
+        // writes the hypotheses of all, in corpus order.
+        let world = Distributed.world
         let corpus: CorpusFeatures
         if let feats {
-            corpus = try CorpusFeatures.load(data, featureDirectory: feats, requireTranscripts: false)
+            corpus = try CorpusFeatures.load(data, featureDirectory: feats, requireTranscripts: false, world: world)
             guard corpus.config == model.features else {
                 throw ModelError("\(feats): features were made with other options than the model's (compare its config.json with the model's model.json)")
             }
         } else {
-            corpus = try CorpusFeatures.load(data!, config: model.features, rateGiven: true, requireTranscripts: false, run: runOptions)
+            corpus = try CorpusFeatures.load(data!, config: model.features, rateGiven: true, requireTranscripts: false, run: runOptions, world: world)
         }
         let grammar = self.grammar
         var utterances = corpus.utterances.map(\.features)
@@ -98,14 +102,14 @@ struct Decode: ParsableCommand {
                 throw CommandFailure("\(self.model): a triphone model decodes through a graph: make one with 'speechlab graph --model \(self.model) --lm LM.arpa --out GRAPH', then decode --graph GRAPH")
             }
             if case .search(let recognizer, _) = model.engine {
-                utterances = adaptedFeatures(utterances, corpus: corpus, model: model) { features, scorer in
+                utterances = try adaptedFeatures(utterances, corpus: corpus, model: model) { features, scorer in
                     parallelMap(features.count, workers: runOptions.jobs) { recognizer.decode(features[$0], scorer: scorer, grammar: grammar)?.words }
                 }
             }
             let features = utterances
             paths = parallelMap(features.count, workers: runOptions.jobs) { model.recognize(features[$0], grammar: grammar) }
         }
-        var lines: [String] = [], timeLines: [String] = []
+        var results: [UtteranceResult<DecodedLines>] = []
         var failed = 0, audioFrames = 0
         let shift = model.features.frame.frameShiftMs / 1000
         for (i, (utterance, features)) in corpus.utterances.enumerated() {
@@ -113,21 +117,25 @@ struct Decode: ParsableCommand {
             guard let words = paths[i] else {
                 failed += 1
                 printError("warning: \(utterance.id): no path through the \(graph == nil ? "\(grammar) grammar" : "graph") fits its \(features.frames) frames")
-                lines.append(utterance.id)
+                results.append(UtteranceResult(id: utterance.id, value: DecodedLines(hypothesis: utterance.id, times: [])))
                 continue
             }
-            lines.append(([utterance.id] + words.map(\.word)).joined(separator: " "))
-            for w in words {
-                timeLines.append(String(format: "%@ %.2f %.2f %@", utterance.id, Double(w.start) * shift, Double(w.end) * shift, w.word))
-            }
+            results.append(UtteranceResult(id: utterance.id, value: DecodedLines(
+                hypothesis: ([utterance.id] + words.map(\.word)).joined(separator: " "),
+                times: words.map { String(format: "%@ %.2f %.2f %@", utterance.id, Double($0.start) * shift, Double($0.end) * shift, $0.word) })))
         }
+        var totals: [Int64] = [Int64(failed), Int64(audioFrames), Int64(corpus.utterances.count)]
+        try world.sum(&totals)
+        (failed, audioFrames) = (Int(totals[0]), Int(totals[1]))
+        guard let all = try world.gatherInOrder(results, listing: corpus.listing) else { return }
+        let lines = all.map(\.value.hypothesis), timeLines = all.flatMap(\.value.times)
         try AtomicFile.write(lines: lines, to: out)
         if let times { try AtomicFile.write(lines: timeLines, to: times) }
         let seconds = Date().timeIntervalSince(started)
         // A classifier names a word for every utterance; only a grammar's search can find no path.
         let outcome = model.kind == .classifier ? "classified" : "\(failed) without a path"
         let summary = String(format: "decode: %d utterances (%@), %.1f s of audio in %.2f s (real-time factor %.4f) → %@",
-                             utterances.count, outcome, Double(audioFrames) * shift, seconds, seconds / max(Double(audioFrames) * shift, 1e-9), out)
+                             Int(totals[2]), outcome, Double(audioFrames) * shift, seconds, seconds / max(Double(audioFrames) * shift, 1e-9), out)
         // With hypotheses on standard output, the summary goes to standard error.
         if out == "-" || times == "-" { printError(summary) } else { print(summary) }
     }
@@ -137,24 +145,32 @@ extension Decode {
     /// The utterances' features after two-pass fMLLR adaptation, when the model and --adapt
     /// call for it (`firstPass` decodes features with a scorer); else as they are.
     func adaptedFeatures(_ utterances: [FeatureMatrix], corpus: CorpusFeatures, model: RecognitionModel,
-                         firstPass: ([FeatureMatrix], any AcousticScorer & Sendable) -> [[TimedWord]?]) -> [FeatureMatrix] {
+                         firstPass: ([FeatureMatrix], any AcousticScorer & Sendable) -> [[TimedWord]?]) throws -> [FeatureMatrix] {
         guard var adaptation = model.twoPassAdaptation(enabled: adapt) else { return utterances }
         if let adaptRounds { adaptation.options.rounds = adaptRounds }
         let started = Date()
         let (adapted, transforms) = adaptation.adapt(utterances, speakers: corpus.speakers, jobs: runOptions.jobs, decode: firstPass)
+        // Each rank adapts its own speakers: the counts are over every rank.
+        var kinds = FMLLRTransform.Kind.allCases.map { kind in Int64(transforms.filter { $0.transform.kind == kind }.count) }
+        try Distributed.world.sum(&kinds)
         if !runOptions.quiet {
             let notes = transforms.compactMap(\.note)
             for note in notes.prefix(5) { printError("decode: \(note)") }
             if notes.count > 5 { printError("decode: ... and \(notes.count - 5) more such speakers") }
-            let kinds = Dictionary(grouping: transforms, by: \.transform.kind).mapValues(\.count)
             // Without utt2spk (a missing speaker is the utterance itself), each utterance is adapted alone.
             let alone = corpus.utterances.allSatisfy { $0.utterance.speaker == nil || $0.utterance.speaker == $0.utterance.id }
-            printError(String(format: "decode: first pass and fMLLR for %d %@ (%@) in %.1f s", transforms.count, alone ? "utterances (no utt2spk)" : "speakers",
-                              FMLLRTransform.Kind.allCases.compactMap { kind in kinds[kind].map { "\($0) \(kind.rawValue)" } }.joined(separator: ", "),
+            printError(String(format: "decode: first pass and fMLLR for %d %@ (%@) in %.1f s", Int(kinds.reduce(0, +)), alone ? "utterances (no utt2spk)" : "speakers",
+                              zip(FMLLRTransform.Kind.allCases, kinds).compactMap { kind, n in n > 0 ? "\(n) \(kind.rawValue)" : nil }.joined(separator: ", "),
                               Date().timeIntervalSince(started)))
         }
         return adapted
     }
+}
+
+/// One utterance's lines of the hypotheses file and of the word times.
+struct DecodedLines: Codable {
+    var hypothesis: String
+    var times: [String]
 }
 
 extension Grammar: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 import AcousticModels
 import ArgumentParser
+import Distributed
 import Evaluation
 import Foundation
 import HiddenMarkov
@@ -23,7 +24,7 @@ extension Decode {
                                                          maxActive: maxActive)
         let recognizer = try GraphRecognizer(graphDirectory: path, hmm: hmm, decoder: decoder)
         let jobs = runOptions.jobs
-        let utterances = adaptedFeatures(corpus.utterances.map(\.features), corpus: corpus, model: model) { features, scorer in
+        let utterances = try adaptedFeatures(corpus.utterances.map(\.features), corpus: corpus, model: model) { features, scorer in
             parallelMap(features.count, workers: jobs) { recognizer.decode(features[$0], scorer: scorer)?.words }
         }
         guard lmWeights != nil else {
@@ -37,21 +38,32 @@ extension Decode {
         }
         let weights = try weightRange()
         let results = recognizer.scan(utterances, scorer: hmm.scorer, lmWeights: weights, workers: runOptions.jobs)
-        var errors: [String: Int] = [:], best = 0, fewest = Int.max, referenceWords = 0
+        // Errors add over utterances: each rank counts its own, and the sums decide (every rank
+        // alike). `sums`: the errors at each weight, then the reference words.
+        var sums = [Int64](repeating: 0, count: weights.count + 1)
         for (k, paths) in results.enumerated() {
             var hypotheses: [String: [String]] = [:]
             for (i, (utterance, _)) in corpus.utterances.enumerated() { hypotheses[utterance.id] = paths[i]?.map(\.word) ?? [] }
             let report = ScoreReport(references: references, hypotheses: hypotheses)
-            let count = report.errors
-            referenceWords = report.referenceWords
+            sums[k] = Int64(report.errors)
+            sums[weights.count] = Int64(report.referenceWords)
+        }
+        let world = Distributed.world
+        try world.sum(&sums)
+        let referenceWords = Int(sums[weights.count])
+        let errorCounts = weights.indices.map { Int(sums[$0]) }
+        var errors: [String: Int] = [:], best = 0, fewest = Int.max
+        for (k, count) in errorCounts.enumerated() {
             errors[String(format: "%g", weights[k])] = count
             if count < fewest { (best, fewest) = (k, count) }
             if !runOptions.quiet {
-                printError(String(format: "decode: LM weight %g: %%WER %.2f [ %d / %d ]", weights[k], 100 * report.wordErrorRate, count, report.referenceWords))
+                printError(String(format: "decode: LM weight %g: %%WER %.2f [ %d / %d ]", weights[k], 100 * Double(count) / Double(max(referenceWords, 1)),
+                                  count, referenceWords))
             }
         }
         let chosen = TunedDecoding(graph: path, lmWeight: weights[best], wordPenalty: decoder.wordPenalty, tunedOn: data ?? feats ?? "",
                                    referenceWords: referenceWords, errorsByWeight: errors)
+        guard world.isWriter else { return results[best] }
         try chosen.write(to: self.model)
         printError(String(format: "decode: LM weight %g has the fewest errors; kept in %@", weights[best], (self.model as NSString).appendingPathComponent(TunedDecoding.fileName)))
         return results[best]

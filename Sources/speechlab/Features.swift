@@ -1,6 +1,7 @@
 import AcousticModels
 import ArgumentParser
 import AudioIO
+import Distributed
 import FeatureExtraction
 import Foundation
 import SpeechCorpus
@@ -44,12 +45,14 @@ struct Features: ParsableCommand {
     }
 
     func run() throws {
+        let world = Distributed.world
         var utterances = try Corpus.load(data)
+        let shardKeys = CorpusShards.keys(utterances)
         var readOptions = audio.readOptions
         let config: FeatureConfig
         if let like {
             config = try RecognitionModel.open(like).features
-            if config.cmvn == .speaker { Corpus.takeMissingSpeakersAsUtterances(&utterances, of: data) }
+            if config.cmvn == .speaker { Corpus.takeMissingSpeakersAsUtterances(&utterances, of: data, report: world.isWriter) }
             if !audio.noResample { (readOptions.allowDownsample, readOptions.allowUpsample) = (true, true) }
         } else {
             let resolved = try features.resolve()
@@ -59,9 +62,13 @@ struct Features: ParsableCommand {
         try config.validate()
         let job = FeatureExtractionJob(config: config, audio: readOptions, jobs: runOptions.jobs, keepGoing: runOptions.keepGoing)
         let sources = utterances.map { FeatureSource(id: $0.id, audioPath: $0.audioPath, speaker: $0.speaker, segment: $0.segment) }
-        let progress = runOptions.quiet ? nil : ProgressReporter(label: "features", total: sources.count)
-        let summary = try job.run(sources, output: out) { done, _ in progress?.update(done) }
+        // Under mpirun/srun each rank extracts whole speakers; rank 0 reports and writes the indexes.
+        let mine = try CorpusShards.mine(keys: shardKeys, cost: { CorpusShards.duration(utterances[$0]) }, world: world, what: data)
+        let quiet = runOptions.quiet || !world.isWriter
+        let progress = quiet ? nil : ProgressReporter(label: world.size > 1 ? "features (rank 0)" : "features", total: mine.filter { $0 }.count)
+        let summary = try job.run(sources, output: out, communicator: world, mine: mine) { done, _ in progress?.update(done) }
         progress?.finish()
+        guard world.isWriter else { return }
         for failure in summary.failed {
             printError("warning: skipped \(failure.id): \(failure.reason)")
         }

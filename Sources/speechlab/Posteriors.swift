@@ -1,5 +1,6 @@
 import AcousticModels
 import ArgumentParser
+import Distributed
 import Dispatch
 import FeatureExtraction
 import Foundation
@@ -49,7 +50,9 @@ struct Posteriors: ParsableCommand {
                 FeatureMatrix(frames: x.frames, dimension: columns, values: hybrid.logPosteriors(frames: hybrid.normalization.apply(x), count: x.frames))
             }
         }
-        let corpus = try CorpusFeatures.load(data, config: features, rateGiven: true, requireTranscripts: false, run: runOptions)
+        // Under mpirun/srun each rank writes the posteriors of whole speakers; rank 0 the index.
+        let world = Distributed.world
+        let corpus = try CorpusFeatures.load(data, config: features, rateGiven: true, requireTranscripts: false, run: runOptions, world: world)
         var items = corpus.utterances
         // A hybrid trained on fMLLR-adapted features sees adapted features here too: a first
         // pass with its GMM-HMM (word loop) gives each speaker's transform.
@@ -79,7 +82,9 @@ struct Posteriors: ParsableCommand {
             return nil
         }
         if let first = failures.compactMap({ $0 }).first { throw ModelError(first) }
-        try AtomicFile.write(lines: items.map { "\($0.utterance.id) post/\($0.utterance.id).npy" }, to: (out as NSString).appendingPathComponent("posteriors.scp"))
-        print("posteriors: \(items.count) utterances, \(columns) columns → \((out as NSString).appendingPathComponent("posteriors.scp"))")
+        let written = items.map { UtteranceResult(id: $0.utterance.id, value: "post/\($0.utterance.id).npy") }
+        guard let all = try world.gatherInOrder(written, listing: corpus.listing) else { return }
+        try AtomicFile.write(lines: all.map { "\($0.id) \($0.value)" }, to: (out as NSString).appendingPathComponent("posteriors.scp"))
+        print("posteriors: \(all.count) utterances, \(columns) columns → \((out as NSString).appendingPathComponent("posteriors.scp"))")
     }
 }

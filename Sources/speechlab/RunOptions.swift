@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Foundation
 import SpeechBase
 
@@ -8,13 +9,20 @@ struct RunOptions: ParsableArguments {
 
     @Option(name: .customLong("jobs"), help: ArgumentHelp("Parallel workers (default: all \(cores) cores; more than the cores is capped to them).", valueName: "n"))
     var requestedJobs: Int = cores
-    @Flag(help: "No progress output.")
-    var quiet = false
+    @Flag(name: .customLong("quiet"), help: "No progress output.")
+    var requestedQuiet = false
     @Flag(help: "Skip utterances whose audio cannot be read or featurized (each is reported, with a count at the end) instead of failing the run.")
     var keepGoing = false
 
     func validate() throws {
         guard requestedJobs >= 1 else { throw ValidationError("--jobs must be at least 1, not \(requestedJobs)") }
+    }
+
+    /// No progress output: asked for, or on a rank other than 0 of an MPI job (rank 0 reports
+    /// for the job; warnings about a rank's own utterances still come from every rank).
+    var quiet: Bool {
+        get { requestedQuiet || (Distributed.launch()?.rank ?? 0) != 0 }
+        set { requestedQuiet = newValue }
     }
 
     /// The workers to run: `--jobs`, at most one per core (more threads than cores only wait on

@@ -46,6 +46,14 @@ struct Speechlab: ParsableCommand {
             try command.run()
             Distributed.finish()
         } catch {
+            if Distributed.isInitialized, Distributed.world.size > 1, error is any ErrorOnEveryRank {
+                // Met by every rank alike: reported once, and every rank ends normally.
+                let underlying = (error as? OnEveryRank)?.error ?? error
+                let code = exitCode(for: underlying).rawValue
+                if Distributed.world.isWriter { FileHandle.standardError.write(Data(("Error: " + fullMessage(for: underlying) + "\n").utf8)) }
+                Distributed.finish()
+                Foundation.exit(code)
+            }
             if Distributed.isInitialized, Distributed.world.size > 1 {
                 let world = Distributed.world
                 world.abort("rank \(world.rank) of \(world.size): " + fullMessage(for: error), code: exitCode(for: error).rawValue)

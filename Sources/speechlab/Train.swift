@@ -84,7 +84,7 @@ struct TrainGMMHMM: ParsableCommand {
     @OptionGroup(title: "Output")
     var output: ModelOutputOptions
     @OptionGroup(title: "Run options")
-    var requestedRunOptions: RunOptions
+    var runOptions: RunOptions
     @OptionGroup(title: "Feature options")
     var features: FeatureFlags
 
@@ -121,12 +121,6 @@ struct TrainGMMHMM: ParsableCommand {
 
     /// The job's ranks (one process without a launcher): each holds a share of the data.
     var world: any Communicator { Distributed.world }
-    /// Progress from rank 0 only.
-    var runOptions: RunOptions {
-        var options = requestedRunOptions
-        if !world.isWriter { options.quiet = true }
-        return options
-    }
 
     func run() throws {
         if world.isWriter { try output.prepare(out, resume: resume) }

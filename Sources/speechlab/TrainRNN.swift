@@ -54,7 +54,7 @@ struct TrainRNN: ParsableCommand {
     @OptionGroup(title: "Output")
     var output: ModelOutputOptions
     @OptionGroup(title: "Run options")
-    var requestedRunOptions: RunOptions
+    var runOptions: RunOptions
     @Flag(help: "Continue an interrupted training from MODEL/checkpoint (same data and options).")
     var resume = false
     @Option(help: ArgumentHelp("Start from this hybrid model (finetuning): its architecture and input normalization are kept.", valueName: "model"))
@@ -72,12 +72,6 @@ struct TrainRNN: ParsableCommand {
 
     /// The job's ranks (one process without a launcher): data-parallel over every batch.
     var world: any Communicator { Distributed.world }
-    /// Progress from rank 0 only.
-    var runOptions: RunOptions {
-        var options = requestedRunOptions
-        if !world.isWriter { options.quiet = true }
-        return options
-    }
 
     func validate() throws {
         guard layers >= 1, hidden >= 1, epochs >= 1, batchSize >= 1 else {

@@ -89,6 +89,32 @@ enum MPIRun {
         #expect(try String(contentsOfFile: out + "/two/training.log", encoding: .utf8).split(separator: "\n").count == 5)
     }
 
+    /// features, align, decode (two-pass adaptation per speaker) and posteriors split the
+    /// utterances over two ranks, and write the files one process writes.
+    @Test func theOtherCommandsWriteWhatOneProcessWrites() throws {
+        guard let mpirun = MPIRun.require() else { return }
+        let out = temporaryFolder()
+        let runs: [(name: String, arguments: [String], outputs: [String])] = [
+            ("features", ["features", "--data", f.data + "/train", "--out"], ["feats.scp", "utt2num_frames", "config.json", "feats/ann_chirp_5.npy"]),
+            ("align", ["align", "--model", f.gmm, "--data", f.data + "/train", "--out"], ["alignments.txt", "transforms.json", "hmm.json"]),
+            ("decode", ["decode", "--model", f.gmm, "--data", f.data + "/test", "--times", out + "/TIMES", "--out"], ["", "TIMES"]),
+            ("posteriors", ["posteriors", "--model", f.gru, "--data", f.data + "/test", "--out"], ["posteriors.scp"]),
+        ]
+        for run in runs {
+            let one = try Speechlab.run(run.arguments.map { $0.replacingOccurrences(of: "TIMES", with: run.name + "-1.times") } + [out + "/" + run.name + "-1", "--quiet"])
+            #expect(one.status == 0, "\(run.name): \(one.stderr)")
+            let two = try MPIRun.run(mpirun, ranks: 2, run.arguments.map { $0.replacingOccurrences(of: "TIMES", with: run.name + "-2.times") } + [out + "/" + run.name + "-2"])
+            #expect(two.status == 0, "\(run.name): \(two.stderr)")
+            #expect(two.stdout.components(separatedBy: "\(run.name):").count == 2, "rank 0 alone reports: \(two.stdout)")
+            for file in run.outputs {
+                let (a, b) = file == "TIMES" ? (out + "/\(run.name)-1.times", out + "/\(run.name)-2.times")
+                    : (out + "/\(run.name)-1/" + file, out + "/\(run.name)-2/" + file)
+                let (x, y) = file.isEmpty ? (out + "/\(run.name)-1", out + "/\(run.name)-2") : (a, b)
+                #expect(try Data(contentsOf: URL(fileURLWithPath: x)) == Data(contentsOf: URL(fileURLWithPath: y)), "\(run.name): \(file) differs")
+            }
+        }
+    }
+
     /// A rank that fails (its speaker's audio is unreadable) ends the whole job with a message
     /// naming it, and leaves no model directory.
     @Test func aFailingRankEndsTheJobNamingTheRank() throws {
@@ -185,5 +211,61 @@ extension DistributedCommandTests {
         #expect(reference.status == 0, "\(reference.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/model/weights.safetensors"))
             == Data(contentsOf: URL(fileURLWithPath: out + "/reference/weights.safetensors")))
+    }
+}
+
+/// The Slurm path on a one-node cluster started for the test (`scripts/slurm-local`): a 2-task
+/// job submitted with `sbatch` (`scripts/slurm/train.sbatch`) trains the model one process
+/// trains, and `srun -n 2` forms one MPI job.
+@Suite(.serialized) struct SlurmTests {
+    let f = TinyModels.fixture
+
+    static var repository: String {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }
+
+    /// Runs `command` with `arguments` (and `environment` added), returning its status and output.
+    static func run(_ command: String, _ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [command] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func aTwoTaskBatchJobTrainsTheOneProcessModel() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/sbatch"), FileManager.default.isExecutableFile(atPath: "/usr/sbin/slurmd") else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" {
+                Issue.record("Slurm is missing (scripts/setup installs slurm-wlm and munge), and CI always has it")
+            } else {
+                print("skipped: Slurm is absent (scripts/setup installs slurm-wlm and munge)")
+            }
+            return
+        }
+        let out = temporaryFolder()
+        let cluster = out + "/cluster"
+        let started = try Self.run(Self.repository + "/scripts/slurm-local", ["start", cluster])
+        defer { _ = try? Self.run(Self.repository + "/scripts/slurm-local", ["stop", cluster]) }
+        try #require(started.status == 0, "the local Slurm cluster did not start: \(started.stderr)")
+        let slurm = ["SLURM_CONF": cluster + "/slurm.conf", "SPEECHLAB": Speechlab.executable]
+        let ranks = try Self.run("srun", ["-n", "2", "--mpi=pmix", Speechlab.executable, "ranks"], environment: slurm)
+        #expect(ranks.status == 0 && ranks.stdout.contains("2 ranks") && ranks.stdout.contains("broadcast, all-gather: ok"), "\(ranks.stdout)\(ranks.stderr)")
+        let options = ["--states", "3", "--gaussians", "2", "--iterations", "3"]
+        let job = try Self.run("sbatch", ["--wait", "--output=" + out + "/job.out", Self.repository + "/scripts/slurm/train.sbatch", f.data + "/train", out + "/slurm"] + options,
+                               environment: slurm)
+        let log = (try? String(contentsOfFile: out + "/job.out", encoding: .utf8)) ?? ""
+        #expect(job.status == 0, "\(job.stderr)\(log)")
+        #expect(log.contains("2 ranks"), "\(log)")
+        let one = try Speechlab.run(["train", "gmm-hmm", "--train", f.data + "/train", "--out", out + "/one", "--quiet"] + options)
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/slurm/weights.safetensors")) == Data(contentsOf: URL(fileURLWithPath: out + "/one/weights.safetensors")))
     }
 }
