@@ -231,16 +231,36 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
     /// Sums the ranks' gradients (in place, as if one process had computed them all), their
     /// losses and counts in one all-reduce; batch-norm statistics follow rank 0's.
     func allReduce(_ parameters: [Tensor<Float>], loss: Float, correct: Int, model: Model) throws -> (loss: Float, correct: Int) {
-        var flat: [Float] = []
-        flat.reserveCapacity(parameters.reduce(2) { $0 + $1.count })
-        for p in parameters { flat += p.grad?.values ?? [Float](repeating: 0, count: p.count) }
-        flat += [loss, Float(correct)]
-        try communicator.sum(&flat)
-        var offset = 0
-        for p in parameters {
-            p.grad = Tensor(shape: p.shape, values: Array(flat[offset..<(offset + p.count)]))
-            offset += p.count
+        let total = parameters.reduce(0) { $0 + $1.count }
+        var flat = [Float](unsafeUninitializedCapacity: total + 2) { buffer, count in
+            var offset = 0
+            for p in parameters {
+                if let g = p.grad {
+                    g.values.withUnsafeBufferPointer { _ = UnsafeMutableBufferPointer(rebasing: buffer[offset..<(offset + p.count)]).initialize(from: $0) }
+                } else {
+                    UnsafeMutableBufferPointer(rebasing: buffer[offset..<(offset + p.count)]).initialize(repeating: 0)
+                }
+                offset += p.count
+            }
+            buffer[total] = loss
+            buffer[total + 1] = Float(correct)
+            count = total + 2
         }
+        try communicator.sum(&flat)
+        // The sums back into the gradients, in place.
+        flat.withUnsafeBufferPointer { sums in
+            var offset = 0
+            for p in parameters {
+                let part = UnsafeBufferPointer(rebasing: sums[offset..<(offset + p.count)])
+                if let g = p.grad {
+                    g.values.withUnsafeMutableBufferPointer { _ = $0.initialize(from: part) }
+                } else {
+                    p.grad = Tensor(shape: p.shape, values: Array(part))
+                }
+                offset += p.count
+            }
+        }
+        let offset = total
         for buffer in model.buffers.map(\.tensor) {
             let bytes = try communicator.broadcast(buffer.values.withUnsafeBytes { Array($0) }, from: 0)
             buffer.values = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
