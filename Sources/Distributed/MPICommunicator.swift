@@ -57,14 +57,24 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] {
         var lengths = [Int64](repeating: 0, count: size)
         try check(speechlab_mpi_allgather_int64(Int64(bytes.count), &lengths), "all-gather")
-        let total = lengths.reduce(0, +)
-        guard total < Int64(Int32.max) else { throw DistributedError("all-gather: \(total) bytes is more than one call carries") }
-        let counts = lengths.map { Int32($0) }
-        var displacements = [Int32](repeating: 0, count: size)
-        for r in 1..<max(size, 1) { displacements[r] = displacements[r - 1] + counts[r - 1] }
-        var received = [UInt8](repeating: 0, count: Int(total))
-        try check(speechlab_mpi_allgatherv(bytes, Int32(bytes.count), &received, counts, displacements), "all-gather")
-        return (0..<size).map { r in Array(received[Int(displacements[r])..<Int(displacements[r] + counts[r])]) }
+        var received = lengths.map { [UInt8](repeating: 0, count: Int($0)) }
+        // In rounds of at most `gatherPiece` bytes from each rank: one call carries at most
+        // 2 GB in all (32-bit counts and displacements).
+        let piece = Int64(max(1, Int(Int32.max) / max(size, 1)))
+        let rounds = Int(((lengths.max() ?? 0) + piece - 1) / piece)
+        for round in 0..<rounds {
+            let start = Int64(round) * piece
+            let counts = lengths.map { Int32(max(0, min(piece, $0 - start))) }
+            var displacements = [Int32](repeating: 0, count: size)
+            for r in 1..<max(size, 1) { displacements[r] = displacements[r - 1] + counts[r - 1] }
+            var buffer = [UInt8](repeating: 0, count: Int(counts.reduce(0) { $0 + Int64($1) }))
+            let mine = bytes.count > Int(start) ? Array(bytes[Int(start)..<min(bytes.count, Int(start + piece))]) : []
+            try check(speechlab_mpi_allgatherv(mine, Int32(mine.count), &buffer, counts, displacements), "all-gather")
+            for r in 0..<size where counts[r] > 0 {
+                received[r].replaceSubrange(Int(start)..<(Int(start) + Int(counts[r])), with: buffer[Int(displacements[r])..<(Int(displacements[r]) + Int(counts[r]))])
+            }
+        }
+        return received
     }
 
     public func barrier() throws { try check(speechlab_mpi_barrier(), "barrier") }
