@@ -7,7 +7,7 @@ import HiddenMarkov
 import SpeechBase
 
 /// `speechlab align`: forced alignment of transcripts, the frame targets of neural models.
-struct Align: ParsableCommand {
+struct Align: ParsableCommand, RankAware {
     static let configuration = CommandConfiguration(
         abstract: "Force-align transcripts: the HMM state (pdf) of every frame.",
         discussion: """

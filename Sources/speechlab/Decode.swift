@@ -10,7 +10,7 @@ import SpeechBase
 import Synchronization
 
 /// `speechlab decode`: recognizes the utterances of a data directory with a trained model.
-struct Decode: ParsableCommand {
+struct Decode: ParsableCommand, RankAware {
     static let configuration = CommandConfiguration(
         abstract: "Decode audio with a trained model (Viterbi beam search).",
         discussion: """

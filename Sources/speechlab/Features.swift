@@ -7,7 +7,7 @@ import Foundation
 import SpeechCorpus
 
 /// `speechlab features`: the feature-extraction tool.
-struct Features: ParsableCommand {
+struct Features: ParsableCommand, RankAware {
     static let configuration = CommandConfiguration(
         abstract: "Extract MFCC or log-mel filterbank features of a corpus.",
         discussion: """

@@ -8,7 +8,7 @@ import SpeechBase
 import Synchronization
 
 /// `speechlab posteriors`: log posteriors of a neural model, as Kaldi's `nnet3-compute` writes them.
-struct Posteriors: ParsableCommand {
+struct Posteriors: ParsableCommand, RankAware {
     static let configuration = CommandConfiguration(
         abstract: "Write a neural model's log posteriors as .npy files: per frame over HMM states (hybrid), or per utterance over words (classifier).",
         discussion: """

@@ -3,7 +3,7 @@ import Distributed
 import Foundation
 
 /// `speechlab ranks`: checks an MPI job before a long run on it.
-struct Ranks: ParsableCommand {
+struct Ranks: ParsableCommand, RankAware {
     static let configuration = CommandConfiguration(
         abstract: "Check the ranks of an MPI job: each reports its host, and the collectives speechlab uses are verified on known buffers.",
         discussion: """

@@ -3,6 +3,9 @@ import Distributed
 import Foundation
 import TensorCore
 
+/// A command that spreads its work over the ranks of an MPI job (the others run on rank 0).
+protocol RankAware {}
+
 /// The `speechlab` command: one subcommand per tool, each a thin file calling the libraries.
 @main
 struct Speechlab: ParsableCommand {
@@ -43,6 +46,12 @@ struct Speechlab: ParsableCommand {
     static func run(_ arguments: [String]) {
         do {
             var command = try parseAsRoot(arguments)
+            // A command that does not share its work over ranks runs on rank 0 alone: the other
+            // ranks would only write the same files again.
+            if !(command is any RankAware), let launched = Distributed.launch(), launched.size != 1 {
+                guard launched.rank == 0 else { return }
+                FileHandle.standardError.write(Data("note: '\(type(of: command)._commandName)' runs on one rank; the other ranks of the job have nothing to do\n".utf8))
+            }
             try command.run()
             Distributed.finish()
         } catch {

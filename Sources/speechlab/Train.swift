@@ -16,7 +16,7 @@ struct Train: ParsableCommand {
 }
 
 /// `speechlab train gmm-hmm`: flat start and Baum-Welch from transcripts alone.
-struct TrainGMMHMM: ParsableCommand {
+struct TrainGMMHMM: ParsableCommand, RankAware {
     static let configuration = CommandConfiguration(
         commandName: ModelKind.gmmHMM.rawValue,
         abstract: "Train a GMM-HMM from transcripts alone (flat start, embedded Baum-Welch, mixture splitting).",

@@ -7,7 +7,7 @@ import SpeechBase
 import SpeechCorpus
 
 /// `speechlab train rnn`: LSTM or GRU acoustic models.
-struct TrainRNN: ParsableCommand {
+struct TrainRNN: ParsableCommand, RankAware {
     static let configuration = CommandConfiguration(
         commandName: "rnn",
         abstract: "Train a hybrid LSTM/GRU-HMM on GMM-HMM alignments, or a whole-utterance classifier.",

@@ -115,6 +115,15 @@ enum MPIRun {
         }
     }
 
+    /// A command that does not share its work (score) runs on rank 0 alone, and says so.
+    @Test func aCommandWithoutRanksRunsOnceUnderMPIRun() throws {
+        guard let mpirun = MPIRun.require() else { return }
+        let result = try MPIRun.run(mpirun, ranks: 2, ["score", "--ref", f.data + "/test/text", "--hyp", f.data + "/test/text"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.components(separatedBy: "%WER").count == 2, "\(result.stdout)")
+        #expect(result.stderr.contains("'score' runs on one rank"), "\(result.stderr)")
+    }
+
     /// A rank that fails (its speaker's audio is unreadable) ends the whole job with a message
     /// naming it, and leaves no model directory.
     @Test func aFailingRankEndsTheJobNamingTheRank() throws {
