@@ -121,19 +121,23 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
             let stepSize = learningRate / correction1
             let decay = decoupledWeightDecay ? 1 - learningRate * weightDecay : 1
             let l2 = decoupledWeightDecay ? 0 : weightDecay
+            let (beta1, beta2, epsilon) = (self.beta1, self.beta2, self.epsilon)
+            // Raw pointers throughout (no bounds checks), so that the loop vectorizes.
+            grad.withUnsafeBufferPointer { grad in
             p.values.withUnsafeMutableBufferPointer { theta in
                 firstMoments[k].withUnsafeMutableBufferPointer { m in
                     secondMoments[k].withUnsafeMutableBufferPointer { v in
+                        let (g0, t0, m0, v0) = (grad.baseAddress!, theta.baseAddress!, m.baseAddress!, v.baseAddress!)
                         for i in 0..<theta.count {
-                            theta[i] *= decay
-                            let g = grad[i] + l2 * theta[i]
-                            m[i] = beta1 * m[i] + (1 - beta1) * g
-                            v[i] = beta2 * v[i] + (1 - beta2) * g * g
-                            theta[i] -= stepSize * m[i] / ((v[i] / correction2).squareRoot() + epsilon)
+                            t0[i] *= decay
+                            let g = g0[i] + l2 * t0[i]
+                            m0[i] = beta1 * m0[i] + (1 - beta1) * g
+                            v0[i] = beta2 * v0[i] + (1 - beta2) * g * g
+                            t0[i] -= stepSize * m0[i] / ((v0[i] / correction2).squareRoot() + epsilon)
                         }
                     }
                 }
-            }
+            }}
         }
     }
 
