@@ -59,7 +59,7 @@ struct Speechlab: ParsableCommand {
                 // Met by every rank alike: reported once, and every rank ends normally.
                 let underlying = (error as? OnEveryRank)?.error ?? error
                 let code = exitCode(for: underlying).rawValue
-                if Distributed.world.isWriter { FileHandle.standardError.write(Data(("Error: " + fullMessage(for: underlying) + "\n").utf8)) }
+                if Distributed.world.isWriter { FileHandle.standardError.write(Data((fullMessage(for: underlying) + "\n").utf8)) }
                 Distributed.finish()
                 Foundation.exit(code)
             }

@@ -142,6 +142,12 @@ enum MPIRun {
         #expect(result.status != 0)
         #expect(result.stderr.contains(" of 2: Error: utterance '\(victim)'") && result.stderr.contains("broken.wav"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out + "/model/model.json"))
+        // Failures known to every rank once the outcomes are gathered: reported once, by rank 0.
+        let features = try MPIRun.run(mpirun, ranks: 2, ["features", "--data", out + "/train", "--out", out + "/feats", "--quiet"])
+        #expect(features.status == 1)
+        #expect(features.stderr.components(separatedBy: "Error: 1 of 18 utterance(s) failed").count == 2 && !features.stderr.contains("Error: Error"),
+                "\(features.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out + "/feats/feats.scp"))
     }
 }
 
