@@ -27,6 +27,10 @@ struct Speechlab: ParsableCommand {
               speechlab decode --model exp/mono --graph exp/mono/graph --data data/an4/dev --lm-weights 7:17 --out exp/hyp
             Data directories are Kaldi's (wav.scp, text, utt2spk); features are NumPy .npy files; \
             models are directories of model.json and weights.safetensors.
+            More machines: under mpirun or srun, train, features, align, decode and posteriors share \
+            their work over the MPI ranks (whole speakers each; rank 0 writes; a GMM-HMM the same bits \
+            as one process trains); 'speechlab ranks' checks a job first.
+              mpirun -np 4 speechlab train gmm-hmm --train data/fsdd/train --out exp/gmm-hmm --jobs 1
             """,
         version: "0.1.0",
         subcommands: [Prepare.self, Perturb.self, Features.self, Train.self, Adapt.self, Align.self, LanguageModelCommand.self, Graph.self, Decode.self, Score.self, Compare.self, Posteriors.self, Info.self, Ranks.self]

@@ -196,9 +196,12 @@ extension DistributedCommandTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: mpirun)
         process.arguments = ["-np", "2", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", Speechlab.executable] + arguments + ["--out", out + "/model"]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
+        // Output to a file: nothing to drain while the test polls (and no shared null device).
+        FileManager.default.createFile(atPath: out + "/mpirun.out", contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: out + "/mpirun.out"))
+        defer { try? output.close() }
+        process.standardError = output
+        process.standardOutput = output
         try process.run()
         let log = out + "/model/training.log"
         let deadline = Date().addingTimeInterval(300)
@@ -212,8 +215,8 @@ extension DistributedCommandTests {
             }
             usleep(20_000)
         }
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        let stderr = (try? String(contentsOfFile: out + "/mpirun.out", encoding: .utf8)) ?? ""
         try #require(killed, "the run ended before rank 1 could be killed: \(stderr)")
         #expect(process.terminationStatus != 0)
         #expect(stderr.contains("rank 1") && stderr.contains("signal 9"), "\(stderr)")
