@@ -37,7 +37,7 @@ struct BaumWelchLayout {
             sums.add(partial.mixtures[s].occupancy, at: starts[s])
             sums.add(partial.mixtures[s].firstOrder, at: starts[s] + K)
             sums.add(partial.mixtures[s].secondOrder, at: starts[s] + K + K * D)
-            partial.mixtures[s] = GaussianStatistics(dimension: D, components: K)
+            partial.mixtures[s].zero()
         }
         for (i, c) in partial.transitions.enumerated() where c != 0 {
             sums.add(c, at: transitionStart + i)

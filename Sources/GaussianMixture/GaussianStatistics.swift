@@ -50,6 +50,15 @@ public struct GaussianStatistics: Codable, Sendable, Equatable {
         }
     }
 
+    /// Every sum back to zero, the storage kept (for a buffer reused chunk after chunk).
+    public mutating func zero() {
+        for i in occupancy.indices { occupancy[i] = 0 }
+        for i in firstOrder.indices {
+            firstOrder[i] = 0
+            secondOrder[i] = 0
+        }
+    }
+
     public mutating func add(_ other: GaussianStatistics) {
         precondition(other.dimension == dimension && other.componentCount == componentCount, "GaussianStatistics.add: shapes differ")
         for i in occupancy.indices { occupancy[i] += other.occupancy[i] }

@@ -21,9 +21,12 @@ struct RunOptions: ParsableArguments {
     /// No progress output: asked for, or on a rank other than 0 of an MPI job (rank 0 reports
     /// for the job; warnings about a rank's own utterances still come from every rank).
     var quiet: Bool {
-        get { requestedQuiet || (Distributed.launch()?.rank ?? 0) != 0 }
+        get { requestedQuiet || Self.onOtherRank }
         set { requestedQuiet = newValue }
     }
+
+    /// Whether a launcher started this process as a rank other than 0 (read once).
+    static let onOtherRank = (Distributed.launcherRank ?? 0) != 0
 
     /// The workers to run: `--jobs`, at most one per core (more threads than cores only wait on
     /// each other, and split training batches into shards too small for BLAS).

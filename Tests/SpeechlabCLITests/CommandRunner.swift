@@ -19,26 +19,32 @@ enum Speechlab {
 
     @discardableResult
     static func run(_ arguments: [String], environment: [String: String] = [:], removing: [String] = []) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if !environment.isEmpty || !removing.isEmpty {
-            var merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            for name in removing { merged[name] = nil }
-            process.environment = merged
-        }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read before waiting, so that a full pipe cannot block the child.
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus,
-                             stdout: String(decoding: stdout, as: UTF8.self),
-                             stderr: String(decoding: stderr, as: UTF8.self))
+        try runProcess(executable, arguments, environment: environment, removing: removing)
     }
+}
+
+/// Runs `executable` with `arguments` (`environment` added to this process's, `removing`
+/// taken out), its output collected.
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:], removing: [String] = []) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if !environment.isEmpty || !removing.isEmpty {
+        var merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        for name in removing { merged[name] = nil }
+        process.environment = merged
+    }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read before waiting, so that a full pipe cannot block the child.
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CommandResult(status: process.terminationStatus,
+                         stdout: String(decoding: stdout, as: UTF8.self),
+                         stderr: String(decoding: stderr, as: UTF8.self))
 }
 
 /// The shared FSDD recordings, when present beside the repository. Absent, a test skips with a

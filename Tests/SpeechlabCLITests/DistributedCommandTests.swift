@@ -22,18 +22,7 @@ enum MPIRun {
     /// `speechlab arguments` as `ranks` processes of one MPI job (oversubscribed: CI has 2 cores;
     /// allowed as root, as CI runs).
     static func run(_ mpirun: String, ranks: Int, _ arguments: [String]) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: mpirun)
-        process.arguments = ["-np", String(ranks), "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", Speechlab.executable] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                             stderr: String(decoding: stderr, as: UTF8.self))
+        try runProcess(mpirun, ["-np", String(ranks), "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", Speechlab.executable] + arguments)
     }
 }
 
@@ -244,19 +233,9 @@ extension DistributedCommandTests {
         return url.path
     }
 
-    /// Runs `command` with `arguments` (and `environment` added), returning its status and output.
+    /// Runs `command` (found on PATH) with `arguments` and `environment` added.
     static func run(_ command: String, _ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [command] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        try runProcess("/usr/bin/env", [command] + arguments, environment: environment)
     }
 
     @Test func aTwoTaskBatchJobTrainsTheOneProcessModel() throws {
