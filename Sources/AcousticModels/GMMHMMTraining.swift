@@ -36,6 +36,8 @@ public struct GMMHMMTrainingOptions: Codable, Sendable, Equatable {
     public var totalGaussians: Int?
     /// A second stage on LDA+MLLT features with speaker-adaptive training (nil: none).
     public var transforms: FeatureTransformOptions?
+    /// How the training data's copies were made (its `perturbation.json`), kept with the model.
+    public var dataPerturbation: DataPerturbation?
 
     /// The iteration (1-based) after which mixing up stops.
     var lastMixingIteration: Int { max(1, Int((Double(iterations) * mixingFraction).rounded())) }

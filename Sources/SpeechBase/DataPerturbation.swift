@@ -1,6 +1,7 @@
 /// How a training set was perturbed (what `speechlab perturb` did, kept in the data
 /// directory's `perturbation.json` and, by training, in the model's `model.json`): speed
-/// factors, a random gain per copy, additive noise at a random SNR per copy.
+/// factors, a random gain per copy, additive noise at a random SNR per copy, and whether the
+/// changed copies replace the clean ones or sit beside them.
 public struct DataPerturbation: Codable, Sendable, Equatable {
     /// Speed factors, each copy of every utterance at one of them (1: the original speed).
     public var speeds: [Double]
@@ -13,12 +14,29 @@ public struct DataPerturbation: Codable, Sendable, Equatable {
     public var noiseFolder: String?
     /// The seed of the draws: the same seed gives the same copies.
     public var seed: UInt64
+    /// With a gain or noise: the clean copies are listed too, the changed ones beside them as
+    /// `aug-<id>` (false: the changed copies replace them).
+    public var keepsClean: Bool
 
     public init(speeds: [Double], volume: ClosedRange<Double>? = nil, noiseSNR: ClosedRange<Double>? = nil,
-                noiseFolder: String? = nil, seed: UInt64 = 1) {
+                noiseFolder: String? = nil, seed: UInt64 = 1, keepsClean: Bool = false) {
         (self.speeds, self.volume, self.noiseSNR, self.noiseFolder, self.seed) = (speeds, volume, noiseSNR, noiseFolder, seed)
+        self.keepsClean = keepsClean
     }
 
-    /// Whether each copy gets audio of its own even at speed 1 (a gain or noise changes it).
-    public var changesEveryCopy: Bool { volume != nil || noiseSNR != nil }
+    /// Whether a gain or noise changes the copies' audio.
+    public var changesAudio: Bool { volume != nil || noiseSNR != nil }
+
+    enum CodingKeys: String, CodingKey { case speeds, volume, noiseSNR, noiseFolder, seed, keepsClean }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        speeds = try c.decode([Double].self, forKey: .speeds)
+        volume = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .volume)
+        noiseSNR = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .noiseSNR)
+        noiseFolder = try c.decodeIfPresent(String.self, forKey: .noiseFolder)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        // Records written before clean copies could be kept replaced them.
+        keepsClean = try c.decodeIfPresent(Bool.self, forKey: .keepsClean) ?? false
+    }
 }

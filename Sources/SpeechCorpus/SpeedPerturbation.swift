@@ -40,28 +40,53 @@ public struct SpeedPerturbation: Sendable {
         public var source: Utterance
         public var factor: Double
         public var copy: Utterance
+        /// Whether the copy gets the gain and noise (see ``AugmentedCopies``).
+        public var augmented: Bool
         /// Whether the copy needs new audio (every factor but 1, and factor 1 of a segment, which
         /// a directory without `segments` can only list as a file of its own).
         public var writesAudio: Bool { copy.audioPath != source.audioPath }
     }
 
-    /// Every utterance at every factor, audio of the new copies under `audioFolder/sp<f>/<id>.flac`;
-    /// with `rewritingOriginals` (a gain or noise changes every copy), factor 1's too.
-    public func copies(of utterances: [Utterance], audioFolder: String, rewritingOriginals: Bool = false) -> [Copy] {
+    /// Which copies a gain or noise changes.
+    public enum AugmentedCopies: Sendable {
+        /// None: speed copies only.
+        case none
+        /// Every copy, factor 1's too (the originals are not listed as they are).
+        case replacingClean
+        /// Copies of their own beside the clean ones, named `aug-<copy>` with speaker
+        /// `aug-<speaker>` (a noisy channel is a condition of its own for normalization and
+        /// adaptation), as Kaldi's recipes combine augmented copies with the clean data.
+        case besideClean
+    }
+
+    /// The prefix of ``AugmentedCopies/besideClean`` copies' ids and speakers.
+    public static let augmentedPrefix = "aug-"
+
+    /// Every utterance at every factor, audio of the new copies under `audioFolder/sp<f>/<id>.flac`
+    /// (augmented ones beside clean copies under `audioFolder/aug-sp<f>/`); with `augmented`
+    /// `.replacingClean`, factor 1's are written too.
+    public func copies(of utterances: [Utterance], audioFolder: String, augmented: AugmentedCopies = .none) -> [Copy] {
         var copies: [Copy] = []
-        copies.reserveCapacity(utterances.count * factors.count)
-        for factor in factors {
-            let folder = (audioFolder as NSString).appendingPathComponent("sp\(Self.label(factor))")
-            for u in utterances {
-                var copy = u
-                copy.id = Self.copyID(u.id, factor: factor)
-                copy.speaker = u.speaker.map { Self.copyID($0, factor: factor) }
-                copy.original = factor == 1 ? u.original : (u.original ?? u.id)
-                if factor != 1 || u.segment != nil || rewritingOriginals {
-                    copy.audioPath = (folder as NSString).appendingPathComponent(copy.id + ".flac")
-                    copy.segment = nil
+        copies.reserveCapacity(utterances.count * factors.count * (augmented == .besideClean ? 2 : 1))
+        let passes: [(prefix: String, augmented: Bool)] = switch augmented {
+        case .none: [("", false)]
+        case .replacingClean: [("", true)]
+        case .besideClean: [("", false), (Self.augmentedPrefix, true)]
+        }
+        for pass in passes {
+            for factor in factors {
+                let folder = (audioFolder as NSString).appendingPathComponent(pass.prefix + "sp\(Self.label(factor))")
+                for u in utterances {
+                    var copy = u
+                    copy.id = pass.prefix + Self.copyID(u.id, factor: factor)
+                    copy.speaker = u.speaker.map { pass.prefix + Self.copyID($0, factor: factor) }
+                    copy.original = copy.id == u.id ? u.original : (u.original ?? u.id)
+                    if factor != 1 || u.segment != nil || pass.augmented {
+                        copy.audioPath = (folder as NSString).appendingPathComponent(copy.id + ".flac")
+                        copy.segment = nil
+                    }
+                    copies.append(Copy(source: u, factor: factor, copy: copy, augmented: pass.augmented))
                 }
-                copies.append(Copy(source: u, factor: factor, copy: copy))
             }
         }
         return copies

@@ -14,9 +14,13 @@ struct Perturb: ParsableCommand {
             FLAC under OUT/wav/sp<f>/, the utterance named sp<f>-<utt>, its speaker sp<f>-<speaker>, and \
             utt2uniq pointing each copy back to its original so that training keeps the copies of one \
             utterance on the same side of its validation split. Factor 1 lists the original audio as it is. \
+            --volume and --noise-snr change every copy; with --keep-clean the clean copies stay and the \
+            changed ones are added beside them as aug-<id> (speaker aug-<speaker>), twice the data, as \
+            Kaldi's recipes combine noise-augmented copies with the clean ones. \
             Align the result with the GMM-HMM (speechlab align) and train hybrids on it: three times the \
             data, the way Kaldi's neural recipes train. OUT appears only when complete.
-            Example: speechlab perturb --data data/train --out data/train_sp --speeds 0.9,1.0,1.1
+            Examples: speechlab perturb --data data/train --out data/train_sp --speeds 0.9,1.0,1.1
+                      speechlab perturb --data data/train --out data/train_aug --speeds 1 --noise-snr 0:20 --keep-clean
             """
     )
 
@@ -37,6 +41,9 @@ struct Perturb: ParsableCommand {
 
     @Option(name: .customLong("noise-dir"), help: ArgumentHelp("With --noise-snr: a folder of noise recordings (any format libsndfile reads).", valueName: "dir"))
     var noiseDir: String?
+
+    @Flag(name: .customLong("keep-clean"), help: "With --volume or --noise-snr: list the clean copies too, the changed ones beside them as aug-<id>.")
+    var keepClean = false
 
     @Option(help: ArgumentHelp("Seed of the gain and noise draws (the same seed makes the same copies).", valueName: "n"))
     var seed: UInt64 = 1
@@ -72,6 +79,7 @@ struct Perturb: ParsableCommand {
         _ = try Self.range(volume, option: "--volume", within: 0.01...10)
         _ = try Self.range(noiseSNR, option: "--noise-snr", within: -20...100)
         if noiseDir != nil && noiseSNR == nil { throw ValidationError("--noise-dir needs --noise-snr (the SNR range to add its noise at)") }
+        if keepClean && volume == nil && noiseSNR == nil { throw ValidationError("--keep-clean needs --volume or --noise-snr (copies to keep the clean ones beside)") }
     }
 
     /// The noise recordings of --noise-dir, read once (each at its own rate), sorted by path.
@@ -100,10 +108,11 @@ struct Perturb: ParsableCommand {
         try? FileManager.default.removeItem(atPath: partial)
         let record = DataPerturbation(speeds: perturbation.factors, volume: try Self.range(volume, option: "--volume", within: 0.01...10),
                                       noiseSNR: try Self.range(noiseSNR, option: "--noise-snr", within: -20...100),
-                                      noiseFolder: noiseDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, seed: seed)
+                                      noiseFolder: noiseDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, seed: seed,
+                                      keepsClean: keepClean)
         let noises = try noiseRecordings()
         let copies = perturbation.copies(of: source, audioFolder: (final as NSString).appendingPathComponent("wav"),
-                                         rewritingOriginals: record.changesEveryCopy)
+                                         augmented: !record.changesAudio ? .none : keepClean ? .besideClean : .replacingClean)
         let toWrite = copies.indices.filter { copies[$0].writesAudio }
         let progress = runOptions.quiet ? nil : ProgressReporter(label: "perturb", total: toWrite.count)
         let done = Locked(0)
@@ -115,10 +124,10 @@ struct Perturb: ParsableCommand {
                 var samples = try SpeedPerturbation.perturb(audio.samples, factor: copy.factor, path: copy.source.audioPath)
                 // Each copy its own generator: the draws do not depend on which worker runs it.
                 var generator = SeededGenerator(seed: record.seed &+ UInt64(toWrite[k]) &* 0x9E37_79B9_7F4A_7C15)
-                if let gain = record.volume.map({ Float(AudioAugmentation.draw($0, generator: &generator)) }) {
+                if copy.augmented, let gain = record.volume.map({ Float(AudioAugmentation.draw($0, generator: &generator)) }) {
                     for i in samples.indices { samples[i] *= gain }
                 }
-                if let snr = record.noiseSNR {
+                if copy.augmented, let snr = record.noiseSNR {
                     let noise = noises.isEmpty
                         ? AudioAugmentation.whiteNoise(count: samples.count, generator: &generator)
                         : try Self.noise(noises[Int.random(in: 0..<noises.count, using: &generator)], rate: audio.sampleRate)
@@ -155,7 +164,8 @@ struct Perturb: ParsableCommand {
         }
         let parts = ["\(source.count - failed.count) × speeds \(perturbation.factors.map(SpeedPerturbation.label).joined(separator: ", "))",
                      record.volume.map { "gain \($0.lowerBound)-\($0.upperBound)" },
-                     record.noiseSNR.map { "noise at \($0.lowerBound)-\($0.upperBound) dB SNR" + (noiseDir.map { " from \($0)" } ?? " (white)") }]
+                     record.noiseSNR.map { "noise at \($0.lowerBound)-\($0.upperBound) dB SNR" + (noiseDir.map { " from \($0)" } ?? " (white)") },
+                     keepClean ? "beside the clean copies" : nil]
         print("perturb: \(listed.count) utterances (\(parts.compactMap { $0 }.joined(separator: "; "))) → \(out)")
     }
 }

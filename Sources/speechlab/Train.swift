@@ -231,6 +231,7 @@ extension TrainGMMHMM {
         let entries = try world.allGather(data.utterances.map { FingerprintEntry(id: $0.utterance.id, frames: $0.features.frames, words: $0.utterance.words ?? []) })
             .joined().sorted { $0.id < $1.id }
         options.dataFingerprint = trainingDataFingerprint(entries.map { ($0.id, $0.frames, $0.words) })
+        options.dataPerturbation = try DataDirectory.perturbation(of: train)
         return options
     }
 

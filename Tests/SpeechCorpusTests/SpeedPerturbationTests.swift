@@ -17,6 +17,22 @@ import Testing
         #expect(copies.allSatisfy { $0.copy.words == ["YES"] })
     }
 
+    @Test func augmentedCopiesBesideCleanOnesAreNamedAndMarkedApart() throws {
+        let perturbation = try SpeedPerturbation(factors: [1.0, 1.1])
+        let source = [Utterance(id: "u1", audioPath: "/a/u1.flac", speaker: "ann", words: ["YES"])]
+        let copies = perturbation.copies(of: source, audioFolder: "/out/wav", augmented: .besideClean)
+        #expect(copies.map(\.copy.id) == ["u1", "sp1.1-u1", "aug-u1", "aug-sp1.1-u1"])
+        #expect(copies.map(\.copy.speaker) == ["ann", "sp1.1-ann", "aug-ann", "aug-sp1.1-ann"])
+        #expect(copies.map(\.copy.original) == [nil, "u1", "u1", "u1"])
+        #expect(copies.map(\.augmented) == [false, false, true, true])
+        #expect(copies.map(\.copy.audioPath) == ["/a/u1.flac", "/out/wav/sp1.1/sp1.1-u1.flac", "/out/wav/aug-sp1/aug-u1.flac",
+                                                 "/out/wav/aug-sp1.1/aug-sp1.1-u1.flac"])
+        // Replacing: one copy per factor, each augmented; factor 1 keeps the id and is rewritten.
+        let replacing = perturbation.copies(of: source, audioFolder: "/out/wav", augmented: .replacingClean)
+        #expect(replacing.map(\.copy.id) == ["u1", "sp1.1-u1"] && replacing.allSatisfy(\.augmented) && replacing.allSatisfy(\.writesAudio))
+        #expect(replacing.map(\.copy.original) == [nil, "u1"])
+    }
+
     @Test func aSegmentIsWrittenOutEvenAtFactorOne() throws {
         let segment = Utterance(id: "s", audioPath: "/a/rec.wav", segment: AudioSegment(start: 1, end: 2, channel: nil))
         let copy = try #require(try SpeedPerturbation(factors: [1]).copies(of: [segment], audioFolder: "/o").first)

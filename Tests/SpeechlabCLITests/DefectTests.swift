@@ -407,6 +407,39 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         #expect(kept?["seed"] as? Int == 1 && kept?["speeds"] as? [Double] == [1])
         expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--noise-dir", root]), mentioning: "--noise-dir needs --noise-snr")
         expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--volume", "2:1"]), mentioning: "--volume takes lo:hi")
+        expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--keep-clean"]), mentioning: "--keep-clean needs")
+    }
+
+    // Noise copies beside the clean ones: the clean audio listed as it is, every noisy copy its
+    // own utterance and speaker pointing back to its original, the record saying so (and then
+    // the GMM-HMM's model.json).
+    @Test func noisyCopiesBesideCleanOnesKeepTheOriginals() throws {
+        let root = temporaryFolder()
+        let source = try DataDirectory.load(f.data + "/train").utterances
+        let result = try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/aug", "--speeds", "1",
+                                        "--noise-snr", "10:10", "--keep-clean", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let listed = try DataDirectory.load(root + "/aug").utterances
+        #expect(listed.count == 2 * source.count)
+        let byID = Dictionary(uniqueKeysWithValues: listed.map { ($0.id, $0) })
+        let power = { (x: [Float]) in x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(x.count) }
+        for u in source.prefix(3) {
+            let clean = try #require(byID[u.id]), noisy = try #require(byID["aug-" + u.id])
+            #expect(clean.audioPath == u.audioPath && clean.original == nil)
+            #expect(noisy.original == u.id && noisy.speaker == u.speaker.map { "aug-" + $0 } && noisy.words == u.words)
+            let original = try AudioFile.read(u.audioPath, options: AudioReadOptions(scale: 1)).samples
+            let copy = try AudioFile.read(noisy.audioPath, options: AudioReadOptions(scale: 1)).samples
+            // Noise at 10 dB SNR adds a tenth of the signal's power (within the 16-bit rounding).
+            #expect(copy.count == original.count && abs(power(copy) / power(original) - 1.1) < 0.03)
+        }
+        #expect(try DataDirectory.perturbation(of: root + "/aug")?.keepsClean == true)
+        let model = root + "/gmm"
+        let trained = try Speechlab.run(["train", "gmm-hmm", "--train", root + "/aug", "--out", model, "--states", "3", "--gaussians", "1",
+                                         "--iterations", "2", "--no-lda", "--quiet"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model + "/model.json"))) as! [String: Any]
+        let kept = (json["training"] as? [String: Any])?["dataPerturbation"] as? [String: Any]
+        #expect(kept?["keepsClean"] as? Bool == true && kept?["speeds"] as? [Double] == [1])
     }
 
     // adapt: a GMM-HMM adapted from a few utterances decodes; a hybrid is pointed to finetuning.
