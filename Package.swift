@@ -39,7 +39,10 @@ let package = Package(
         .target(name: "FeatureExtraction", dependencies: ["SpeechBase", "AudioIO", "CFFTW", "Distributed"]),
         .target(name: "SpeechCorpus", dependencies: ["SpeechBase", "AudioIO"]),
         .target(name: "TensorCore", dependencies: ["SpeechBase", "CBLAS"]),
-        .target(name: "NeuralNet", dependencies: ["SpeechBase", "TensorCore", "Distributed"]),
+        // Float loops Swift leaves scalar, in C compiled for AVX2 and the baseline (chosen at run
+        // time); no contraction into FMAs, so both give the same bits.
+        .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]),
+        .target(name: "NeuralNet", dependencies: ["SpeechBase", "TensorCore", "Distributed", "CVectorKernels"]),
         .target(name: "GaussianMixture", dependencies: ["TensorCore"]),
         .target(name: "HiddenMarkov", dependencies: ["SpeechBase", "TensorCore"]),
         .target(name: "Evaluation", dependencies: ["SpeechBase"]),

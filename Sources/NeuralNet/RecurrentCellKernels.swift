@@ -1,3 +1,4 @@
+import CVectorKernels
 import TensorCore
 
 // One time step of each cell, forward and backward side by side (llm.c's `*_forward` /
@@ -39,6 +40,12 @@ func lstmBackward<Scalar: TensorScalar>(step s: Int, _ w: RecurrentWorkspace<Sca
     for b in 0..<B where w.layout.isActive(step: s, b) {
         let r = s * B + b, g = w.gates(r), tanhC = w.saved(r), cPrev = w.cellState(s, b)
         let dG = d.gates + r * G, dOut = d.output + r * H, dh = d.hidden + b * H, dc = d.cellState + b * H
+        if Scalar.self == Float.self {
+            // The same loop in C: Swift leaves it scalar (the pointers might overlap).
+            func float(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self) }
+            speechlab_lstm_backward_f32(H, float(g), float(tanhC), float(cPrev), float(dOut), float(dh), float(dc), float(dG))
+            continue
+        }
         for j in 0..<H {
             let i = g[j], f = g[H + j], c̃ = g[2 * H + j], o = g[3 * H + j], tc = tanhC[j]
             let dht = dh[j] + dOut[j]

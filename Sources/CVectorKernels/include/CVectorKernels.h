@@ -1,0 +1,29 @@
+#ifndef SPEECHLAB_VECTOR_KERNELS_H
+#define SPEECHLAB_VECTOR_KERNELS_H
+
+/// Loops over float arrays that Swift (built for baseline x86-64, with no `restrict`) leaves
+/// scalar. Each is compiled twice, for AVX2 and for the baseline, and picks one at run time;
+/// both compute the same IEEE operations in the same order (no contraction into FMAs), so the
+/// result does not depend on the CPU.
+
+/// One Adam step over `count` parameters, in place on `theta`, `m` and `v`:
+///     θ ← θ·decay;  g ← grad + l2·θ;  m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g·g;
+///     θ ← θ − stepSize·m / (√(v / correction2) + ε)
+void speechlab_adam_step_f32(long count, float *theta, const float *grad, float *m, float *v,
+                             float decay, float l2, float beta1, float beta2, float correction2,
+                             float stepSize, float epsilon);
+
+/// One LSTM backward step of one sequence (hidden size `h`): from the activated gates
+/// `gates` [i, f, g, o] (4h), tanh(c_t), c_{t-1}, the output's gradient and the carried ∂L/∂h
+/// and ∂L/∂c, writes the gate pre-activation gradients (4h) and carries ∂L/∂c_{t-1} in `dc`.
+void speechlab_lstm_backward_f32(long h, const float *gates, const float *tanhC, const float *cPrev,
+                                 const float *dOut, const float *dh, float *dc, float *dGates);
+
+/// Σ x[i]² over `count` floats, in eight interleaved partial sums (element i in sum i mod 8,
+/// the sums then added pairwise): the same result for either target.
+float speechlab_sum_squares_f32(long count, const float *x);
+
+/// Whether the AVX2 versions run (for benchmark headers and tests).
+int speechlab_vector_kernels_use_avx2(void);
+
+#endif

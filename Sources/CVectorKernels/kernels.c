@@ -1,0 +1,99 @@
+#include "CVectorKernels.h"
+
+// The loop bodies, written once and compiled for two targets.
+#define ADAM_BODY                                                                                  \
+    const float keep1 = 1 - beta1, keep2 = 1 - beta2;                                              \
+    for (long i = 0; i < count; i++) {                                                             \
+        float t = theta[i] * decay;                                                                \
+        float g = grad[i] + l2 * t;                                                                \
+        float mi = beta1 * m[i] + keep1 * g;                                                       \
+        float vi = beta2 * v[i] + keep2 * g * g;                                                   \
+        m[i] = mi;                                                                                 \
+        v[i] = vi;                                                                                 \
+        theta[i] = t - stepSize * mi / (__builtin_sqrtf(vi / correction2) + epsilon);              \
+    }
+
+#define ADAM_ARGUMENTS                                                                             \
+    long count, float *restrict theta, const float *restrict grad, float *restrict m,              \
+        float *restrict v, float decay, float l2, float beta1, float beta2, float correction2,     \
+        float stepSize, float epsilon
+
+#define LSTM_BACKWARD_BODY                                                                         \
+    for (long j = 0; j < h; j++) {                                                                 \
+        float i = gates[j], f = gates[h + j], c = gates[2 * h + j], o = gates[3 * h + j];          \
+        float tc = tanhC[j];                                                                       \
+        float dht = dh[j] + dOut[j];                                                               \
+        float dct = dc[j] + dht * o * (1 - tc * tc);                                               \
+        dGates[j] = dct * c * i * (1 - i);                                                         \
+        dGates[h + j] = dct * cPrev[j] * f * (1 - f);                                              \
+        dGates[2 * h + j] = dct * i * (1 - c * c);                                                 \
+        dGates[3 * h + j] = dht * tc * o * (1 - o);                                                \
+        dc[j] = dct * f;                                                                           \
+    }
+
+#define LSTM_BACKWARD_ARGUMENTS                                                                    \
+    long h, const float *restrict gates, const float *restrict tanhC, const float *restrict cPrev, \
+        const float *restrict dOut, const float *restrict dh, float *restrict dc,                  \
+        float *restrict dGates
+
+#define SUM_SQUARES_BODY                                                                           \
+    float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                      \
+    long blocks = count / 8;                                                                       \
+    for (long b = 0; b < blocks; b++) {                                                            \
+        for (int k = 0; k < 8; k++) lane[k] += x[8 * b + k] * x[8 * b + k];                        \
+    }                                                                                              \
+    for (long i = 8 * blocks; i < count; i++) lane[i - 8 * blocks] += x[i] * x[i];                 \
+    return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define HAVE_AVX2_CLONES 1
+__attribute__((target("avx2"))) static void adam_avx2(ADAM_ARGUMENTS) { ADAM_BODY }
+__attribute__((target("avx2"))) static void lstm_backward_avx2(LSTM_BACKWARD_ARGUMENTS) { LSTM_BACKWARD_BODY }
+__attribute__((target("avx2"))) static float sum_squares_avx2(long count, const float *restrict x) { SUM_SQUARES_BODY }
+#endif
+
+static void adam_baseline(ADAM_ARGUMENTS) { ADAM_BODY }
+static void lstm_backward_baseline(LSTM_BACKWARD_ARGUMENTS) { LSTM_BACKWARD_BODY }
+static float sum_squares_baseline(long count, const float *restrict x) { SUM_SQUARES_BODY }
+
+int speechlab_vector_kernels_use_avx2(void) {
+#ifdef HAVE_AVX2_CLONES
+    static int known = -1;
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+    return known;
+#else
+    return 0;
+#endif
+}
+
+void speechlab_adam_step_f32(long count, float *theta, const float *grad, float *m, float *v, float decay, float l2,
+                             float beta1, float beta2, float correction2, float stepSize, float epsilon) {
+#ifdef HAVE_AVX2_CLONES
+    if (speechlab_vector_kernels_use_avx2()) {
+        adam_avx2(count, theta, grad, m, v, decay, l2, beta1, beta2, correction2, stepSize, epsilon);
+        return;
+    }
+#endif
+    adam_baseline(count, theta, grad, m, v, decay, l2, beta1, beta2, correction2, stepSize, epsilon);
+}
+
+void speechlab_lstm_backward_f32(long h, const float *gates, const float *tanhC, const float *cPrev,
+                                 const float *dOut, const float *dh, float *dc, float *dGates) {
+#ifdef HAVE_AVX2_CLONES
+    if (speechlab_vector_kernels_use_avx2()) {
+        lstm_backward_avx2(h, gates, tanhC, cPrev, dOut, dh, dc, dGates);
+        return;
+    }
+#endif
+    lstm_backward_baseline(h, gates, tanhC, cPrev, dOut, dh, dc, dGates);
+}
+
+float speechlab_sum_squares_f32(long count, const float *x) {
+#ifdef HAVE_AVX2_CLONES
+    if (speechlab_vector_kernels_use_avx2()) return sum_squares_avx2(count, x);
+#endif
+    return sum_squares_baseline(count, x);
+}
