@@ -36,6 +36,27 @@
         const float *restrict dOut, const float *restrict dh, float *restrict dc,                  \
         float *restrict dGates
 
+#define GRU_BACKWARD_BODY                                                                          \
+    for (long j = 0; j < h; j++) {                                                                 \
+        float rg = gates[j], z = gates[h + j], n = gates[2 * h + j];                               \
+        float dht = dh[j] + dOut[j];                                                               \
+        float dnPre = dht * (1 - z) * (1 - n * n);                                                 \
+        float drPre = dnPre * hiddenN[j] * rg * (1 - rg);                                          \
+        float dzPre = dht * (hPrev[j] - n) * z * (1 - z);                                          \
+        dGates[j] = drPre;                                                                         \
+        dGates[h + j] = dzPre;                                                                     \
+        dGates[2 * h + j] = dnPre;                                                                 \
+        dHiddenGates[j] = drPre;                                                                   \
+        dHiddenGates[h + j] = dzPre;                                                               \
+        dHiddenGates[2 * h + j] = dnPre * rg;                                                      \
+        direct[j] = dht * z;                                                                       \
+    }
+
+#define GRU_BACKWARD_ARGUMENTS                                                                     \
+    long h, const float *restrict gates, const float *restrict hiddenN, const float *restrict hPrev, \
+        const float *restrict dOut, const float *restrict dh, float *restrict dGates,              \
+        float *restrict dHiddenGates, float *restrict direct
+
 #define SUM_SQUARES_BODY                                                                           \
     float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                      \
     long blocks = count / 8;                                                                       \
@@ -49,11 +70,13 @@
 #define HAVE_AVX2_CLONES 1
 __attribute__((target("avx2"))) static void adam_avx2(ADAM_ARGUMENTS) { ADAM_BODY }
 __attribute__((target("avx2"))) static void lstm_backward_avx2(LSTM_BACKWARD_ARGUMENTS) { LSTM_BACKWARD_BODY }
+__attribute__((target("avx2"))) static void gru_backward_avx2(GRU_BACKWARD_ARGUMENTS) { GRU_BACKWARD_BODY }
 __attribute__((target("avx2"))) static float sum_squares_avx2(long count, const float *restrict x) { SUM_SQUARES_BODY }
 #endif
 
 static void adam_baseline(ADAM_ARGUMENTS) { ADAM_BODY }
 static void lstm_backward_baseline(LSTM_BACKWARD_ARGUMENTS) { LSTM_BACKWARD_BODY }
+static void gru_backward_baseline(GRU_BACKWARD_ARGUMENTS) { GRU_BACKWARD_BODY }
 static float sum_squares_baseline(long count, const float *restrict x) { SUM_SQUARES_BODY }
 
 int speechlab_vector_kernels_use_avx2(void) {
@@ -96,4 +119,15 @@ float speechlab_sum_squares_f32(long count, const float *x) {
     if (speechlab_vector_kernels_use_avx2()) return sum_squares_avx2(count, x);
 #endif
     return sum_squares_baseline(count, x);
+}
+
+void speechlab_gru_backward_f32(long h, const float *gates, const float *hiddenN, const float *hPrev, const float *dOut,
+                                const float *dh, float *dGates, float *dHiddenGates, float *direct) {
+#ifdef HAVE_AVX2_CLONES
+    if (speechlab_vector_kernels_use_avx2()) {
+        gru_backward_avx2(h, gates, hiddenN, hPrev, dOut, dh, dGates, dHiddenGates, direct);
+        return;
+    }
+#endif
+    gru_backward_baseline(h, gates, hiddenN, hPrev, dOut, dh, dGates, dHiddenGates, direct);
 }

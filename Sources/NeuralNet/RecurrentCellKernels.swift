@@ -42,8 +42,7 @@ func lstmBackward<Scalar: TensorScalar>(step s: Int, _ w: RecurrentWorkspace<Sca
         let dG = d.gates + r * G, dOut = d.output + r * H, dh = d.hidden + b * H, dc = d.cellState + b * H
         if Scalar.self == Float.self {
             // The same loop in C: Swift leaves it scalar (the pointers might overlap).
-            func float(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self) }
-            speechlab_lstm_backward_f32(H, float(g), float(tanhC), float(cPrev), float(dOut), float(dh), float(dc), float(dG))
+            speechlab_lstm_backward_f32(H, floats(g), floats(tanhC), floats(cPrev), floats(dOut), floats(dh), floats(dc), floats(dG))
             continue
         }
         for j in 0..<H {
@@ -97,6 +96,11 @@ func gruBackward<Scalar: TensorScalar>(step s: Int, _ w: RecurrentWorkspace<Scal
         let r = s * B + b, g = w.gates(r), hiddenN = w.saved(r), hPrev = w.hidden(s, b)
         let dG = d.gates + r * G, dGh = d.hiddenGates + r * G, dOut = d.output + r * H
         let dh = d.hidden + b * H, direct = d.direct + b * H
+        if Scalar.self == Float.self {
+            // The same loop in C: Swift leaves it scalar (the pointers might overlap).
+            speechlab_gru_backward_f32(H, floats(g), floats(hiddenN), floats(hPrev), floats(dOut), floats(dh), floats(dG), floats(dGh), floats(direct))
+            continue
+        }
         for j in 0..<H {
             let rg = g[j], z = g[H + j], n = g[2 * H + j]
             let dht = dh[j] + dOut[j]
@@ -108,4 +112,10 @@ func gruBackward<Scalar: TensorScalar>(step s: Int, _ w: RecurrentWorkspace<Scal
             direct[j] = dht * z
         }
     }
+}
+
+/// A Float buffer seen as what it is (callers check `Scalar.self == Float.self` first).
+@inlinable
+func floats<Scalar: TensorScalar>(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
 }

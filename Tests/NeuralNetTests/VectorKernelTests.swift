@@ -61,18 +61,21 @@ import Testing
         }
     }
 
-    // The LSTM's Float gradients (C backward step) against the Double ones (Swift's loop).
-    @Test func lstmFloatGradientsFollowTheDoubleOnes() {
+    // Float gradients (the C backward steps) against the Double ones (Swift's loops).
+    @Test("LSTM and GRU Float gradients follow the Double ones", arguments: [RecurrentCell.lstm, .gru])
+    func floatGradientsFollowTheDoubleOnes(cell: RecurrentCell) {
         var generator = SeededGenerator(seed: 5)
-        let lstmD = LSTM<Double>(inputSize: 3, hiddenSize: 13, bidirectional: true, generator: &generator)
-        let lstmF = LSTM<Float>(inputSize: 3, hiddenSize: 13, bidirectional: true, generator: &generator)
-        for (f, d) in zip(lstmF.parameters, lstmD.parameters) { f.tensor.values = d.tensor.values.map(Float.init) }
+        let stackD = RecurrentStack<Double>(cell: cell, inputSize: 3, hiddenSize: 13, bidirectional: true, generator: &generator)
+        let stackF = RecurrentStack<Float>(cell: cell, inputSize: 3, hiddenSize: 13, bidirectional: true, generator: &generator)
+        for (f, d) in zip(stackF.parameters, stackD.parameters) { f.tensor.values = d.tensor.values.map(Float.init) }
         let input = Self.values(5 * 2 * 3, seed: 9)
         let xD = Tensor<Double>(shape: [5, 2, 3], values: input.map(Double.init), requiresGrad: true)
         let xF = Tensor<Float>(shape: [5, 2, 3], values: input, requiresGrad: true)
-        (lstmD(xD, lengths: [5, 3]).output.squared()).sum().backward()
-        (lstmF(xF, lengths: [5, 3]).output.squared()).sum().backward()
+        stackD.run(xD, lengths: [5, 3]).output.squared().sum().backward()
+        stackF.run(xF, lengths: [5, 3]).output.squared().sum().backward()
         #expect(maxAbsDifference(xF.grad, xD.grad!) < 1e-5)
-        for (f, d) in zip(lstmF.parameters, lstmD.parameters) { #expect(maxAbsDifference(f.tensor.grad, d.tensor.grad!) < 1e-5, "\(f.name)") }
+        for (f, d) in zip(stackF.parameters, stackD.parameters) {
+            #expect(maxAbsDifference(f.tensor.grad, d.tensor.grad!) < 1e-5, "\(cell) \(f.name)")
+        }
     }
 }

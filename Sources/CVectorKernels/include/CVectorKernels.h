@@ -19,6 +19,13 @@ void speechlab_adam_step_f32(long count, float *theta, const float *grad, float 
 void speechlab_lstm_backward_f32(long h, const float *gates, const float *tanhC, const float *cPrev,
                                  const float *dOut, const float *dh, float *dc, float *dGates);
 
+/// One GRU backward step of one sequence (hidden size `h`): from r, z, n (`gates`, 3h), the
+/// saved h_{t-1} W_hnᵀ + b_hn, h_{t-1}, the output's gradient and the carried ∂L/∂h, writes the
+/// input-part and hidden-part pre-activation gradients (3h each) and the direct path z ⊙ ∂L/∂h.
+void speechlab_gru_backward_f32(long h, const float *gates, const float *hiddenN, const float *hPrev,
+                                const float *dOut, const float *dh, float *dGates, float *dHiddenGates,
+                                float *direct);
+
 /// Σ x[i]² over `count` floats, in eight interleaved partial sums (element i in sum i mod 8,
 /// the sums then added pairwise): the same result for either target.
 float speechlab_sum_squares_f32(long count, const float *x);
