@@ -259,7 +259,12 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         process.arguments = ["train", "gmm-hmm", "--out", root + "/killed"] + options
         let errors = Pipe()
         process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
+        // Standard output to a file of its own, not the null device every test shares.
+        let outputFile = temporaryFolder() + "/killed.out"
+        FileManager.default.createFile(atPath: outputFile, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
+        defer { try? output.close() }
+        process.standardOutput = output
         try process.run()
         var seen = Data()
         while !String(decoding: seen, as: UTF8.self).contains("iteration 4/8") {
