@@ -7,20 +7,24 @@ import SpeechCorpus
 /// `speechlab perturb`: speed-perturbed copies of a data directory, for training.
 struct Perturb: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Speed-perturbed copies of a data directory (Kaldi's perturb_data_dir_speed), for training.",
+        abstract: "Speed-perturbed (and noisy) copies of a data directory (Kaldi's perturb_data_dir_speed), for training.",
         discussion: """
             Writes OUT, a data directory with every utterance of DATA at every --speeds factor f: the \
             audio resampled by 1/f (tempo and pitch scaled by f, as sox's 'speed f'), written as 16-bit \
             FLAC under OUT/wav/sp<f>/, the utterance named sp<f>-<utt>, its speaker sp<f>-<speaker>, and \
             utt2uniq pointing each copy back to its original so that training keeps the copies of one \
             utterance on the same side of its validation split. Factor 1 lists the original audio as it is. \
-            --volume and --noise-snr change every copy; with --keep-clean the clean copies stay and the \
-            changed ones are added beside them as aug-<id> (speaker aug-<speaker>), twice the data, as \
-            Kaldi's recipes combine noise-augmented copies with the clean ones. \
             Align the result with the GMM-HMM (speechlab align) and train hybrids on it: three times the \
             data, the way Kaldi's neural recipes train. OUT appears only when complete.
-            Examples: speechlab perturb --data data/train --out data/train_sp --speeds 0.9,1.0,1.1
-                      speechlab perturb --data data/train --out data/train_aug --speeds 1 --noise-snr 0:20 --keep-clean
+
+            --volume and --noise-snr change every copy. With --keep-clean the clean copies stay and the \
+            changed ones are added beside them as aug-<id> (speaker aug-<speaker>), as Kaldi's recipes \
+            combine noise-augmented copies with the clean data: train on both, and a voice recorded in \
+            more noise than the training speakers is no longer a new condition.
+
+            Examples:
+              speechlab perturb --data data/train --out data/train_sp --speeds 0.9,1.0,1.1
+              speechlab perturb --data data/train --out data/train_noisy --speeds 1 --noise-snr 0:20 --keep-clean
             """
     )
 
