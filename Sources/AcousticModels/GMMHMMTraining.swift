@@ -408,8 +408,14 @@ public struct GMMHMMTrainer: Sendable {
             let alignment = options.viterbiTraining
                 ? workspace.bestPath(transcript.graph, frames: frames, pdfCount: S, beam: options.beam)
                 : workspace.occupancy(transcript.graph, frames: frames, pdfCount: S, beam: options.beam)
-            guard let alignment else {
-                statistics.skipped[id] = "\(frames.count) frames are too few for its transcript's states"
+            // Non-finite posteriors (a forward-backward beyond Double's range) would poison the sums.
+            guard let alignment, alignment.logLikelihood.isFinite, alignment.posteriors.allSatisfy({ $0.weight.isFinite }) else {
+                if let minimum = transcript.graph.minimumFrames, frames.count < minimum {
+                    statistics.skipped[id] = "\(frames.count) frames are too few for its transcript's states (at least \(minimum))"
+                } else {
+                    statistics.skipped[id] = "no path through its transcript's states keeps a probability within range: "
+                        + "its frames fit them too poorly (does the audio match the transcript?)"
+                }
                 continue
             }
             workspace.addComponentSums(alignment.posteriors, firstFrame: frames.lowerBound, expanded: statisticsFrames ?? chunk.expanded,
@@ -601,14 +607,23 @@ struct EStepWorkspace {
     }
 
     /// Soft alignment of the chunk's `frames` (forward-backward); without a beam when the beam
-    /// pruned every path that ends in time (short utterances).
+    /// pruned every path that ends in time (short utterances); and when even that loses every
+    /// path (a state the transcript forces was more than 87 nats below the frame's best, where
+    /// Float's exp gives 0), with every emission at least Float's smallest normal value.
     func occupancy(_ graph: DecodingGraph, frames: Range<Int>, pdfCount S: Int, beam: Float) -> StateOccupancy? {
         let e = UnsafeBufferPointer(start: emission.base + frames.lowerBound * S, count: frames.count * S)
         let o = UnsafeBufferPointer(start: frameOffsets.base + frames.lowerBound, count: frames.count)
-        return ForwardBackward.occupancy(graph, emissions: e, offsets: o, frames: frames.count, pdfCount: S, beam: beam,
-                                         workspace: forwardBackward)
+        if let found = ForwardBackward.occupancy(graph, emissions: e, offsets: o, frames: frames.count, pdfCount: S, beam: beam,
+                                                 workspace: forwardBackward)
             ?? ForwardBackward.occupancy(graph, emissions: e, offsets: o, frames: frames.count, pdfCount: S, beam: .infinity,
-                                         workspace: forwardBackward)
+                                         workspace: forwardBackward) {
+            return found
+        }
+        let floored = e.map { Swift.max($0, Float.leastNormalMagnitude) }
+        return floored.withUnsafeBufferPointer {
+            ForwardBackward.occupancy(graph, emissions: $0, offsets: o, frames: frames.count, pdfCount: S, beam: .infinity,
+                                      workspace: forwardBackward)
+        }
     }
 
     /// Hard alignment (Viterbi training): the best path's states with posterior 1 and its

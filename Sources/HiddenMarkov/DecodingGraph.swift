@@ -57,6 +57,27 @@ public struct DecodingGraph: Sendable {
 
     public var stateCount: Int { pdf.count }
 
+    /// The fewest frames any path from an entry arc to a final state takes (one per state it
+    /// visits), or nil when no final state can be reached.
+    public var minimumFrames: Int? {
+        var distance = [Int](repeating: .max, count: stateCount), queue: [Int] = []
+        for to in initialTo where distance[Int(to)] == .max {
+            distance[Int(to)] = 1
+            queue.append(Int(to))
+        }
+        var head = 0
+        while head < queue.count {
+            let i = queue[head]
+            head += 1
+            if finalProbability[i] > 0 { return distance[i] }
+            for arc in Int(arcStart[i])..<Int(arcStart[i + 1]) where distance[Int(arcTo[arc])] == .max {
+                distance[Int(arcTo[arc])] = distance[i] + 1
+                queue.append(Int(arcTo[arc]))
+            }
+        }
+        return nil
+    }
+
     /// The pdfs the graph uses, in order of first use, and the same graph with its pdfs
     /// renumbered 0..<count in that order: scoring then needs only those pdfs.
     public func compactingPDFs() -> (graph: DecodingGraph, pdfs: [Int]) {

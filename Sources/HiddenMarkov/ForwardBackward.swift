@@ -106,7 +106,9 @@ public enum ForwardBackward {
             guard pass.forward(pruneBelow: Foundation.exp(-Double(beam))) else { return nil }
             var end = 0.0
             for i in 0..<pass.N { end += pass.alpha[(T - 1) * pass.N + i] * graph.finalProbability[i] }
-            guard end > 0 else { return nil }
+            // β starts at 1/end: an end below Double's normal range (the final states' share of
+            // the last frame lost) would make it infinite.
+            guard end >= Double.leastNormalMagnitude else { return nil }
             var logLikelihood = Foundation.log(end)
             for t in 0..<T { logLikelihood += Foundation.log(pass.scale[t]) + offsets[t] }
             pass.backward(graph, end: end)

@@ -57,6 +57,37 @@ func likelihoods(_ pdfs: [Int]) -> [Float] {
         #expect(abs(transitions - 8) < 1e-3)
     }
 
+    // A transcript whose last eight states are far less likely than its first at every frame
+    // (by ε each): the final states' share of the last frame is about ε⁸, below Double's normal
+    // range for the smaller ε. The pass then finds no path (nil) rather than posteriors of
+    // 1/denormal = ∞.
+    @Test("forward-backward never returns non-finite posteriors", arguments: [Float(1e-36), 1e-38, 3e-39, 1e-39, 3e-40, 1e-40])
+    func forwardBackwardNeverReturnsNonFinitePosteriors(epsilon: Float) {
+        let states = 9, T = 24
+        let model = TransitionModel(units: ["w"], topologies: [.leftToRight(states: states)])
+        let graph = GraphBuilder.transcript(model: model, words: [("w", [0])], silence: nil)
+        var emissions = [Float](repeating: epsilon, count: T * states)
+        for t in 0..<T { emissions[t * states] = 1 }
+        let offsets = [Double](repeating: 0, count: T)
+        let occupancy = emissions.withUnsafeBufferPointer { e in
+            offsets.withUnsafeBufferPointer { o in
+                ForwardBackward.occupancy(graph, emissions: e, offsets: o, frames: T, pdfCount: states, beam: .infinity,
+                                          workspace: ForwardBackward.Workspace())
+            }
+        }
+        if epsilon >= 1e-36 { #expect(occupancy != nil) }
+        guard let occupancy else { return }
+        #expect(occupancy.logLikelihood.isFinite)
+        #expect(occupancy.posteriors.allSatisfy { $0.weight.isFinite })
+        #expect(occupancy.transitionCounts.allSatisfy { $0.count.isFinite })
+    }
+
+    @Test func aGraphKnowsItsShortestPath() {
+        let model = TransitionModel(units: ["w"], topologies: [.leftToRight(states: 4)])
+        #expect(GraphBuilder.transcript(model: model, words: [("w", [0]), ("w", [0])], silence: nil).minimumFrames == 8)
+        #expect(GraphBuilder.transcript(model: toyModel(), words: [("a", [0]), ("b", [1])], silence: nil).minimumFrames == 2)
+    }
+
     @Test func transitionUpdateNormalizesAndFloors() {
         var model = TransitionModel(units: ["w"], topologies: [.leftToRight(states: 1)])
         model.update(counts: [9, 1])
