@@ -81,12 +81,9 @@ static float sum_squares_baseline(long count, const float *restrict x) { SUM_SQU
 
 int speechlab_vector_kernels_use_avx2(void) {
 #ifdef HAVE_AVX2_CLONES
-    static int known = -1;
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx2") ? 1 : 0;
-    }
-    return known;
+    // Reads what the runtime's constructor found (no state of ours: safe from any thread).
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
 #else
     return 0;
 #endif

@@ -183,3 +183,9 @@ public func clipGradientNorm<Scalar: TensorScalar>(_ parameters: [Tensor<Scalar>
     }
     return norm
 }
+
+/// Which build of the C vector loops (Adam's step, the gradient norm, the recurrent backward
+/// steps) runs on this CPU.
+public enum VectorKernels {
+    public static var target: String { speechlab_vector_kernels_use_avx2() != 0 ? "AVX2" : "baseline (SSE2)" }
+}

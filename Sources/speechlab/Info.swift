@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NeuralNet
 import TensorCore
 
 /// `speechlab info`: what this machine gives speechlab (CPU, BLAS kernels and how they were chosen).
@@ -19,5 +20,6 @@ struct Info: ParsableCommand {
         print("speechlab \(Speechlab.configuration.version)")
         print("CPU: \(cpu.model), \(ProcessInfo.processInfo.activeProcessorCount) cores\(vector.isEmpty ? "" : " (\(vector.joined(separator: ", ")))")")
         print("BLAS: OpenBLAS \(BLASKernels.coreName) kernels, \(BLASKernels.selection)")
+        print("vector loops: \(VectorKernels.target)")
     }
 }

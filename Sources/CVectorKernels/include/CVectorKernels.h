@@ -30,7 +30,7 @@ void speechlab_gru_backward_f32(long h, const float *gates, const float *hiddenN
 /// the sums then added pairwise): the same result for either target.
 float speechlab_sum_squares_f32(long count, const float *x);
 
-/// Whether the AVX2 versions run (for benchmark headers and tests).
+/// Whether the AVX2 versions run (`speechlab info` says which).
 int speechlab_vector_kernels_use_avx2(void);
 
 #endif
