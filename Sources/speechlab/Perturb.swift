@@ -117,6 +117,16 @@ struct Perturb: ParsableCommand {
         let noises = try noiseRecordings()
         let copies = perturbation.copies(of: source, audioFolder: (final as NSString).appendingPathComponent("wav"),
                                          augmented: !record.changesAudio ? .none : keepClean ? .besideClean : .replacingClean)
+        // A copy's name must not be an utterance's own (DATA already holding perturbed copies,
+        // say): the listing would name two recordings alike.
+        var seen: [String: String] = [:]
+        for c in copies {
+            if let other = seen.updateValue(c.source.id, forKey: c.copy.id) {
+                let clash = other == c.copy.id ? "an utterance of DATA is" : "the copy of '\(other)' is"
+                throw CommandFailure("\(data): the copy of '\(c.source.id)' would be named '\(c.copy.id)', as \(clash) "
+                    + "(does DATA already hold perturbed copies? perturb the original directory)")
+            }
+        }
         let toWrite = copies.indices.filter { copies[$0].writesAudio }
         let progress = runOptions.quiet ? nil : ProgressReporter(label: "perturb", total: toWrite.count)
         let done = Locked(0)

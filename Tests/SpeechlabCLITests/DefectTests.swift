@@ -445,6 +445,11 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model + "/model.json"))) as! [String: Any]
         let kept = (json["training"] as? [String: Any])?["dataPerturbation"] as? [String: Any]
         #expect(kept?["keepsClean"] as? Bool == true && kept?["speeds"] as? [Double] == [1])
+        // Perturbing the result again would name a noisy copy of u as the listed aug-u: refused, nothing written.
+        let again = try Speechlab.run(["perturb", "--data", root + "/aug", "--out", root + "/again", "--speeds", "1",
+                                       "--noise-snr", "10:10", "--keep-clean", "--quiet"])
+        #expect(again.status != 0 && again.stderr.contains("would be named 'aug-") && again.stderr.contains("perturbed copies"), "\(again.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/again") && !FileManager.default.fileExists(atPath: root + "/again.partial"))
     }
 
     // adapt: a GMM-HMM adapted from a few utterances decodes; a hybrid is pointed to finetuning.
