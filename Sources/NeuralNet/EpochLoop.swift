@@ -251,26 +251,24 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
             buffer[total + 1] = Float(correct)
         }
         try communicator.sum(&reduction.values)
-        let flat = reduction.values
         // The sums back into the gradients, in place.
-        flat.withUnsafeBufferPointer { sums in
+        reduction.values.withUnsafeBufferPointer { sums in
             var offset = 0
             for p in parameters {
                 let part = UnsafeBufferPointer(rebasing: sums[offset..<(offset + p.count)])
                 if let g = p.grad {
-                    g.values.withUnsafeMutableBufferPointer { _ = $0.initialize(from: part) }
+                    g.values.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: part) }
                 } else {
                     p.grad = Tensor(shape: p.shape, values: Array(part))
                 }
                 offset += p.count
             }
         }
-        let offset = total
         for buffer in model.buffers.map(\.tensor) {
             let bytes = try communicator.broadcast(buffer.values.withUnsafeBytes { Array($0) }, from: 0)
             buffer.values = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         }
-        return (flat[offset], Int(flat[offset + 1].rounded()))
+        return (reduction.values[total], Int(reduction.values[total + 1].rounded()))
     }
 
     /// The state saved in `checkpoint`, loaded into the model, the optimizer, the workers'

@@ -132,10 +132,7 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
                             // Swift leaves this loop scalar (it cannot know the arrays do not
                             // overlap): the C kernel is the same operations, vectorized.
                             func float(_ x: Scalar) -> Float { unsafeBitCast(x, to: Float.self) }
-                            speechlab_adam_step_f32(theta.count, UnsafeMutableRawPointer(t0).assumingMemoryBound(to: Float.self),
-                                                    UnsafeRawPointer(g0).assumingMemoryBound(to: Float.self),
-                                                    UnsafeMutableRawPointer(m0).assumingMemoryBound(to: Float.self),
-                                                    UnsafeMutableRawPointer(v0).assumingMemoryBound(to: Float.self),
+                            speechlab_adam_step_f32(theta.count, floats(t0), floats(g0), floats(m0), floats(v0),
                                                     float(decay), float(l2), float(beta1), float(beta2), float(correction2),
                                                     float(stepSize), float(epsilon))
                             return
@@ -168,7 +165,7 @@ public func clipGradientNorm<Scalar: TensorScalar>(_ parameters: [Tensor<Scalar>
         p.grad?.values.withUnsafeBufferPointer { g in
             if Scalar.self == Float.self, let base = g.baseAddress {
                 // Eight partial sums in C, vectorized (one running sum in order cannot be).
-                sum += unsafeBitCast(speechlab_sum_squares_f32(g.count, UnsafeRawPointer(base).assumingMemoryBound(to: Float.self)), to: Scalar.self)
+                sum += unsafeBitCast(speechlab_sum_squares_f32(g.count, floats(base)), to: Scalar.self)
             } else {
                 for v in g { sum += v * v }
             }

@@ -114,8 +114,13 @@ func gruBackward<Scalar: TensorScalar>(step s: Int, _ w: RecurrentWorkspace<Scal
     }
 }
 
-/// A Float buffer seen as what it is (callers check `Scalar.self == Float.self` first).
+/// A Float buffer seen as what it is, for the C kernels (callers check `Scalar.self == Float.self` first).
 @inlinable
 func floats<Scalar: TensorScalar>(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
     UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+@inlinable
+func floats<Scalar: TensorScalar>(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
 }
