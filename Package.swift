@@ -75,11 +75,11 @@ let package = Package(
         .testTarget(name: "GaussianMixtureTests", dependencies: ["GaussianMixture"]),
         .testTarget(name: "HiddenMarkovTests", dependencies: ["HiddenMarkov"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
-        .testTarget(name: "DecodingGraphsTests", dependencies: ["DecodingGraphs", "HiddenMarkov", "LanguageModel"]),
+        .testTarget(name: "DecodingGraphsTests", dependencies: ["DecodingGraphs", "HiddenMarkov", "LanguageModel", "SpeechBase"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AcousticModelsTests", dependencies: ["AcousticModels", "FeatureExtraction", "SpeechCorpus", "AudioIO", "GaussianMixture"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SpeechlabCLITests", dependencies: ["speechlab", "FeatureExtraction", "AudioIO", "SpeechCorpus"], resources: [.copy("Resources")]),
+        .testTarget(name: "SpeechlabCLITests", dependencies: ["speechlab", "FeatureExtraction", "AudioIO", "SpeechCorpus", "SpeechBase"], resources: [.copy("Resources")]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -9,7 +9,7 @@ public enum TextFile {
     public static func read(_ path: String) throws -> String {
         let data: Data
         if path == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
+            do { data = try DescriptorReader.readToEnd(STDIN_FILENO) } catch { throw FileError.at(path, "standard input cannot be read (\(error))") }
         } else {
             try requireRegularFile(path)
             guard let contents = FileManager.default.contents(atPath: path) else { throw FileError.system(path, "cannot be read") }

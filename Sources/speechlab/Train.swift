@@ -71,6 +71,8 @@ struct TrainGMMHMM: ParsableCommand, RankAware {
     var trainBeam: Float?
     @Flag(help: "Continue an interrupted training from the last iteration saved in --out.")
     var resume = false
+    @Option(name: .customLong("checkpoint-every"), help: ArgumentHelp("Save the model after an iteration (a checkpoint that --resume continues from) once this many seconds have passed since the last save; 0 saves after every iteration. The model after the last iteration is always saved.", valueName: "seconds"))
+    var checkpointEvery: Double = 10
     @Flag(help: "Train on the base features without deltas.")
     var noDeltas = false
     @Flag(inversion: .prefixedNo, help: "A second stage on spliced frames projected by LDA+MLLT, with speaker-adaptive training (fMLLR per speaker) unless --no-sat. Default: on for whole-word models; off with --lexicon, whose monophones are the first stage of a triphone recipe.")
@@ -101,6 +103,7 @@ struct TrainGMMHMM: ParsableCommand, RankAware {
             throw ValidationError("--states, --gaussians, --gaussians-total and --iterations must be at least 1")
         }
         if let trainBeam, !(trainBeam > 0) { throw ValidationError("--train-beam must be positive") }
+        guard checkpointEvery >= 0, checkpointEvery.isFinite else { throw ValidationError("--checkpoint-every must be 0 or more seconds") }
         guard (1...400).contains(ldaDimension), (0...10).contains(spliceContext) else {
             throw ValidationError("--lda-dim must be between 1 and 400 and --splice between 0 and 10")
         }
@@ -161,8 +164,9 @@ struct TrainGMMHMM: ParsableCommand, RankAware {
         let utterances = data.trainingUtterances
         var log = checkpoint?.log ?? []
         var reported: Set<String> = []
+        var schedule = CheckpointSchedule(interval: checkpointEvery)
         var (model, _) = try trainer.train(utterances, lexicon: lexicon, features: data.config, resume: checkpoint) {
-            try record($0, $1, log: &log, reported: &reported, options: options, started: started)
+            try record($0, $1, log: &log, reported: &reported, schedule: &schedule, options: options, started: started)
         }
         if world.isWriter { try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log) }
         if let transforms = options.transforms {
@@ -235,13 +239,14 @@ extension TrainGMMHMM {
         return options
     }
 
-    /// An iteration done: its log line, its report, and the model saved after it (a checkpoint
-    /// after every iteration: an interrupted run keeps its last complete model).
+    /// An iteration done: its log line, its report, and the model saved after it when a
+    /// checkpoint is due (an interrupted run keeps its last saved model; the caller saves the
+    /// model after the last iteration).
     func record(_ entry: GMMHMMIterationLog, _ model: GMMHMM, log: inout [GMMHMMIterationLog], reported: inout Set<String>,
-                options: GMMHMMTrainingOptions, started: Date) throws {
+                schedule: inout CheckpointSchedule, options: GMMHMMTrainingOptions, started: Date) throws {
         log.append(entry)
         reportIteration(entry, reported: &reported)
-        guard world.isWriter else { return }
+        guard world.isWriter, schedule.isDue() else { return }
         try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)
     }
 
@@ -270,10 +275,11 @@ extension TrainGMMHMM {
         let utterances = data.trainingUtterances
         var log: [GMMHMMIterationLog] = []
         var reported: Set<String> = []
+        var schedule = CheckpointSchedule(interval: checkpointEvery)
         let quiet = runOptions.quiet
         let (model, _) = try GMMHMMTrainer(options: options, jobs: runOptions.jobs, communicator: world).trainTriphones(from: source, utterances, triphones: triphones,
                                                                                                   progress: { if !quiet { printError("train gmm-hmm: \($0)") } }) {
-            try record($0, $1, log: &log, reported: &reported, options: options, started: started)
+            try record($0, $1, log: &log, reported: &reported, schedule: &schedule, options: options, started: started)
         }
         guard world.isWriter else { return }
         try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log)

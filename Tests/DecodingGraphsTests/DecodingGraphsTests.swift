@@ -3,6 +3,7 @@ import Testing
 @testable import DecodingGraphs
 import HiddenMarkov
 import LanguageModel
+import SpeechBase
 
 /// The cheapest path through `fst` whose output labels (ε and `skipping` aside) are `words`:
 /// a small dynamic program, independent of OpenFst, for checking graphs.
@@ -108,7 +109,7 @@ func twoWordGraph() throws -> GraphCompiler.Graph {
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let output = String(decoding: try DescriptorReader.readToEnd(pipe.fileHandleForReading.fileDescriptor), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         #expect(output.contains("# of states") && output.contains("\(graph.fst.stateCount)"))

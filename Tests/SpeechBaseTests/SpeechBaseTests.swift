@@ -117,6 +117,23 @@ private func temporaryFolder() -> String {
     }
 }
 
+@Suite struct CheckpointScheduleTests {
+    @Test func aCheckpointIsDueOnlyOnceTheIntervalHasPassedSinceTheLastOne() {
+        let start = Date(timeIntervalSinceReferenceDate: 1000)
+        var schedule = CheckpointSchedule(interval: 10, start: start)
+        // Asked at 4, 9.9, 10, 15 and 21 s: due at 10 s, then not until 10 s after that save.
+        let due = [4, 9.9, 10, 15, 21].map { schedule.isDue(at: start.addingTimeInterval($0)) }
+        #expect(due == [false, false, true, false, true])
+    }
+
+    @Test func intervalZeroSavesAfterEveryStep() {
+        let start = Date(timeIntervalSinceReferenceDate: 1000)
+        var schedule = CheckpointSchedule(interval: 0, start: start)
+        let due = (0..<5).map { _ in schedule.isDue(at: start) }
+        #expect(due == [true, true, true, true, true])
+    }
+}
+
 @Suite struct DirectoryLockTests {
     @Test func aSecondWriterIsRefusedUntilTheFirstEnds() throws {
         let folder = temporaryFolder()
@@ -148,5 +165,31 @@ private func temporaryFolder() -> String {
         #expect(zeroed == first && (0..<6).allSatisfy { zeroed[$0] == 0 } && zeroed[6] == 7)
         let grown = buffer.zeroed(100)
         #expect(buffer.capacity == 100 && (0..<100).allSatisfy { grown[$0] == 0 })
+    }
+}
+
+@Suite struct DescriptorReaderTests {
+    /// A pipe's whole contents arrive, written in small pieces with pauses between them (each
+    /// `read` returns one piece), and end of file ends the reading.
+    @Test func readsAPipeToItsEndWhateverItsPieces() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        let (readEnd, writeEnd) = (ends[0], ends[1])
+        let payload = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        let writer = Thread {
+            payload.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let n = write(writeEnd, raw.baseAddress! + offset, min(4_093, raw.count - offset))
+                    if n > 0 { offset += n }
+                    if offset % 40 == 0 { usleep(1_000) }
+                }
+            }
+            close(writeEnd)
+        }
+        writer.start()
+        let received = try DescriptorReader.readToEnd(readEnd)
+        close(readEnd)
+        #expect(received == payload)
     }
 }

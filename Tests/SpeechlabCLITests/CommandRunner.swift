@@ -1,4 +1,5 @@
 import Foundation
+import SpeechBase
 import Testing
 
 /// Runs the built `speechlab` executable, as a user would.
@@ -38,9 +39,17 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    // Read before waiting, so that a full pipe cannot block the child.
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    // Both pipes read before waiting, and at once (standard error on a thread of its own), so
+    // that neither can fill up and block the child.
+    let stderrRead = Locked<Result<Data, any Error>>(.success(Data()))
+    let reading = DispatchGroup()
+    DispatchQueue.global().async(group: reading) {
+        let result = Result { try DescriptorReader.readToEnd(err.fileHandleForReading.fileDescriptor) }
+        stderrRead.withLock { $0 = result }
+    }
+    let stdout = try DescriptorReader.readToEnd(out.fileHandleForReading.fileDescriptor)
+    reading.wait()
+    let stderr = try stderrRead.withLock { try $0.get() }
     process.waitUntilExit()
     return CommandResult(status: process.terminationStatus,
                          stdout: String(decoding: stdout, as: UTF8.self),

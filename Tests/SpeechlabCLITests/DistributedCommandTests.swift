@@ -181,7 +181,7 @@ extension DistributedCommandTests {
         let out = temporaryFolder()
         let data = try Self.enlarged(f.data + "/train", copies: 24, into: out + "/train")
         let arguments = ["train", "gmm-hmm", "--train", data, "--states", "3", "--gaussians", "2", "--iterations", "16", "--no-lda",
-                         "--jobs", "1", "--quiet"]
+                         "--jobs", "1", "--checkpoint-every", "0", "--quiet"]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: mpirun)
         process.arguments = ["-np", "2", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", Speechlab.executable] + arguments + ["--out", out + "/model"]
