@@ -10,8 +10,10 @@ public struct DataPerturbation: Codable, Sendable, Equatable {
     public var volume: ClosedRange<Double>?
     /// SNR range in dB: each copy gets noise at an SNR drawn uniformly from it.
     public var noiseSNR: ClosedRange<Double>?
-    /// Where the noise came from: a folder of noise recordings, or nil for generated white noise.
+    /// Where the noise came from: a folder of noise recordings, or nil for generated noise.
     public var noiseFolder: String?
+    /// The generated noise's spectrum (without a noise folder).
+    public var noiseColor: NoiseColor
     /// The seed of the draws: the same seed gives the same copies.
     public var seed: UInt64
     /// With a gain or noise: the clean copies are listed too, the changed ones beside them as
@@ -19,15 +21,15 @@ public struct DataPerturbation: Codable, Sendable, Equatable {
     public var keepsClean: Bool
 
     public init(speeds: [Double], volume: ClosedRange<Double>? = nil, noiseSNR: ClosedRange<Double>? = nil,
-                noiseFolder: String? = nil, seed: UInt64 = 1, keepsClean: Bool = false) {
+                noiseFolder: String? = nil, noiseColor: NoiseColor = .white, seed: UInt64 = 1, keepsClean: Bool = false) {
         (self.speeds, self.volume, self.noiseSNR, self.noiseFolder, self.seed) = (speeds, volume, noiseSNR, noiseFolder, seed)
-        self.keepsClean = keepsClean
+        (self.noiseColor, self.keepsClean) = (noiseColor, keepsClean)
     }
 
     /// Whether a gain or noise changes the copies' audio.
     public var changesAudio: Bool { volume != nil || noiseSNR != nil }
 
-    enum CodingKeys: String, CodingKey { case speeds, volume, noiseSNR, noiseFolder, seed, keepsClean }
+    enum CodingKeys: String, CodingKey { case speeds, volume, noiseSNR, noiseFolder, noiseColor, seed, keepsClean }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -35,8 +37,17 @@ public struct DataPerturbation: Codable, Sendable, Equatable {
         volume = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .volume)
         noiseSNR = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .noiseSNR)
         noiseFolder = try c.decodeIfPresent(String.self, forKey: .noiseFolder)
+        // Records written before noise had colours used white noise.
+        noiseColor = try c.decodeIfPresent(NoiseColor.self, forKey: .noiseColor) ?? .white
         seed = try c.decode(UInt64.self, forKey: .seed)
         // Records written before clean copies could be kept replaced them.
         keepsClean = try c.decodeIfPresent(Bool.self, forKey: .keepsClean) ?? false
     }
+}
+
+/// The spectrum of generated noise: white (flat), pink (power falling 3 dB an octave: equal
+/// power in every octave, like much room and fan noise), brown (6 dB an octave: rumble), or
+/// mixed (each copy one of the three, drawn at random).
+public enum NoiseColor: String, Codable, Sendable, CaseIterable {
+    case white, pink, brown, mixed
 }

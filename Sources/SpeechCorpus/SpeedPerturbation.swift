@@ -116,6 +116,42 @@ public enum AudioAugmentation {
         (0..<count).map { _ in Float(generator.nextGaussian()) }
     }
 
+    /// `count` samples of Gaussian noise of `color` (`mixed`: one of the three drawn first).
+    /// Pink is white noise through Paul Kellet's sum of seven one-pole filters (within 0.5 dB
+    /// of −3 dB an octave over the audio band); brown is white noise through a leaky
+    /// integrator (−6 dB an octave above a few Hz). Only the shape matters: `addNoise` scales it.
+    public static func noise(_ color: NoiseColor, count: Int, generator: inout SeededGenerator) -> [Float] {
+        var white = whiteNoise(count: count, generator: &generator)
+        switch color {
+        case .white:
+            return white
+        case .mixed:
+            let drawn = [NoiseColor.white, .pink, .brown][Int.random(in: 0..<3, using: &generator)]
+            return noise(drawn, count: count, generator: &generator)
+        case .pink:
+            var b = [Float](repeating: 0, count: 7)
+            for i in white.indices {
+                let w = white[i]
+                b[0] = 0.99886 * b[0] + w * 0.0555179
+                b[1] = 0.99332 * b[1] + w * 0.0750759
+                b[2] = 0.96900 * b[2] + w * 0.1538520
+                b[3] = 0.86650 * b[3] + w * 0.3104856
+                b[4] = 0.55000 * b[4] + w * 0.5329522
+                b[5] = -0.7616 * b[5] - w * 0.0168980
+                white[i] = b[0] + b[1] + b[2] + b[3] + b[4] + b[5] + b[6] + w * 0.5362
+                b[6] = w * 0.115926
+            }
+            return white
+        case .brown:
+            var y: Float = 0
+            for i in white.indices {
+                y = 0.998 * y + white[i]
+                white[i] = y
+            }
+            return white
+        }
+    }
+
     /// A value drawn uniformly from `range`.
     public static func draw(_ range: ClosedRange<Double>, generator: inout SeededGenerator) -> Double {
         range.lowerBound == range.upperBound ? range.lowerBound : Double.random(in: range, using: &generator)

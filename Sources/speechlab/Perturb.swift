@@ -43,6 +43,9 @@ struct Perturb: ParsableCommand {
     @Option(name: .customLong("noise-snr"), help: ArgumentHelp("Add noise to each copy at an SNR drawn uniformly from LO:HI dB: white noise, or a random stretch of a random recording of --noise-dir.", valueName: "lo:hi"))
     var noiseSNR: String?
 
+    @Option(name: .customLong("noise-color"), help: ArgumentHelp("With --noise-snr and no --noise-dir: the generated noise's spectrum: white, pink (-3 dB an octave), brown (-6 dB an octave) or mixed (each copy one of them).", valueName: "color"))
+    var noiseColor: NoiseColor = .white
+
     @Option(name: .customLong("noise-dir"), help: ArgumentHelp("With --noise-snr: a folder of noise recordings (any format libsndfile reads).", valueName: "dir"))
     var noiseDir: String?
 
@@ -83,6 +86,9 @@ struct Perturb: ParsableCommand {
         _ = try Self.range(volume, option: "--volume", within: 0.01...10)
         _ = try Self.range(noiseSNR, option: "--noise-snr", within: -20...100)
         if noiseDir != nil && noiseSNR == nil { throw ValidationError("--noise-dir needs --noise-snr (the SNR range to add its noise at)") }
+        if noiseColor != .white && (noiseSNR == nil || noiseDir != nil) {
+            throw ValidationError("--noise-color colours generated noise: it needs --noise-snr, and not --noise-dir")
+        }
         if keepClean && volume == nil && noiseSNR == nil { throw ValidationError("--keep-clean needs --volume or --noise-snr (copies to keep the clean ones beside)") }
     }
 
@@ -112,7 +118,7 @@ struct Perturb: ParsableCommand {
         try? FileManager.default.removeItem(atPath: partial)
         let record = DataPerturbation(speeds: perturbation.factors, volume: try Self.range(volume, option: "--volume", within: 0.01...10),
                                       noiseSNR: try Self.range(noiseSNR, option: "--noise-snr", within: -20...100),
-                                      noiseFolder: noiseDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, seed: seed,
+                                      noiseFolder: noiseDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, noiseColor: noiseColor, seed: seed,
                                       keepsClean: keepClean)
         let noises = try noiseRecordings()
         let copies = perturbation.copies(of: source, audioFolder: (final as NSString).appendingPathComponent("wav"),
@@ -143,7 +149,7 @@ struct Perturb: ParsableCommand {
                 }
                 if copy.augmented, let snr = record.noiseSNR {
                     let noise = noises.isEmpty
-                        ? AudioAugmentation.whiteNoise(count: samples.count, generator: &generator)
+                        ? AudioAugmentation.noise(record.noiseColor, count: samples.count, generator: &generator)
                         : try Self.noise(noises[Int.random(in: 0..<noises.count, using: &generator)], rate: audio.sampleRate)
                     AudioAugmentation.addNoise(&samples, noise: noise, snr: AudioAugmentation.draw(snr, generator: &generator), generator: &generator)
                 }
@@ -178,8 +184,10 @@ struct Perturb: ParsableCommand {
         }
         let parts = ["\(source.count - failed.count) × speeds \(perturbation.factors.map(SpeedPerturbation.label).joined(separator: ", "))",
                      record.volume.map { "gain \($0.lowerBound)-\($0.upperBound)" },
-                     record.noiseSNR.map { "noise at \($0.lowerBound)-\($0.upperBound) dB SNR" + (noiseDir.map { " from \($0)" } ?? " (white)") },
+                     record.noiseSNR.map { "noise at \($0.lowerBound)-\($0.upperBound) dB SNR" + (noiseDir.map { " from \($0)" } ?? " (\(record.noiseColor.rawValue))") },
                      keepClean ? "beside the clean copies" : nil]
         print("perturb: \(listed.count) utterances (\(parts.compactMap { $0 }.joined(separator: "; "))) → \(out)")
     }
 }
+
+extension NoiseColor: ExpressibleByArgument {}

@@ -90,4 +90,36 @@ import Testing
         AudioAugmentation.addNoise(&silent, noise: [1, -1], snr: 10, generator: &generator)
         #expect(silent.allSatisfy { $0 == 0 })
     }
+
+    /// Generated noise has its colour's slope: from bins 16-32 to bins 128-256 of a 1,024-point
+    /// spectrum (three octaves up) the power per bin falls ~0 dB for white, ~9 dB for pink
+    /// (3 dB an octave) and ~18 dB for brown (6 dB an octave); Hann-windowed blocks, averaged.
+    @Test func generatedNoiseFallsByItsColoursSlope() {
+        func bandPower(_ x: [Float], bins: StrideThrough<Int>) -> Double {
+            let n = 1024
+            let window = (0..<n).map { 0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(n)) }
+            var total = 0.0, count = 0
+            for start in stride(from: 0, through: x.count - n, by: n) {
+                for k in bins {
+                    var (re, im) = (0.0, 0.0)
+                    for t in 0..<n {
+                        let v = Double(x[start + t]) * window[t], angle = 2 * Double.pi * Double(k * t) / Double(n)
+                        re += v * cos(angle)
+                        im -= v * sin(angle)
+                    }
+                    total += re * re + im * im
+                    count += 1
+                }
+            }
+            return total / Double(count)
+        }
+        for (color, fall, tolerance) in [(NoiseColor.white, 0.0, 1.5), (.pink, 9.0, 2.0), (.brown, 18.0, 3.0)] {
+            var generator = SeededGenerator(seed: 3)
+            let noise = AudioAugmentation.noise(color, count: 32 * 1024, generator: &generator)
+            let low = bandPower(noise, bins: stride(from: 16, through: 30, by: 2))
+            let high = bandPower(noise, bins: stride(from: 128, through: 240, by: 16))
+            let measured = 10 * log10(low / high)
+            #expect(abs(measured - fall) < tolerance, "\(color): \(measured) dB from bins 16-32 to 128-256, expected \(fall)")
+        }
+    }
 }

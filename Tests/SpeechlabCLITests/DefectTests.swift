@@ -414,16 +414,18 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--noise-dir", root]), mentioning: "--noise-dir needs --noise-snr")
         expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--volume", "2:1"]), mentioning: "--volume takes lo:hi")
         expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--keep-clean"]), mentioning: "--keep-clean needs")
+        expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--noise-color", "pink"]), mentioning: "--noise-color colours generated noise")
+        expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--noise-snr", "5:5", "--noise-color", "blue"]), mentioning: "--noise-color")
     }
 
-    // Noise copies beside the clean ones: the clean audio listed as it is, every noisy copy its
-    // own utterance and speaker pointing back to its original, the record saying so (and then
-    // the GMM-HMM's model.json).
+    // Noise copies beside the clean ones: the clean audio listed as it is, every noisy copy (pink
+    // noise) its own utterance and speaker pointing back to its original, the record saying so
+    // (and then the GMM-HMM's model.json).
     @Test func noisyCopiesBesideCleanOnesKeepTheOriginals() throws {
         let root = temporaryFolder()
         let source = try DataDirectory.load(f.data + "/train").utterances
         let result = try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/aug", "--speeds", "1",
-                                        "--noise-snr", "10:10", "--keep-clean", "--quiet"])
+                                        "--noise-snr", "10:10", "--noise-color", "pink", "--keep-clean", "--quiet"])
         #expect(result.status == 0, "\(result.stderr)")
         let listed = try DataDirectory.load(root + "/aug").utterances
         #expect(listed.count == 2 * source.count)
@@ -439,6 +441,7 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
             #expect(copy.count == original.count && abs(power(copy) / power(original) - 1.1) < 0.03)
         }
         #expect(try DataDirectory.perturbation(of: root + "/aug")?.keepsClean == true)
+        #expect(try DataDirectory.perturbation(of: root + "/aug")?.noiseColor == .pink)
         let model = root + "/gmm"
         let trained = try Speechlab.run(["train", "gmm-hmm", "--train", root + "/aug", "--out", model, "--states", "3", "--gaussians", "1",
                                          "--iterations", "2", "--no-lda", "--quiet"])
