@@ -121,13 +121,13 @@ public enum AudioAugmentation {
     /// of −3 dB an octave over the audio band); brown is white noise through a leaky
     /// integrator (−6 dB an octave above a few Hz). Only the shape matters: `addNoise` scales it.
     public static func noise(_ color: NoiseColor, count: Int, generator: inout SeededGenerator) -> [Float] {
+        if color == .mixed {
+            return noise([NoiseColor.white, .pink, .brown][Int.random(in: 0..<3, using: &generator)], count: count, generator: &generator)
+        }
         var white = whiteNoise(count: count, generator: &generator)
         switch color {
-        case .white:
+        case .white, .mixed:
             return white
-        case .mixed:
-            let drawn = [NoiseColor.white, .pink, .brown][Int.random(in: 0..<3, using: &generator)]
-            return noise(drawn, count: count, generator: &generator)
         case .pink:
             var b = [Float](repeating: 0, count: 7)
             for i in white.indices {

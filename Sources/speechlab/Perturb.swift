@@ -40,7 +40,7 @@ struct Perturb: ParsableCommand {
     @Option(help: ArgumentHelp("Multiply each copy by a gain drawn uniformly from LO:HI (Kaldi's volume perturbation: 0.125:2).", valueName: "lo:hi"))
     var volume: String?
 
-    @Option(name: .customLong("noise-snr"), help: ArgumentHelp("Add noise to each copy at an SNR drawn uniformly from LO:HI dB: white noise, or a random stretch of a random recording of --noise-dir.", valueName: "lo:hi"))
+    @Option(name: .customLong("noise-snr"), help: ArgumentHelp("Add noise to each copy at an SNR drawn uniformly from LO:HI dB: generated noise (--noise-color), or a random stretch of a random recording of --noise-dir.", valueName: "lo:hi"))
     var noiseSNR: String?
 
     @Option(name: .customLong("noise-color"), help: ArgumentHelp("With --noise-snr and no --noise-dir: the generated noise's spectrum: white, pink (-3 dB an octave), brown (-6 dB an octave) or mixed (each copy one of them).", valueName: "color"))

@@ -128,6 +128,8 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
                       mentioning: "would never be trained")
         expectFailure(try Speechlab.run(["train", "gmm-hmm", "--gaussians", "100000", "--train", f.data + "/train", "--out", out, "--quiet"]),
                       mentioning: "fewer Gaussians")
+        expectUsageError(try Speechlab.run(["train", "gmm-hmm", "--checkpoint-every=-1", "--train", f.data + "/train", "--out", out, "--quiet"]),
+                         mentioning: "--checkpoint-every must be 0 or more")
         expectUsageError(try Speechlab.run(["prepare", "connected-digits", "--src", f.root, "--out", out, "--min-digits", "100000",
                                             "--max-digits", "100000"]), mentioning: "--max-digits is at most 100")
         #expect(!FileManager.default.fileExists(atPath: out))
