@@ -14,6 +14,9 @@ public struct DataPerturbation: Codable, Sendable, Equatable {
     public var noiseFolder: String?
     /// The generated noise's spectrum (without a noise folder).
     public var noiseColor: NoiseColor
+    /// Seconds of the recording's own background added at each end of a copy, drawn uniformly
+    /// from this range for each end (a trimmed take made to look like an untrimmed one).
+    public var padding: ClosedRange<Double>?
     /// The seed of the draws: the same seed gives the same copies.
     public var seed: UInt64
     /// With a gain or noise: the clean copies are listed too, the changed ones beside them as
@@ -21,15 +24,16 @@ public struct DataPerturbation: Codable, Sendable, Equatable {
     public var keepsClean: Bool
 
     public init(speeds: [Double], volume: ClosedRange<Double>? = nil, noiseSNR: ClosedRange<Double>? = nil,
-                noiseFolder: String? = nil, noiseColor: NoiseColor = .white, seed: UInt64 = 1, keepsClean: Bool = false) {
+                noiseFolder: String? = nil, noiseColor: NoiseColor = .white, padding: ClosedRange<Double>? = nil, seed: UInt64 = 1,
+                keepsClean: Bool = false) {
         (self.speeds, self.volume, self.noiseSNR, self.noiseFolder, self.seed) = (speeds, volume, noiseSNR, noiseFolder, seed)
-        (self.noiseColor, self.keepsClean) = (noiseColor, keepsClean)
+        (self.noiseColor, self.padding, self.keepsClean) = (noiseColor, padding, keepsClean)
     }
 
-    /// Whether a gain or noise changes the copies' audio.
-    public var changesAudio: Bool { volume != nil || noiseSNR != nil }
+    /// Whether a gain, noise or padding changes the copies' audio.
+    public var changesAudio: Bool { volume != nil || noiseSNR != nil || padding != nil }
 
-    enum CodingKeys: String, CodingKey { case speeds, volume, noiseSNR, noiseFolder, noiseColor, seed, keepsClean }
+    enum CodingKeys: String, CodingKey { case speeds, volume, noiseSNR, noiseFolder, noiseColor, padding, seed, keepsClean }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -39,6 +43,7 @@ public struct DataPerturbation: Codable, Sendable, Equatable {
         noiseFolder = try c.decodeIfPresent(String.self, forKey: .noiseFolder)
         // Records written before noise had colours used white noise.
         noiseColor = try c.decodeIfPresent(NoiseColor.self, forKey: .noiseColor) ?? .white
+        padding = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .padding)
         seed = try c.decode(UInt64.self, forKey: .seed)
         // Records written before clean copies could be kept replaced them.
         keepsClean = try c.decodeIfPresent(Bool.self, forKey: .keepsClean) ?? false

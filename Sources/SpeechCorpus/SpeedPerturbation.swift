@@ -152,6 +152,24 @@ public enum AudioAugmentation {
         }
     }
 
+    /// `samples` with `before` and `after` samples of the recording's own background at its
+    /// ends: Gaussian noise at the RMS level of its quietest block of `blockLength` samples
+    /// (10 ms). Corpora trimmed to the word (FSDD) teach a silence model only a few frames;
+    /// a user's recordings start and end in their room's background.
+    public static func pad(_ samples: [Float], before: Int, after: Int, blockLength: Int, generator: inout SeededGenerator) -> [Float] {
+        guard before > 0 || after > 0 else { return samples }
+        var quietest = Double.infinity
+        for start in stride(from: 0, to: max(samples.count - blockLength + 1, 1), by: blockLength) {
+            let block = samples[start..<min(start + blockLength, samples.count)]
+            guard !block.isEmpty else { continue }
+            quietest = min(quietest, block.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(block.count))
+        }
+        let level = Float(quietest.isFinite ? quietest.squareRoot() : 0)
+        let head = (0..<before).map { _ in level * Float(generator.nextGaussian()) }
+        let tail = (0..<after).map { _ in level * Float(generator.nextGaussian()) }
+        return head + samples + tail
+    }
+
     /// A value drawn uniformly from `range`.
     public static func draw(_ range: ClosedRange<Double>, generator: inout SeededGenerator) -> Double {
         range.lowerBound == range.upperBound ? range.lowerBound : Double.random(in: range, using: &generator)

@@ -49,7 +49,10 @@ struct Perturb: ParsableCommand {
     @Option(name: .customLong("noise-dir"), help: ArgumentHelp("With --noise-snr: a folder of noise recordings (any format libsndfile reads).", valueName: "dir"))
     var noiseDir: String?
 
-    @Flag(name: .customLong("keep-clean"), help: "With --volume or --noise-snr: list the clean copies too, the changed ones beside them as aug-<id>.")
+    @Option(help: ArgumentHelp("Add LO:HI seconds (drawn for each end of each copy) of the recording's own background at both ends: noise at the level of its quietest 10 ms, after any gain and noise.", valueName: "lo:hi"))
+    var pad: String?
+
+    @Flag(name: .customLong("keep-clean"), help: "With --volume, --noise-snr or --pad: list the clean copies too, the changed ones beside them as aug-<id>.")
     var keepClean = false
 
     @Option(help: ArgumentHelp("Seed of the gain and noise draws (the same seed makes the same copies).", valueName: "n"))
@@ -89,7 +92,10 @@ struct Perturb: ParsableCommand {
         if noiseColor != .white && (noiseSNR == nil || noiseDir != nil) {
             throw ValidationError("--noise-color colours generated noise: it needs --noise-snr, and not --noise-dir")
         }
-        if keepClean && volume == nil && noiseSNR == nil { throw ValidationError("--keep-clean needs --volume or --noise-snr (copies to keep the clean ones beside)") }
+        _ = try Self.range(pad, option: "--pad", within: 0...10)
+        if keepClean && volume == nil && noiseSNR == nil && pad == nil {
+            throw ValidationError("--keep-clean needs --volume, --noise-snr or --pad (copies to keep the clean ones beside)")
+        }
     }
 
     /// The noise recordings of --noise-dir, read once (each at its own rate), sorted by path.
@@ -118,7 +124,8 @@ struct Perturb: ParsableCommand {
         try? FileManager.default.removeItem(atPath: partial)
         let record = DataPerturbation(speeds: perturbation.factors, volume: try Self.range(volume, option: "--volume", within: 0.01...10),
                                       noiseSNR: try Self.range(noiseSNR, option: "--noise-snr", within: -20...100),
-                                      noiseFolder: noiseDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, noiseColor: noiseColor, seed: seed,
+                                      noiseFolder: noiseDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, noiseColor: noiseColor,
+                                      padding: try Self.range(pad, option: "--pad", within: 0...10), seed: seed,
                                       keepsClean: keepClean)
         let noises = try noiseRecordings()
         let copies = perturbation.copies(of: source, audioFolder: (final as NSString).appendingPathComponent("wav"),
@@ -153,6 +160,11 @@ struct Perturb: ParsableCommand {
                         : try Self.noise(noises[Int.random(in: 0..<noises.count, using: &generator)], rate: audio.sampleRate)
                     AudioAugmentation.addNoise(&samples, noise: noise, snr: AudioAugmentation.draw(snr, generator: &generator), generator: &generator)
                 }
+                if copy.augmented, let padding = record.padding {
+                    let seconds = (AudioAugmentation.draw(padding, generator: &generator), AudioAugmentation.draw(padding, generator: &generator))
+                    samples = AudioAugmentation.pad(samples, before: Int(seconds.0 * Double(audio.sampleRate)), after: Int(seconds.1 * Double(audio.sampleRate)),
+                                                    blockLength: max(1, audio.sampleRate / 100), generator: &generator)
+                }
                 let target = partial + copy.copy.audioPath.dropFirst(final.count)
                 try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 try AudioFile.write(samples, sampleRate: audio.sampleRate, to: target)
@@ -184,6 +196,7 @@ struct Perturb: ParsableCommand {
         }
         let parts = ["\(source.count - failed.count) × speeds \(perturbation.factors.map(SpeedPerturbation.label).joined(separator: ", "))",
                      record.volume.map { "gain \($0.lowerBound)-\($0.upperBound)" },
+                     record.padding.map { "\($0.lowerBound)-\($0.upperBound) s of background at each end" },
                      record.noiseSNR.map { "noise at \($0.lowerBound)-\($0.upperBound) dB SNR" + (noiseDir.map { " from \($0)" } ?? " (\(record.noiseColor.rawValue))") },
                      keepClean ? "beside the clean copies" : nil]
         print("perturb: \(listed.count) utterances (\(parts.compactMap { $0 }.joined(separator: "; "))) → \(out)")

@@ -122,4 +122,21 @@ import Testing
             #expect(abs(measured - fall) < tolerance, "\(color): \(measured) dB from bins 16-32 to 128-256, expected \(fall)")
         }
     }
+
+    /// Padding adds the asked-for samples at each end, at the level (RMS) of the take's quietest
+    /// 10-ms block, and leaves the take itself untouched.
+    @Test func paddingAddsTheTakesOwnBackgroundAtBothEnds() {
+        var generator = SeededGenerator(seed: 9)
+        // 80-sample blocks: a quiet start (RMS 2), then a loud tone.
+        let take: [Float] = (0..<800).map { (t: Int) -> Float in
+            if t < 80 { return t % 2 == 0 ? 2 : -2 }
+            return Float(1000 * sin(Double(t) * 0.3))
+        }
+        let padded = AudioAugmentation.pad(take, before: 4000, after: 2400, blockLength: 80, generator: &generator)
+        #expect(padded.count == 4000 + 800 + 2400)
+        #expect(Array(padded[4000..<4800]) == take)
+        let rms = { (x: ArraySlice<Float>) in (x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(x.count)).squareRoot() }
+        #expect(abs(rms(padded[0..<4000]) - 2) < 0.1 && abs(rms(padded[4800...]) - 2) < 0.1)
+        #expect(AudioAugmentation.pad(take, before: 0, after: 0, blockLength: 80, generator: &generator) == take)
+    }
 }

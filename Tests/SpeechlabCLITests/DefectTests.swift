@@ -417,7 +417,26 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--volume", "2:1"]), mentioning: "--volume takes lo:hi")
         expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--keep-clean"]), mentioning: "--keep-clean needs")
         expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--noise-color", "pink"]), mentioning: "--noise-color colours generated noise")
+        expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--pad", "0.5:0.1"]), mentioning: "--pad takes lo:hi")
         expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--noise-snr", "5:5", "--noise-color", "blue"]), mentioning: "--noise-color")
+    }
+
+    // Padded copies beside the clean ones: each 0.1 s longer at both ends, the take inside as it was.
+    @Test func paddedCopiesAreLongerByTheirBackground() throws {
+        let root = temporaryFolder()
+        let source = try DataDirectory.load(f.data + "/train").utterances
+        let result = try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/pad", "--speeds", "1",
+                                        "--pad", "0.1:0.1", "--keep-clean", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let byID = Dictionary(uniqueKeysWithValues: try DataDirectory.load(root + "/pad").utterances.map { ($0.id, $0) })
+        for u in source.prefix(2) {
+            let original = try AudioFile.read(u.audioPath, options: AudioReadOptions(scale: 1))
+            let copy = try AudioFile.read(try #require(byID["aug-" + u.id]).audioPath, options: AudioReadOptions(scale: 1)).samples
+            let extra = original.sampleRate / 10
+            #expect(copy.count == original.samples.count + 2 * extra)
+            #expect(zip(copy[extra..<(extra + original.samples.count)], original.samples).allSatisfy { abs($0 - $1) <= 1 })
+        }
+        #expect(try DataDirectory.perturbation(of: root + "/pad")?.padding == 0.1...0.1)
     }
 
     // Noise copies beside the clean ones: the clean audio listed as it is, every noisy copy (pink
