@@ -17,7 +17,7 @@ struct Perturb: ParsableCommand {
             Align the result with the GMM-HMM (speechlab align) and train hybrids on it: three times the \
             data, the way Kaldi's neural recipes train. OUT appears only when complete.
 
-            --volume and --noise-snr change every copy. With --keep-clean the clean copies stay and the \
+            --volume, --noise-snr and --pad change every copy. With --keep-clean the clean copies stay and the \
             changed ones are added beside them as aug-<id> (speaker aug-<speaker>), as Kaldi's recipes \
             combine noise-augmented copies with the clean data: train on both, and a voice recorded in \
             more noise than the training speakers is no longer a new condition.
