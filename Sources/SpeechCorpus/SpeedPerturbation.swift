@@ -126,7 +126,7 @@ public enum AudioAugmentation {
         }
         var white = whiteNoise(count: count, generator: &generator)
         switch color {
-        case .white, .mixed:
+        case .white, .mixed:  // mixed has drawn its colour above
             return white
         case .pink:
             var b = [Float](repeating: 0, count: 7)

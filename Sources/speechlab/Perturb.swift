@@ -196,8 +196,8 @@ struct Perturb: ParsableCommand {
         }
         let parts = ["\(source.count - failed.count) × speeds \(perturbation.factors.map(SpeedPerturbation.label).joined(separator: ", "))",
                      record.volume.map { "gain \($0.lowerBound)-\($0.upperBound)" },
-                     record.padding.map { "\($0.lowerBound)-\($0.upperBound) s of background at each end" },
                      record.noiseSNR.map { "noise at \($0.lowerBound)-\($0.upperBound) dB SNR" + (noiseDir.map { " from \($0)" } ?? " (\(record.noiseColor.rawValue))") },
+                     record.padding.map { "\($0.lowerBound)-\($0.upperBound) s of background at each end" },
                      keepClean ? "beside the clean copies" : nil]
         print("perturb: \(listed.count) utterances (\(parts.compactMap { $0 }.joined(separator: "; "))) → \(out)")
     }
