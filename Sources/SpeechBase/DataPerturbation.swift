@@ -1,6 +1,7 @@
 /// How a training set was perturbed (what `speechlab perturb` did, kept in the data
 /// directory's `perturbation.json` and, by training, in the model's `model.json`): speed
-/// factors, a random gain per copy, additive noise at a random SNR per copy, and whether the
+/// factors, a random gain per copy, additive noise at a random SNR per copy, padding, a cut
+/// into the speech's onset, and whether the
 /// changed copies replace the clean ones or sit beside them.
 public struct DataPerturbation: Codable, Sendable, Equatable {
     /// Speed factors, each copy of every utterance at one of them (1: the original speed).
@@ -17,23 +18,27 @@ public struct DataPerturbation: Codable, Sendable, Equatable {
     /// Seconds of the recording's own background added at each end of a copy, drawn uniformly
     /// from this range for each end (a trimmed take made to look like an untrimmed one).
     public var padding: ClosedRange<Double>?
+    /// Seconds of speech cut from the start of a copy (after its onset), drawn uniformly from
+    /// this range: takes whose first sound is missing, as a late-starting recorder leaves them.
+    public var onsetCut: ClosedRange<Double>?
     /// The seed of the draws: the same seed gives the same copies.
     public var seed: UInt64
-    /// With a gain or noise: the clean copies are listed too, the changed ones beside them as
-    /// `aug-<id>` (false: the changed copies replace them).
+    /// With a change: the clean copies are listed too, the changed ones beside them as
+    /// `aug-<id>` and the cut ones as a set of their own, `cut-<id>` (false: one copy of each
+    /// utterance with every change replaces it).
     public var keepsClean: Bool
 
     public init(speeds: [Double], volume: ClosedRange<Double>? = nil, noiseSNR: ClosedRange<Double>? = nil,
-                noiseFolder: String? = nil, noiseColor: NoiseColor = .white, padding: ClosedRange<Double>? = nil, seed: UInt64 = 1,
-                keepsClean: Bool = false) {
+                noiseFolder: String? = nil, noiseColor: NoiseColor = .white, padding: ClosedRange<Double>? = nil, onsetCut: ClosedRange<Double>? = nil,
+                seed: UInt64 = 1, keepsClean: Bool = false) {
         (self.speeds, self.volume, self.noiseSNR, self.noiseFolder, self.seed) = (speeds, volume, noiseSNR, noiseFolder, seed)
-        (self.noiseColor, self.padding, self.keepsClean) = (noiseColor, padding, keepsClean)
+        (self.noiseColor, self.padding, self.onsetCut, self.keepsClean) = (noiseColor, padding, onsetCut, keepsClean)
     }
 
-    /// Whether a gain, noise or padding changes the copies' audio.
-    public var changesAudio: Bool { volume != nil || noiseSNR != nil || padding != nil }
+    /// Whether a gain, noise, padding or onset cut changes the copies' audio.
+    public var changesAudio: Bool { volume != nil || noiseSNR != nil || padding != nil || onsetCut != nil }
 
-    enum CodingKeys: String, CodingKey { case speeds, volume, noiseSNR, noiseFolder, noiseColor, padding, seed, keepsClean }
+    enum CodingKeys: String, CodingKey { case speeds, volume, noiseSNR, noiseFolder, noiseColor, padding, onsetCut, seed, keepsClean }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -44,6 +49,7 @@ public struct DataPerturbation: Codable, Sendable, Equatable {
         // Records written before noise had colours used white noise.
         noiseColor = try c.decodeIfPresent(NoiseColor.self, forKey: .noiseColor) ?? .white
         padding = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .padding)
+        onsetCut = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .onsetCut)
         seed = try c.decode(UInt64.self, forKey: .seed)
         // Records written before clean copies could be kept replaced them.
         keepsClean = try c.decodeIfPresent(Bool.self, forKey: .keepsClean) ?? false

@@ -40,8 +40,10 @@ public struct SpeedPerturbation: Sendable {
         public var source: Utterance
         public var factor: Double
         public var copy: Utterance
-        /// Whether the copy gets the gain and noise (see ``AugmentedCopies``).
+        /// Whether the copy gets the gain, noise and padding (see ``AugmentedCopies``).
         public var augmented: Bool
+        /// Whether the copy loses the start of its speech (see ``OnsetCutCopies``).
+        public var cutsOnset: Bool
         /// Whether the copy needs new audio (every factor but 1, and factor 1 of a segment, which
         /// a directory without `segments` can only list as a file of its own).
         public var writesAudio: Bool { copy.audioPath != source.audioPath }
@@ -59,20 +61,35 @@ public struct SpeedPerturbation: Sendable {
         case besideClean
     }
 
+    /// Which copies lose the start of their speech.
+    public enum OnsetCutCopies: Sendable {
+        /// None.
+        case none
+        /// The augmented copies (with their gain and noise, if any).
+        case augmented
+        /// Copies of their own, named `cut-<copy>` with speaker `cut-<speaker>`, beside the clean
+        /// (and augmented) ones, and otherwise clean.
+        case besideClean
+    }
+
     /// The prefix of ``AugmentedCopies/besideClean`` copies' ids and speakers.
     public static let augmentedPrefix = "aug-"
+    /// The prefix of ``OnsetCutCopies/besideClean`` copies' ids and speakers.
+    public static let onsetCutPrefix = "cut-"
 
     /// Every utterance at every factor, audio of the new copies under `audioFolder/sp<f>/<id>.flac`
-    /// (augmented ones beside clean copies under `audioFolder/aug-sp<f>/`); with `augmented`
-    /// `.replacingClean`, factor 1's are written too.
-    public func copies(of utterances: [Utterance], audioFolder: String, augmented: AugmentedCopies = .none) -> [Copy] {
-        var copies: [Copy] = []
-        copies.reserveCapacity(utterances.count * factors.count * (augmented == .besideClean ? 2 : 1))
-        let passes: [(prefix: String, augmented: Bool)] = switch augmented {
-        case .none: [("", false)]
-        case .replacingClean: [("", true)]
-        case .besideClean: [("", false), (Self.augmentedPrefix, true)]
+    /// (augmented ones beside clean copies under `audioFolder/aug-sp<f>/`, cut ones under
+    /// `audioFolder/cut-sp<f>/`); with `augmented` `.replacingClean`, factor 1's are written too.
+    public func copies(of utterances: [Utterance], audioFolder: String, augmented: AugmentedCopies = .none,
+                       onsetCut: OnsetCutCopies = .none) -> [Copy] {
+        var passes: [(prefix: String, augmented: Bool, cutsOnset: Bool)] = switch augmented {
+        case .none: [("", false, false)]
+        case .replacingClean: [("", true, onsetCut == .augmented)]
+        case .besideClean: [("", false, false), (Self.augmentedPrefix, true, onsetCut == .augmented)]
         }
+        if onsetCut == .besideClean { passes.append((Self.onsetCutPrefix, false, true)) }
+        var copies: [Copy] = []
+        copies.reserveCapacity(utterances.count * factors.count * passes.count)
         for pass in passes {
             for factor in factors {
                 let folder = (audioFolder as NSString).appendingPathComponent(pass.prefix + "sp\(Self.label(factor))")
@@ -81,11 +98,11 @@ public struct SpeedPerturbation: Sendable {
                     copy.id = pass.prefix + Self.copyID(u.id, factor: factor)
                     copy.speaker = u.speaker.map { pass.prefix + Self.copyID($0, factor: factor) }
                     copy.original = copy.id == u.id ? u.original : (u.original ?? u.id)
-                    if factor != 1 || u.segment != nil || pass.augmented {
+                    if factor != 1 || u.segment != nil || pass.augmented || pass.cutsOnset {
                         copy.audioPath = (folder as NSString).appendingPathComponent(copy.id + ".flac")
                         copy.segment = nil
                     }
-                    copies.append(Copy(source: u, factor: factor, copy: copy, augmented: pass.augmented))
+                    copies.append(Copy(source: u, factor: factor, copy: copy, augmented: pass.augmented, cutsOnset: pass.cutsOnset))
                 }
             }
         }
@@ -168,6 +185,24 @@ public enum AudioAugmentation {
         let head = (0..<before).map { _ in level * Float(generator.nextGaussian()) }
         let tail = (0..<after).map { _ in level * Float(generator.nextGaussian()) }
         return head + samples + tail
+    }
+
+    /// `samples` from `count` samples after the speech's onset on: a recording that started late,
+    /// or a voice-activity detector that triggered late, so that the word's first sound is
+    /// partly or wholly missing ("six" without its /s/). The onset is the first block of
+    /// `blockLength` samples (10 ms) whose energy is within `onsetDecibels` of the loudest
+    /// block's; anything before it goes too. At least half of what follows the onset is kept.
+    public static func cutOnset(_ samples: [Float], count: Int, blockLength: Int, onsetDecibels: Double = 35) -> [Float] {
+        let blocks = samples.count / max(blockLength, 1)
+        guard blocks > 0 else { return samples }
+        let energies = (0..<blocks).map { b in
+            samples[(b * blockLength)..<((b + 1) * blockLength)].reduce(0.0) { $0 + Double($1) * Double($1) }
+        }
+        guard let loudest = energies.max(), loudest > 0 else { return samples }
+        let threshold = loudest * Foundation.pow(10, -onsetDecibels / 10)
+        let onset = (energies.firstIndex { $0 >= threshold } ?? 0) * blockLength
+        let start = onset + min(max(count, 0), (samples.count - onset) / 2)
+        return Array(samples[start...])
     }
 
     /// A value drawn uniformly from `range`.

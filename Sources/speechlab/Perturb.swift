@@ -17,14 +17,17 @@ struct Perturb: ParsableCommand {
             Align the result with the GMM-HMM (speechlab align) and train hybrids on it: three times the \
             data, the way Kaldi's neural recipes train. OUT appears only when complete.
 
-            --volume, --noise-snr and --pad change every copy. With --keep-clean the clean copies stay and the \
-            changed ones are added beside them as aug-<id> (speaker aug-<speaker>), as Kaldi's recipes \
-            combine noise-augmented copies with the clean data: train on both, and a voice recorded in \
-            more noise than the training speakers is no longer a new condition.
+            --cut-onset, --volume, --noise-snr and --pad change every copy, in that order. With --keep-clean the \
+            clean copies stay and the changed ones are added beside them as aug-<id> (speaker aug-<speaker>), as \
+            Kaldi's recipes combine noise-augmented copies with the clean data: train on both, and a voice \
+            recorded in more noise than the training speakers is no longer a new condition. With --keep-clean, \
+            --cut-onset's copies are a set of their own, cut-<id> (speaker cut-<speaker>), clean apart from the \
+            cut: a take whose first sound is missing (a recorder that started late) is then no longer new either.
 
             Examples:
               speechlab perturb --data data/train --out data/train_sp --speeds 0.9,1.0,1.1
               speechlab perturb --data data/train --out data/train_noisy --speeds 1 --noise-snr 0:20 --keep-clean
+              speechlab perturb --data data/train --out data/train_aug --speeds 1 --noise-snr 0:20 --cut-onset 0:0.15 --keep-clean
             """
     )
 
@@ -52,7 +55,10 @@ struct Perturb: ParsableCommand {
     @Option(help: ArgumentHelp("Add LO:HI seconds (drawn for each end of each copy) of the recording's own background at both ends: noise at the level of its quietest 10 ms, after any gain and noise.", valueName: "lo:hi"))
     var pad: String?
 
-    @Flag(name: .customLong("keep-clean"), help: "With --volume, --noise-snr or --pad: list the clean copies too, the changed ones beside them as aug-<id>.")
+    @Option(name: .customLong("cut-onset"), help: ArgumentHelp("Cut LO:HI seconds (drawn for each copy) of speech from the start of each copy, after its onset (the first 10 ms within 35 dB of its loudest): takes whose first sound is missing, as a recorder or voice-activity detector that starts late leaves them. At most half of the speech goes.", valueName: "lo:hi"))
+    var cutOnset: String?
+
+    @Flag(name: .customLong("keep-clean"), help: "With --volume, --noise-snr, --pad or --cut-onset: list the clean copies too, the changed ones beside them as aug-<id> (and cut-<id>).")
     var keepClean = false
 
     @Option(help: ArgumentHelp("Seed of the gain and noise draws (the same seed makes the same copies).", valueName: "n"))
@@ -93,8 +99,9 @@ struct Perturb: ParsableCommand {
             throw ValidationError("--noise-color colours generated noise: it needs --noise-snr, and not --noise-dir")
         }
         _ = try Self.range(pad, option: "--pad", within: 0...10)
-        if keepClean && volume == nil && noiseSNR == nil && pad == nil {
-            throw ValidationError("--keep-clean needs --volume, --noise-snr or --pad (copies to keep the clean ones beside)")
+        _ = try Self.range(cutOnset, option: "--cut-onset", within: 0...10)
+        if keepClean && volume == nil && noiseSNR == nil && pad == nil && cutOnset == nil {
+            throw ValidationError("--keep-clean needs --volume, --noise-snr, --pad or --cut-onset (copies to keep the clean ones beside)")
         }
     }
 
@@ -125,11 +132,18 @@ struct Perturb: ParsableCommand {
         let record = DataPerturbation(speeds: perturbation.factors, volume: try Self.range(volume, option: "--volume", within: 0.01...10),
                                       noiseSNR: try Self.range(noiseSNR, option: "--noise-snr", within: -20...100),
                                       noiseFolder: noiseDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, noiseColor: noiseColor,
-                                      padding: try Self.range(pad, option: "--pad", within: 0...10), seed: seed,
+                                      padding: try Self.range(pad, option: "--pad", within: 0...10),
+                                      onsetCut: try Self.range(cutOnset, option: "--cut-onset", within: 0...10), seed: seed,
                                       keepsClean: keepClean)
         let noises = try noiseRecordings()
-        let copies = perturbation.copies(of: source, audioFolder: (final as NSString).appendingPathComponent("wav"),
-                                         augmented: !record.changesAudio ? .none : keepClean ? .besideClean : .replacingClean)
+        // Without --keep-clean every change goes into the one copy of each utterance; with it the
+        // cut copies are a set of their own beside the noisy ones (on validation speakers, noisy
+        // copies that were cut as well lost ~2 points on noisy test takes).
+        let augments = record.volume != nil || record.noiseSNR != nil || record.padding != nil
+        let copies = perturbation.copies(
+            of: source, audioFolder: (final as NSString).appendingPathComponent("wav"),
+            augmented: keepClean ? (augments ? .besideClean : .none) : (record.changesAudio ? .replacingClean : .none),
+            onsetCut: record.onsetCut == nil ? .none : keepClean ? .besideClean : .augmented)
         // A copy's name must not be an utterance's own (DATA already holding perturbed copies,
         // say): the listing would name two recordings alike.
         var seen: [String: String] = [:]
@@ -151,6 +165,11 @@ struct Perturb: ParsableCommand {
                 var samples = try SpeedPerturbation.perturb(audio.samples, factor: copy.factor, path: copy.source.audioPath)
                 // Each copy its own generator: the draws do not depend on which worker runs it.
                 var generator = SeededGenerator(seed: record.seed &+ UInt64(toWrite[k]) &* 0x9E37_79B9_7F4A_7C15)
+                // The cut first: gain and noise then treat the shortened take as the take.
+                if copy.cutsOnset, let cut = record.onsetCut {
+                    samples = AudioAugmentation.cutOnset(samples, count: Int(AudioAugmentation.draw(cut, generator: &generator) * Double(audio.sampleRate)),
+                                                         blockLength: max(1, audio.sampleRate / 100))
+                }
                 if copy.augmented, let gain = record.volume.map({ Float(AudioAugmentation.draw($0, generator: &generator)) }) {
                     for i in samples.indices { samples[i] *= gain }
                 }
@@ -195,10 +214,11 @@ struct Perturb: ParsableCommand {
             throw CommandFailure("\(out): cannot be put in place: \(FileError.reason(error))")
         }
         let parts = ["\(source.count - failed.count) × speeds \(perturbation.factors.map(SpeedPerturbation.label).joined(separator: ", "))",
+                     record.onsetCut.map { "\($0.lowerBound)-\($0.upperBound) s cut after the onset" },
                      record.volume.map { "gain \($0.lowerBound)-\($0.upperBound)" },
                      record.noiseSNR.map { "noise at \($0.lowerBound)-\($0.upperBound) dB SNR" + (noiseDir.map { " from \($0)" } ?? " (\(record.noiseColor.rawValue))") },
                      record.padding.map { "\($0.lowerBound)-\($0.upperBound) s of background at each end" },
-                     keepClean ? "beside the clean copies" : nil]
+                     keepClean ? "beside the clean copies" + (record.onsetCut != nil && augments ? " (the cut copies a set of their own)" : "") : nil]
         print("perturb: \(listed.count) utterances (\(parts.compactMap { $0 }.joined(separator: "; "))) → \(out)")
     }
 }

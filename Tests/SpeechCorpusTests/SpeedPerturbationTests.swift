@@ -139,4 +139,38 @@ import Testing
         #expect(abs(rms(padded[0..<4000]) - 2) < 0.1 && abs(rms(padded[4800...]) - 2) < 0.1)
         #expect(AudioAugmentation.pad(take, before: 0, after: 0, blockLength: 80, generator: &generator) == take)
     }
+
+    /// The onset cut drops everything before the first block within 35 dB of the loudest, then
+    /// the asked-for samples of speech, but never more than half of what follows the onset.
+    @Test func onsetCutDropsTheLeadInAndTheStartOfTheSpeech() {
+        // 80-sample blocks: 3 blocks of faint background (60 dB down), then 20 of a tone.
+        let take: [Float] = (0..<1840).map { (t: Int) -> Float in
+            t < 240 ? (t % 2 == 0 ? 0.001 : -0.001) : Float(sin(Double(t) * 0.3))
+        }
+        #expect(AudioAugmentation.cutOnset(take, count: 100, blockLength: 80) == Array(take[340...]))
+        #expect(AudioAugmentation.cutOnset(take, count: 0, blockLength: 80) == Array(take[240...]))
+        // Asked for more than the speech: half of the 1,600 samples after the onset stay.
+        #expect(AudioAugmentation.cutOnset(take, count: 5000, blockLength: 80) == Array(take[1040...]))
+        // A background only 20 dB down is speech's onset already; silence and tiny takes stay.
+        let louder = take.enumerated().map { $0.offset < 240 ? $0.element * 100 : $0.element }
+        #expect(AudioAugmentation.cutOnset(louder, count: 100, blockLength: 80) == Array(louder[100...]))
+        #expect(AudioAugmentation.cutOnset([Float](repeating: 0, count: 400), count: 100, blockLength: 80).count == 400)
+        #expect(AudioAugmentation.cutOnset([1, 2, 3], count: 2, blockLength: 80) == [1, 2, 3])
+    }
+
+    /// With clean copies kept, the cut copies are a set of their own (`cut-`), beside the
+    /// augmented ones (`aug-`); without, the one copy of each utterance gets every change.
+    @Test func onsetCutCopiesAreASetOfTheirOwnBesideCleanOnes() {
+        let utterances = [Utterance(id: "u1", audioPath: "/o/u1.wav", speaker: "s", words: ["A"])]
+        let speeds = try! SpeedPerturbation(factors: [1])
+        let beside = speeds.copies(of: utterances, audioFolder: "/w", augmented: .besideClean, onsetCut: .besideClean)
+        #expect(beside.map(\.copy.id) == ["u1", "aug-u1", "cut-u1"])
+        #expect(beside.map(\.copy.speaker) == ["s", "aug-s", "cut-s"])
+        #expect(beside.map(\.augmented) == [false, true, false] && beside.map(\.cutsOnset) == [false, false, true])
+        #expect(beside[2].copy.audioPath == "/w/cut-sp1/cut-u1.flac" && beside[2].copy.original == "u1")
+        let cutOnly = speeds.copies(of: utterances, audioFolder: "/w", augmented: .none, onsetCut: .besideClean)
+        #expect(cutOnly.map(\.copy.id) == ["u1", "cut-u1"] && cutOnly[0].copy.audioPath == "/o/u1.wav")
+        let replacing = speeds.copies(of: utterances, audioFolder: "/w", augmented: .replacingClean, onsetCut: .augmented)
+        #expect(replacing.map(\.copy.id) == ["u1"] && replacing[0].augmented && replacing[0].cutsOnset)
+    }
 }

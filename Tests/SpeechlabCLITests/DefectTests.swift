@@ -439,6 +439,33 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         #expect(try DataDirectory.perturbation(of: root + "/pad")?.padding == 0.1...0.1)
     }
 
+    // Cut copies beside the clean and the noisy ones: three sets, each cut copy shorter than its
+    // take by the lead-in and the cut, ending as the take does; the record says so.
+    @Test func cutOnsetCopiesAreASetOfTheirOwn() throws {
+        let root = temporaryFolder()
+        let source = try DataDirectory.load(f.data + "/train").utterances
+        let result = try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/cut", "--speeds", "1",
+                                        "--noise-snr", "20:20", "--cut-onset", "0.05:0.05", "--keep-clean"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("0.05-0.05 s cut after the onset") && result.stdout.contains("the cut copies a set of their own"))
+        let listed = try DataDirectory.load(root + "/cut").utterances
+        #expect(listed.count == 3 * source.count)
+        let byID = Dictionary(uniqueKeysWithValues: listed.map { ($0.id, $0) })
+        for u in source.prefix(2) {
+            let take = try AudioFile.read(u.audioPath, options: AudioReadOptions(scale: 1))
+            let original = take.samples
+            let cut = try #require(byID["cut-" + u.id])
+            #expect(cut.speaker == u.speaker.map { "cut-" + $0 } && cut.original == u.id && cut.words == u.words)
+            let samples = try AudioFile.read(cut.audioPath, options: AudioReadOptions(scale: 1)).samples
+            let expected = AudioAugmentation.cutOnset(original, count: take.sampleRate / 20, blockLength: take.sampleRate / 100)
+            #expect(samples.count == expected.count && samples.count <= original.count - take.sampleRate / 20)
+            #expect(zip(samples, expected).allSatisfy { abs($0 - $1) <= 1 }, "\(u.id): the cut copy is the take from onset + 50 ms, clean")
+            #expect(byID["aug-" + u.id].map { try! AudioFile.read($0.audioPath).samples.count } == original.count)
+        }
+        #expect(try DataDirectory.perturbation(of: root + "/cut")?.onsetCut == 0.05...0.05)
+        expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--cut-onset", "0.2:0.1"]), mentioning: "--cut-onset takes lo:hi")
+    }
+
     // Noise copies beside the clean ones: the clean audio listed as it is, every noisy copy (pink
     // noise) its own utterance and speaker pointing back to its original, the record saying so
     // (and then the GMM-HMM's model.json).
