@@ -1,8 +1,8 @@
 /// How a training set was perturbed (what `speechlab perturb` did, kept in the data
 /// directory's `perturbation.json` and, by training, in the model's `model.json`): speed
 /// factors, a random gain per copy, additive noise at a random SNR per copy, padding, a cut
-/// into the speech's onset, and whether the
-/// changed copies replace the clean ones or sit beside them.
+/// into the speech's onset, and whether the changed copies replace the clean ones or sit
+/// beside them.
 public struct DataPerturbation: Codable, Sendable, Equatable {
     /// Speed factors, each copy of every utterance at one of them (1: the original speed).
     public var speeds: [Double]
