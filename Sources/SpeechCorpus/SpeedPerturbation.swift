@@ -191,8 +191,11 @@ public enum AudioAugmentation {
     /// or a voice-activity detector that triggered late, so that the word's first sound is
     /// partly or wholly missing ("six" without its /s/). The onset is the first block of
     /// `blockLength` samples (10 ms) whose energy is within `onsetDecibels` of the loudest
-    /// block's; anything before it goes too. At least half of what follows the onset is kept.
-    public static func cutOnset(_ samples: [Float], count: Int, blockLength: Int, onsetDecibels: Double = 35) -> [Float] {
+    /// block's; anything before it goes too. At least half of what follows the onset is kept,
+    /// and at least `minimumKept` samples of it (all of it when it is shorter): a copy too short
+    /// for its transcript's states would only be skipped by training.
+    public static func cutOnset(_ samples: [Float], count: Int, blockLength: Int, minimumKept: Int = 0,
+                                onsetDecibels: Double = 35) -> [Float] {
         let blocks = samples.count / max(blockLength, 1)
         guard blocks > 0 else { return samples }
         let energies = (0..<blocks).map { b in
@@ -201,7 +204,8 @@ public enum AudioAugmentation {
         guard let loudest = energies.max(), loudest > 0 else { return samples }
         let threshold = loudest * Foundation.pow(10, -onsetDecibels / 10)
         let onset = (energies.firstIndex { $0 >= threshold } ?? 0) * blockLength
-        let start = onset + min(max(count, 0), (samples.count - onset) / 2)
+        let speech = samples.count - onset
+        let start = onset + max(0, min(count, speech / 2, speech - minimumKept))
         return Array(samples[start...])
     }
 

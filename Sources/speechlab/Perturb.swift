@@ -55,7 +55,7 @@ struct Perturb: ParsableCommand {
     @Option(help: ArgumentHelp("Add LO:HI seconds (drawn for each end of each copy) of the recording's own background at both ends: noise at the level of its quietest 10 ms, after any gain and noise.", valueName: "lo:hi"))
     var pad: String?
 
-    @Option(name: .customLong("cut-onset"), help: ArgumentHelp("Cut LO:HI seconds (drawn for each copy) of speech from the start of each copy, after its onset (the first 10 ms within 35 dB of its loudest): takes whose first sound is missing, as a recorder or voice-activity detector that starts late leaves them. At most half of the speech goes.", valueName: "lo:hi"))
+    @Option(name: .customLong("cut-onset"), help: ArgumentHelp("Cut LO:HI seconds (drawn for each copy) of speech from the start of each copy, after its onset (the first 10 ms within 35 dB of its loudest): takes whose first sound is missing, as a recorder or voice-activity detector that starts late leaves them. At most half of the speech goes, and at least 0.25 s of it stays.", valueName: "lo:hi"))
     var cutOnset: String?
 
     @Flag(name: .customLong("keep-clean"), help: "With --volume, --noise-snr, --pad or --cut-onset: list the clean copies too, the changed ones beside them as aug-<id> (and cut-<id>).")
@@ -167,8 +167,9 @@ struct Perturb: ParsableCommand {
                 var generator = SeededGenerator(seed: record.seed &+ UInt64(toWrite[k]) &* 0x9E37_79B9_7F4A_7C15)
                 // The cut first: gain and noise then treat the shortened take as the take.
                 if copy.cutsOnset, let cut = record.onsetCut {
+                    // 0.25 s kept at least: enough frames for a word's states.
                     samples = AudioAugmentation.cutOnset(samples, count: Int(AudioAugmentation.draw(cut, generator: &generator) * Double(audio.sampleRate)),
-                                                         blockLength: max(1, audio.sampleRate / 100))
+                                                         blockLength: max(1, audio.sampleRate / 100), minimumKept: audio.sampleRate / 4)
                 }
                 if copy.augmented, let gain = record.volume.map({ Float(AudioAugmentation.draw($0, generator: &generator)) }) {
                     for i in samples.indices { samples[i] *= gain }

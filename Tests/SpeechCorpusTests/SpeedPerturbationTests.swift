@@ -141,7 +141,8 @@ import Testing
     }
 
     /// The onset cut drops everything before the first block within 35 dB of the loudest, then
-    /// the asked-for samples of speech, but never more than half of what follows the onset.
+    /// the asked-for samples of speech, but never more than half of what follows the onset nor
+    /// so much that less than the minimum stays.
     @Test func onsetCutDropsTheLeadInAndTheStartOfTheSpeech() {
         // 80-sample blocks: 3 blocks of faint background (60 dB down), then 20 of a tone.
         let take: [Float] = (0..<1840).map { (t: Int) -> Float in
@@ -151,6 +152,10 @@ import Testing
         #expect(AudioAugmentation.cutOnset(take, count: 0, blockLength: 80) == Array(take[240...]))
         // Asked for more than the speech: half of the 1,600 samples after the onset stay.
         #expect(AudioAugmentation.cutOnset(take, count: 5000, blockLength: 80) == Array(take[1040...]))
+        // A floor on what stays: 1,500 of the 1,600 samples, or all of them when asked for more.
+        #expect(AudioAugmentation.cutOnset(take, count: 500, blockLength: 80, minimumKept: 1500) == Array(take[340...]))
+        #expect(AudioAugmentation.cutOnset(take, count: 50, blockLength: 80, minimumKept: 1500) == Array(take[290...]))
+        #expect(AudioAugmentation.cutOnset(take, count: 50, blockLength: 80, minimumKept: 5000) == Array(take[240...]))
         // A background only 20 dB down is speech's onset already; silence and tiny takes stay.
         let louder = take.enumerated().map { $0.offset < 240 ? $0.element * 100 : $0.element }
         #expect(AudioAugmentation.cutOnset(louder, count: 100, blockLength: 80) == Array(louder[100...]))
