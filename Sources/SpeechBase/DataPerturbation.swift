@@ -35,8 +35,11 @@ public struct DataPerturbation: Codable, Sendable, Equatable {
         (self.noiseColor, self.padding, self.onsetCut, self.keepsClean) = (noiseColor, padding, onsetCut, keepsClean)
     }
 
+    /// Whether a gain, noise or padding changes the (`aug-`) copies' audio.
+    public var augmentsAudio: Bool { volume != nil || noiseSNR != nil || padding != nil }
+
     /// Whether a gain, noise, padding or onset cut changes the copies' audio.
-    public var changesAudio: Bool { volume != nil || noiseSNR != nil || padding != nil || onsetCut != nil }
+    public var changesAudio: Bool { augmentsAudio || onsetCut != nil }
 
     enum CodingKeys: String, CodingKey { case speeds, volume, noiseSNR, noiseFolder, noiseColor, padding, onsetCut, seed, keepsClean }
 

@@ -175,13 +175,9 @@ public enum AudioAugmentation {
     /// a user's recordings start and end in their room's background.
     public static func pad(_ samples: [Float], before: Int, after: Int, blockLength: Int, generator: inout SeededGenerator) -> [Float] {
         guard before > 0 || after > 0 else { return samples }
-        var quietest = Double.infinity
-        for start in stride(from: 0, to: max(samples.count - blockLength + 1, 1), by: blockLength) {
-            let block = samples[start..<min(start + blockLength, samples.count)]
-            guard !block.isEmpty else { continue }
-            quietest = min(quietest, block.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(block.count))
-        }
-        let level = Float(quietest.isFinite ? quietest.squareRoot() : 0)
+        // A take shorter than one block is its own quietest block.
+        let quietest = blockPowers(samples, blockLength: blockLength).min() ?? blockPowers(samples, blockLength: samples.count).min()
+        let level = Float(quietest.map { $0.squareRoot() } ?? 0)
         let head = (0..<before).map { _ in level * Float(generator.nextGaussian()) }
         let tail = (0..<after).map { _ in level * Float(generator.nextGaussian()) }
         return head + samples + tail
@@ -196,17 +192,22 @@ public enum AudioAugmentation {
     /// for its transcript's states would only be skipped by training.
     public static func cutOnset(_ samples: [Float], count: Int, blockLength: Int, minimumKept: Int = 0,
                                 onsetDecibels: Double = 35) -> [Float] {
-        let blocks = samples.count / max(blockLength, 1)
-        guard blocks > 0 else { return samples }
-        let energies = (0..<blocks).map { b in
-            samples[(b * blockLength)..<((b + 1) * blockLength)].reduce(0.0) { $0 + Double($1) * Double($1) }
-        }
-        guard let loudest = energies.max(), loudest > 0 else { return samples }
+        let powers = blockPowers(samples, blockLength: blockLength)
+        guard let loudest = powers.max(), loudest > 0 else { return samples }
         let threshold = loudest * Foundation.pow(10, -onsetDecibels / 10)
-        let onset = (energies.firstIndex { $0 >= threshold } ?? 0) * blockLength
+        let onset = (powers.firstIndex { $0 >= threshold } ?? 0) * blockLength
         let speech = samples.count - onset
         let start = onset + max(0, min(count, speech / 2, speech - minimumKept))
         return Array(samples[start...])
+    }
+
+    /// The mean square of each whole block of `blockLength` samples (none when the take is
+    /// shorter than a block).
+    static func blockPowers(_ samples: [Float], blockLength: Int) -> [Double] {
+        guard blockLength > 0 else { return [] }
+        return (0..<(samples.count / blockLength)).map { b in
+            samples[(b * blockLength)..<((b + 1) * blockLength)].reduce(0.0) { $0 + Double($1) * Double($1) } / Double(blockLength)
+        }
     }
 
     /// A value drawn uniformly from `range`.

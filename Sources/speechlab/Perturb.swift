@@ -61,7 +61,7 @@ struct Perturb: ParsableCommand {
     @Flag(name: .customLong("keep-clean"), help: "With --volume, --noise-snr, --pad or --cut-onset: list the clean copies too, the changed ones beside them as aug-<id> (and cut-<id>).")
     var keepClean = false
 
-    @Option(help: ArgumentHelp("Seed of the gain and noise draws (the same seed makes the same copies).", valueName: "n"))
+    @Option(help: ArgumentHelp("Seed of the gain, noise, padding and cut draws (the same seed makes the same copies).", valueName: "n"))
     var seed: UInt64 = 1
 
     @Flag(help: "Replace OUT if it exists.")
@@ -139,10 +139,9 @@ struct Perturb: ParsableCommand {
         // Without --keep-clean every change goes into the one copy of each utterance; with it the
         // cut copies are a set of their own beside the noisy ones (on validation speakers, noisy
         // copies that were cut as well lost ~2 points on noisy test takes).
-        let augments = record.volume != nil || record.noiseSNR != nil || record.padding != nil
         let copies = perturbation.copies(
             of: source, audioFolder: (final as NSString).appendingPathComponent("wav"),
-            augmented: keepClean ? (augments ? .besideClean : .none) : (record.changesAudio ? .replacingClean : .none),
+            augmented: keepClean ? (record.augmentsAudio ? .besideClean : .none) : (record.changesAudio ? .replacingClean : .none),
             onsetCut: record.onsetCut == nil ? .none : keepClean ? .besideClean : .augmented)
         // A copy's name must not be an utterance's own (DATA already holding perturbed copies,
         // say): the listing would name two recordings alike.
@@ -219,7 +218,7 @@ struct Perturb: ParsableCommand {
                      record.volume.map { "gain \($0.lowerBound)-\($0.upperBound)" },
                      record.noiseSNR.map { "noise at \($0.lowerBound)-\($0.upperBound) dB SNR" + (noiseDir.map { " from \($0)" } ?? " (\(record.noiseColor.rawValue))") },
                      record.padding.map { "\($0.lowerBound)-\($0.upperBound) s of background at each end" },
-                     keepClean ? "beside the clean copies" + (record.onsetCut != nil && augments ? " (the cut copies a set of their own)" : "") : nil]
+                     keepClean ? "beside the clean copies" + (record.onsetCut != nil && record.augmentsAudio ? " (the cut copies a set of their own)" : "") : nil]
         print("perturb: \(listed.count) utterances (\(parts.compactMap { $0 }.joined(separator: "; "))) → \(out)")
     }
 }

@@ -461,7 +461,7 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
                                                       minimumKept: take.sampleRate / 4)
             #expect(samples.count == expected.count && samples.count < original.count)
             #expect(zip(samples, expected).allSatisfy { abs($0 - $1) <= 1 }, "\(u.id): the cut copy is the take from onset + 50 ms, clean")
-            #expect(byID["aug-" + u.id].map { try! AudioFile.read($0.audioPath).samples.count } == original.count)
+            #expect(try AudioFile.read(try #require(byID["aug-" + u.id]).audioPath).samples.count == original.count)
         }
         #expect(try DataDirectory.perturbation(of: root + "/cut")?.onsetCut == 0.05...0.05)
         expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--cut-onset", "0.2:0.1"]), mentioning: "--cut-onset takes lo:hi")
