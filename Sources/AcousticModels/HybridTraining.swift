@@ -44,7 +44,7 @@ public struct HybridTrainer: Sendable {
     /// diverges (the last checkpoint stays).
     public func train(_ network: RecurrentTagger, architecture: HybridArchitecture, data: [FrameTargets],
                       checkpoint: String? = nil, resume: Bool = false, onBatch: ((Int, Int, Double, Double) -> Void)? = nil,
-                      onEpoch: (EpochLog, Bool) throws -> Void) throws -> [EpochLog] {
+                      onEpoch: (EpochLog, Bool) throws -> Void, onAverage: ((EpochAverage) throws -> Void)? = nil) throws -> [EpochLog] {
         let fingerprint = trainingDataFingerprint(data.map { u in
             (u.id, u.frames, [String(u.targets.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }, radix: 16)])
         })
@@ -59,7 +59,7 @@ public struct HybridTrainer: Sendable {
         }
         loop.communicator = communicator
         return try loop.run(network, makeReplica: { architecture.makeNetwork(seed: 0) }, data: data, checkpoint: checkpoint,
-                            resume: resume, onBatch: onBatch, onEpoch: onEpoch)
+                            resume: resume, onBatch: onBatch, onEpoch: onEpoch, onAverage: onAverage)
     }
 }
 

@@ -36,12 +36,15 @@ public struct TrainingProgress {
     public var epoch: ((EpochLog, Bool) -> Void)?
     /// A remark worth a warning (an utterance skipped, a resume).
     public var note: ((String) -> Void)?
+    /// At the end of a training that averages epochs: the average, and whether it was kept.
+    public var average: ((EpochAverage) -> Void)?
 
     public init(batch: ((Int, Int, Double, Double) -> Void)? = nil, epoch: ((EpochLog, Bool) -> Void)? = nil,
-                note: ((String) -> Void)? = nil) {
+                note: ((String) -> Void)? = nil, average: ((EpochAverage) -> Void)? = nil) {
         self.batch = batch
         self.epoch = epoch
         self.note = note
+        self.average = average
     }
 }
 
@@ -92,9 +95,9 @@ public enum NeuralRecipes {
         let model = HybridModel(hmm: alignments.hmm, architecture: architecture, network: network, normalization: normalization,
                                 logPriors: HybridModel.logPriors(counts: counts))
         try runEpochs(out: out, resume: resume, writer: setup.communicator.isWriter, progress: progress,
-                      save: { try model.save(to: out, training: setup.options, log: $0) }) { checkpoint, onEpoch in
+                      save: { try model.save(to: out, training: setup.options, log: $0) }) { checkpoint, onEpoch, onAverage in
             try HybridTrainer(options: setup.options, communicator: setup.communicator).train(network, architecture: architecture, data: data, checkpoint: checkpoint,
-                                                            resume: resume, onBatch: progress.batch, onEpoch: onEpoch)
+                                                            resume: resume, onBatch: progress.batch, onEpoch: onEpoch, onAverage: onAverage)
         }
         return model
     }
@@ -115,9 +118,9 @@ public enum NeuralRecipes {
                               group: originals[$0.id] ?? $0.id)
         }
         try runEpochs(out: out, resume: resume, writer: setup.communicator.isWriter, progress: progress,
-                      save: { try model.save(to: out, training: setup.options, log: $0) }) { checkpoint, onEpoch in
+                      save: { try model.save(to: out, training: setup.options, log: $0) }) { checkpoint, onEpoch, onAverage in
             try ClassifierTrainer(options: setup.options, communicator: setup.communicator).train(model, data: data, checkpoint: checkpoint, resume: resume,
-                                                                onBatch: progress.batch, onEpoch: onEpoch)
+                                                                onBatch: progress.batch, onEpoch: onEpoch, onAverage: onAverage)
         }
         return model
     }
@@ -141,7 +144,7 @@ public enum NeuralRecipes {
     /// so far whenever an epoch improves; the training time and whole log recorded at the end
     /// (by the `writer` alone, rank 0 of a distributed training).
     static func runEpochs(out: String, resume: Bool, writer: Bool = true, progress: TrainingProgress, save: @escaping ([EpochLog]) throws -> Void,
-                          _ train: (String, (EpochLog, Bool) throws -> Void) throws -> [EpochLog]) throws {
+                          _ train: (String, (EpochLog, Bool) throws -> Void, @escaping (EpochAverage) throws -> Void) throws -> [EpochLog]) throws {
         let started = Date()
         let checkpoint = (out as NSString).appendingPathComponent("checkpoint")
         var log: [EpochLog] = []
@@ -156,6 +159,10 @@ public enum NeuralRecipes {
             log = log.filter { $0.epoch < entry.epoch } + [entry]
             progress.epoch?(entry, improved)
             if improved, writer { try save(log) }
+        } _: { average in
+            // The averaged weights replace the best epoch's only if they validate better.
+            progress.average?(average)
+            if average.kept, writer { try save(log) }
         }
         guard writer else { return }
         try ModelDirectory.recordTraining(seconds: Date().timeIntervalSince(started) + previousSeconds, log: log, in: out)

@@ -171,7 +171,7 @@ public struct ClassifierTrainer: Sendable {
 
     public func train(_ model: UtteranceClassifier, data: [LabelledUtterance], checkpoint: String? = nil, resume: Bool = false,
                       onBatch: ((Int, Int, Double, Double) -> Void)? = nil,
-                      onEpoch: (EpochLog, Bool) throws -> Void) throws -> [EpochLog] {
+                      onEpoch: (EpochLog, Bool) throws -> Void, onAverage: ((EpochAverage) throws -> Void)? = nil) throws -> [EpochLog] {
         let D = model.architecture.inputSize
         var loop = EpochLoop<UtteranceClassifier, LabelledUtterance, ClassifierArchitecture>(
             options: options, architecture: model.architecture,
@@ -187,7 +187,7 @@ public struct ClassifierTrainer: Sendable {
         loop.communicator = communicator
         return try loop.run(model, makeReplica: {
             UtteranceClassifier(architecture: model.architecture, normalization: model.normalization, features: model.features, seed: 0)
-        }, data: data, checkpoint: checkpoint, resume: resume, onBatch: onBatch, onEpoch: onEpoch)
+        }, data: data, checkpoint: checkpoint, resume: resume, onBatch: onBatch, onEpoch: onEpoch, onAverage: onAverage)
     }
 }
 

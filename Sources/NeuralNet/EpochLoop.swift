@@ -20,6 +20,10 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var specAugment: SpecAugment?
     /// How the training data's copies were made (its `perturbation.json`), kept with the model.
     public var dataPerturbation: DataPerturbation?
+    /// The model kept at the end: the mean of the weights of this many epochs with the lowest
+    /// validation loss (ESPnet's and WeNet's checkpoint averaging), if its validation loss is
+    /// lower than the best epoch's; nil or 1: the best epoch alone.
+    public var averagedEpochs: Int?
 
     public init() {}
 }
@@ -68,6 +72,23 @@ public struct EpochLog: Codable, Sendable, Equatable {
         try c.encode(learningRate, forKey: .learningRate)
         try c.encode(seconds, forKey: .seconds)
     }
+}
+
+/// The end of a training with ``TrainingOptions/averagedEpochs``: the epochs whose weights were
+/// averaged, the average's validation loss and accuracy, and whether it was kept (its loss
+/// lower than the best epoch's).
+public struct EpochAverage: Codable, Sendable, Equatable {
+    public var epochs: [Int]
+    public var validationLoss: Double
+    public var validationAccuracy: Double
+    public var kept: Bool
+}
+
+/// One epoch's weights kept for averaging (parameters in the model's order).
+struct WeightSnapshot {
+    var epoch: Int
+    var validationLoss: Double
+    var weights: [[Float]]
 }
 
 /// A model the epoch loop trains: a layer whose random draws (dropout masks) come from one
@@ -137,14 +158,52 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
         var step = 0
         var schedule: PlateauSchedule<Float>
         var firstEpoch = 1
+        /// The epochs with the lowest validation loss so far, lowest first (with averaging).
+        var snapshots: [WeightSnapshot] = []
+    }
+
+    /// How many epochs' weights are averaged at the end (1: none).
+    var averagedCount: Int { max(options.averagedEpochs ?? 1, 1) }
+
+    /// `snapshots` with `model`'s weights after `epoch` in their place, if they are among the
+    /// `averagedCount` lowest validation losses.
+    func keeping(_ snapshots: [WeightSnapshot], model: Model, epoch: Int, validationLoss: Double) -> [WeightSnapshot] {
+        guard averagedCount > 1 else { return [] }
+        var kept = snapshots
+        kept.append(WeightSnapshot(epoch: epoch, validationLoss: validationLoss, weights: model.parameters.map { $0.tensor.values }))
+        kept.sort { ($0.validationLoss, $0.epoch) < ($1.validationLoss, $1.epoch) }
+        return Array(kept.prefix(averagedCount))
+    }
+
+    /// Loads the mean of the snapshots' weights into `model` and measures it on the validation
+    /// items; unless its loss beats `best`, the model's weights are put back as they were.
+    func average(_ snapshots: [WeightSnapshot], into model: Model, parallel: DataParallel<Model>, validation: [Item],
+                 best: Double) throws -> EpochAverage? {
+        guard snapshots.count > 1, !validation.isEmpty else { return nil }
+        let parameters = model.parameters.map(\.tensor)
+        let before = parameters.map(\.values)
+        let scale = 1 / Float(snapshots.count)
+        for (k, tensor) in parameters.enumerated() {
+            var sum = [Float](repeating: 0, count: tensor.count)
+            for snapshot in snapshots { for i in sum.indices { sum[i] += snapshot.weights[k][i] } }
+            tensor.values = sum.map { $0 * scale }
+        }
+        model.isTraining = false
+        let (loss, accuracy) = try evaluate(parallel, validation)
+        let kept = loss < best
+        if !kept { for (tensor, values) in zip(parameters, before) { tensor.values = values } }
+        return EpochAverage(epochs: snapshots.map(\.epoch).sorted(), validationLoss: loss, validationAccuracy: accuracy, kept: kept)
     }
 
     /// Trains `model` in place; `makeReplica` makes a model of the same architecture for each
     /// worker; `onEpoch` sees each epoch's log entry and whether it is the best so far. With
     /// `checkpoint`, the whole state is saved there after every epoch, and with `resume`
-    /// training continues from it. Throws ``TrainingDivergedError`` when the loss diverges.
+    /// training continues from it. With ``TrainingOptions/averagedEpochs``, `onAverage` sees
+    /// the average at the end (the model holds it if it was kept). Throws
+    /// ``TrainingDivergedError`` when the loss diverges.
     public func run(_ model: Model, makeReplica: () -> Model, data: [Item], checkpoint: String?, resume: Bool,
-                    onBatch: ((Int, Int, Double, Double) -> Void)?, onEpoch: (EpochLog, Bool) throws -> Void) throws -> [EpochLog] {
+                    onBatch: ((Int, Int, Double, Double) -> Void)?, onEpoch: (EpochLog, Bool) throws -> Void,
+                    onAverage: ((EpochAverage) throws -> Void)? = nil) throws -> [EpochLog] {
         var generator = SeededGenerator(seed: options.seed)
         var order = Array(data.indices)
         order.shuffle(using: &generator)
@@ -158,9 +217,9 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
         var state = Progress(schedule: PlateauSchedule<Float>(rate: options.learningRate, factor: 0.5, patience: 1))
         if resume, let checkpoint {
             state = try restore(checkpoint, into: model, optimizer: optimizer, parallel: parallel, generator: &generator)
-            if state.sinceBest >= options.patience || state.firstEpoch > options.epochs { return state.log }
         }
-        for epoch in state.firstEpoch...max(options.epochs, state.firstEpoch) {
+        let finished = { state.sinceBest >= options.patience || state.firstEpoch > options.epochs }
+        for epoch in state.firstEpoch...max(options.epochs, state.firstEpoch) where !finished() {
             let started = Date()
             model.isTraining = true
             var batches = buckets(training, size: options.batchSize)
@@ -190,6 +249,8 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
             state.log.append(entry)
             let improved = validationLoss < state.best
             if improved { (state.best, state.sinceBest) = (validationLoss, 0) } else { state.sinceBest += 1 }
+            state.snapshots = keeping(state.snapshots, model: model, epoch: epoch, validationLoss: validationLoss)
+            state.firstEpoch = epoch + 1
             try onEpoch(entry, improved)
             if let checkpoint {
                 // Every rank's dropout streams, rank by rank; rank 0 writes.
@@ -197,12 +258,17 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
                 if communicator.isWriter {
                     try TrainingCheckpoint(architecture: architecture, options: options, dataFingerprint: dataFingerprint, epoch: epoch, best: state.best,
                                            sinceBest: state.sinceBest, step: state.step, schedule: state.schedule, generator: generator.savedState,
-                                           replicaGenerators: replicaGenerators, adamSteps: optimizer.steps, log: state.log)
-                        .save(to: checkpoint, model: model, optimizer: optimizer)
+                                           replicaGenerators: replicaGenerators, adamSteps: optimizer.steps, log: state.log,
+                                           snapshots: state.snapshots.map { .init(epoch: $0.epoch, validationLoss: $0.validationLoss) })
+                        .save(to: checkpoint, model: model, optimizer: optimizer, snapshots: state.snapshots)
                 }
                 try communicator.barrier()
             }
-            if state.sinceBest >= options.patience { break }
+        }
+        // Also when a resumed training had already stopped: the checkpoint is saved before the
+        // average is taken, so an interruption in between leaves it to be taken now.
+        if let average = try average(state.snapshots, into: model, parallel: parallel, validation: validation, best: state.best) {
+            try onAverage?(average)
         }
         return state.log
     }
@@ -275,7 +341,7 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
     /// generators and `generator`; refused when it belongs to another training.
     func restore(_ checkpoint: String, into model: Model, optimizer: Adam<Float>, parallel: DataParallel<Model>,
                  generator: inout SeededGenerator) throws -> Progress {
-        let saved = try TrainingCheckpoint<Architecture>.load(checkpoint, into: model, optimizer: optimizer)
+        let (saved, snapshots) = try TrainingCheckpoint<Architecture>.load(checkpoint, into: model, optimizer: optimizer)
         guard saved.architecture == architecture else {
             throw TrainingError("\(checkpoint): the checkpoint is of another architecture and cannot resume this training")
         }
@@ -299,7 +365,7 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
         }
         optimizer.learningRate = saved.schedule.rate
         return Progress(log: saved.log, best: saved.best, sinceBest: saved.sinceBest, step: saved.step, schedule: saved.schedule,
-                        firstEpoch: saved.epoch + 1)
+                        firstEpoch: saved.epoch + 1, snapshots: snapshots)
     }
 
     /// Batches of items of similar length (sorted by length, then cut).
@@ -383,9 +449,21 @@ struct TrainingCheckpoint<Architecture: Codable>: Codable {
     var replicaGenerators: [[UInt64]]
     var adamSteps: [Int]
     var log: [EpochLog]
+    /// The epochs kept for averaging, their weights `snapshot.EPOCH.NAME` (absent without averaging).
+    var snapshots: [SnapshotRecord]?
 
-    func save<Model: Layer>(to folder: String, model network: Model, optimizer: Adam<Float>) throws where Model.Scalar == Float {
+    struct SnapshotRecord: Codable {
+        var epoch: Int
+        var validationLoss: Double
+    }
+
+    func save<Model: Layer>(to folder: String, model network: Model, optimizer: Adam<Float>, snapshots: [WeightSnapshot]) throws where Model.Scalar == Float {
         var tensors: [String: Tensor<Float>] = [:]
+        for snapshot in snapshots {
+            for ((name, tensor), values) in zip(network.parameters, snapshot.weights) {
+                tensors["snapshot.\(snapshot.epoch).\(name)"] = Tensor(shape: tensor.shape, values: values)
+            }
+        }
         for (name, tensor) in network.parameters {
             tensors["param." + name] = tensor
             // Adam holds moments for the trainable (unfrozen) parameters only.
@@ -398,9 +476,10 @@ struct TrainingCheckpoint<Architecture: Codable>: Codable {
         do { try DirectoryReplacement.write(files, to: folder) } catch { throw TrainingError(FileError.reason(error)) }
     }
 
-    /// Reads the checkpoint at `folder` (or the complete one being moved into place) and loads
-    /// its weights and optimizer state.
-    static func load<Model: Layer>(_ folder: String, into network: Model, optimizer: Adam<Float>) throws -> TrainingCheckpoint where Model.Scalar == Float {
+    /// Reads the checkpoint at `folder` (or the complete one being moved into place), loads
+    /// its weights and optimizer state, and returns it with the epochs' weights kept for averaging.
+    static func load<Model: Layer>(_ folder: String, into network: Model, optimizer: Adam<Float>) throws
+        -> (TrainingCheckpoint, [WeightSnapshot]) where Model.Scalar == Float {
         let files = (try? DirectorySnapshot.read(folder, files: ["state.json", "state.safetensors"])) ?? [:]
         guard let data = files["state.json"], let stateBytes = files["state.safetensors"] else {
             throw TrainingError("\(folder): there is no checkpoint to resume from")
@@ -427,9 +506,18 @@ struct TrainingCheckpoint<Architecture: Codable>: Codable {
             first.append(m.values)
             second.append(v.values)
         }
+        let snapshots = try (state.snapshots ?? []).map { record in
+            let weights = try network.parameters.map { name, tensor in
+                guard let w = tensors["snapshot.\(record.epoch).\(name)"], w.shape == tensor.shape else {
+                    throw TrainingError("\(folder): the checkpoint has no weights of epoch \(record.epoch) for '\(name)' to average")
+                }
+                return w.values
+            }
+            return WeightSnapshot(epoch: record.epoch, validationLoss: record.validationLoss, weights: weights)
+        }
         try network.loadStateDictionary(weights, strict: false)
         try optimizer.restore(steps: state.adamSteps, firstMoments: first, secondMoments: second)
-        return state
+        return (state, snapshots)
     }
 }
 

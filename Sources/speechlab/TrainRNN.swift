@@ -43,6 +43,8 @@ struct TrainRNN: ParsableCommand, RankAware {
     var batchSize: Int = 32
     @Option(name: .customLong("learning-rate"), help: ArgumentHelp("Adam's initial learning rate.", valueName: "x"))
     var learningRate: Float = 2e-3
+    @Option(name: .customLong("average-epochs"), help: ArgumentHelp("The model kept: the mean of the weights of the k epochs with the lowest validation loss, if it validates better than the best epoch alone (1: the best epoch).", valueName: "k"))
+    var averageEpochs: Int = 1
     @Option(help: ArgumentHelp("Random seed (the same seed gives the same weights).", valueName: "n"))
     var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Training data directory.", valueName: "dir"))
@@ -63,8 +65,8 @@ struct TrainRNN: ParsableCommand, RankAware {
     var freeze: [String] = []
     @Flag(help: "With --init: initialize the output layer afresh.")
     var reinitOutput = false
-    @Flag(help: "SpecAugment while training: in each utterance, two spans of frames (--time-mask, at most a fifth of the utterance each) and two bands of feature dimensions (--feature-mask) set to the mean. Recorded in model.json.")
-    var specAugment = false
+    @Flag(inversion: .prefixedNo, help: "SpecAugment while training: in each utterance, two spans of frames (--time-mask, at most a fifth of the utterance each) and two bands of feature dimensions (--feature-mask) set to the mean. Recorded in model.json. Default: on for hybrids (chosen on speakers held out of training), off for classifiers.")
+    var specAugment: Bool?
     @Option(name: .customLong("time-mask"), help: ArgumentHelp("With --spec-augment: widest time mask, in frames.", valueName: "frames"))
     var timeMask = SpecAugment().maxTimeWidth
     @Option(name: .customLong("feature-mask"), help: ArgumentHelp("With --spec-augment: widest feature mask, in dimensions.", valueName: "dims"))
@@ -77,6 +79,7 @@ struct TrainRNN: ParsableCommand, RankAware {
         guard layers >= 1, hidden >= 1, epochs >= 1, batchSize >= 1 else {
             throw ValidationError("--layers, --hidden, --epochs and --batch-size must be at least 1")
         }
+        guard averageEpochs >= 1 else { throw ValidationError("--average-epochs must be at least 1") }
         guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1)") }
         guard hidden <= RecurrentShape.maximumHiddenSize, layers <= RecurrentShape.maximumLayers else {
             throw ValidationError("--hidden is at most \(RecurrentShape.maximumHiddenSize) and --layers at most \(RecurrentShape.maximumLayers)")
@@ -102,9 +105,10 @@ struct TrainRNN: ParsableCommand, RankAware {
         setup.options.batchSize = batchSize
         setup.options.learningRate = learningRate
         setup.options.seed = seed
+        setup.options.averagedEpochs = averageEpochs > 1 ? averageEpochs : nil
         setup.options.workers = runOptions.jobs
         setup.communicator = world
-        if specAugment {
+        if specAugment ?? (kind == .hybrid) {
             var policy = SpecAugment()
             (policy.maxTimeWidth, policy.maxFeatureWidth) = (timeMask, featureMask)
             setup.options.specAugment = policy
@@ -132,7 +136,12 @@ struct TrainRNN: ParsableCommand, RankAware {
             printError(String(format: "train rnn: epoch %d/%d: loss %.4f, %@ %.2f%%, validation loss %.4f, %@ %.2f%%, lr %.5f, %.1f s%@",
                               entry.epoch, epochs, entry.trainLoss, accuracy, 100 * entry.trainAccuracy, entry.validationLoss,
                               accuracy, 100 * entry.validationAccuracy, entry.learningRate, entry.seconds, improved ? " (saved)" : ""))
-        }, note: { printError("train rnn: " + $0) })
+        }, note: { printError("train rnn: " + $0) }, average: { average in
+            guard !quiet else { return }
+            printError(String(format: "train rnn: epochs %@ averaged: validation loss %.4f, %@ %.2f%%: %@", average.epochs.map(String.init).joined(separator: ", "),
+                              average.validationLoss, accuracy, 100 * average.validationAccuracy,
+                              average.kept ? "kept (saved)" : "not better than the best epoch, which stays"))
+        })
     }
 
     func run() throws {

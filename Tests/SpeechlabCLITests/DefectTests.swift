@@ -562,3 +562,19 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         #expect(user.stdout.contains("BLAS: OpenBLAS Prescott kernels, set by OPENBLAS_CORETYPE=Prescott"), "\(user.stdout)")
     }
 }
+
+@Suite struct EpochAveragingCommandTests {
+    let f = TinyModels.fixture
+
+    @Test func averageEpochsIsReportedAndRecordedInTheModel() throws {
+        let out = temporaryFolder() + "/averaged"
+        let result = try Speechlab.run(["train", "rnn", "--cell", "gru", "--layers", "1", "--hidden", "8", "--epochs", "3", "--batch-size", "8",
+                                        "--average-epochs", "2", "--train", f.data + "/train", "--alignments", f.alignments, "--out", out])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains(" averaged: validation loss "), "\(result.stderr)")
+        let model = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/model.json"))) as! [String: Any]
+        #expect((model["training"] as? [String: Any])?["averagedEpochs"] as? Int == 2)
+        expectUsageError(try Speechlab.run(["train", "rnn", "--average-epochs", "0", "--train", f.data + "/train", "--alignments", f.alignments,
+                                            "--out", out + "2"]), mentioning: "--average-epochs must be at least 1")
+    }
+}
