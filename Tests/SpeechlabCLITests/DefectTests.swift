@@ -563,7 +563,7 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
     }
 }
 
-@Suite struct EpochAveragingCommandTests {
+@Suite struct TrainRNNOptionsCommandTests {
     let f = TinyModels.fixture
 
     @Test func averageEpochsIsReportedAndRecordedInTheModel() throws {
@@ -576,5 +576,23 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         #expect((model["training"] as? [String: Any])?["averagedEpochs"] as? Int == 2)
         expectUsageError(try Speechlab.run(["train", "rnn", "--average-epochs", "0", "--train", f.data + "/train", "--alignments", f.alignments,
                                             "--out", out + "2"]), mentioning: "--average-epochs must be at least 1")
+    }
+
+    @Test func specAugmentIsOnForHybridsAndOffForClassifiersUnlessAsked() throws {
+        func policy(_ model: String) throws -> [String: Any]? {
+            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model + "/model.json"))) as! [String: Any]
+            return (object["training"] as? [String: Any])?["specAugment"] as? [String: Any]
+        }
+        #expect(try policy(f.gru)?["maxTimeWidth"] as? Int == 20)
+        let out = temporaryFolder()
+        for (arguments, name) in [(["--no-spec-augment", "--alignments", f.alignments], "/hybrid"), (["--kind", "classifier"], "/classifier"),
+                                  (["--kind", "classifier", "--spec-augment"], "/classifier-masked")] {
+            let result = try Speechlab.run(["train", "rnn", "--layers", "1", "--hidden", "8", "--epochs", "1", "--batch-size", "8",
+                                            "--train", f.data + "/train", "--out", out + name, "--quiet"] + arguments)
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        #expect(try policy(out + "/hybrid") == nil)
+        #expect(try policy(out + "/classifier") == nil)
+        #expect(try policy(out + "/classifier-masked") != nil)
     }
 }
