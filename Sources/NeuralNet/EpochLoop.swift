@@ -218,8 +218,9 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
         if resume, let checkpoint {
             state = try restore(checkpoint, into: model, optimizer: optimizer, parallel: parallel, generator: &generator)
         }
-        let finished = { state.sinceBest >= options.patience || state.firstEpoch > options.epochs }
-        for epoch in state.firstEpoch...max(options.epochs, state.firstEpoch) where !finished() {
+        // A resumed training may have stopped already; it still takes its average below.
+        let stopped = state.sinceBest >= options.patience || state.firstEpoch > options.epochs
+        for epoch in state.firstEpoch...max(options.epochs, state.firstEpoch) where !stopped {
             let started = Date()
             model.isTraining = true
             var batches = buckets(training, size: options.batchSize)
@@ -250,7 +251,6 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
             let improved = validationLoss < state.best
             if improved { (state.best, state.sinceBest) = (validationLoss, 0) } else { state.sinceBest += 1 }
             state.snapshots = keeping(state.snapshots, model: model, epoch: epoch, validationLoss: validationLoss)
-            state.firstEpoch = epoch + 1
             try onEpoch(entry, improved)
             if let checkpoint {
                 // Every rank's dropout streams, rank by rank; rank 0 writes.
@@ -264,6 +264,7 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
                 }
                 try communicator.barrier()
             }
+            if state.sinceBest >= options.patience { break }
         }
         // Also when a resumed training had already stopped: the checkpoint is saved before the
         // average is taken, so an interruption in between leaves it to be taken now.
