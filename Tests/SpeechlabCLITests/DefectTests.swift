@@ -595,4 +595,23 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         #expect(try policy(out + "/classifier") == nil)
         #expect(try policy(out + "/classifier-masked") != nil)
     }
+
+    @Test func finetuningHasItsOwnDefaultsWhichFlagsOverride() throws {
+        func schedule(_ model: String) throws -> [Double] {
+            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model + "/model.json"))) as! [String: Any]
+            let training = object["training"] as? [String: Any] ?? [:]
+            return ["epochs", "batchSize", "learningRate"].map { (training[$0] as? NSNumber)?.doubleValue ?? .nan }
+        }
+        let out = temporaryFolder()
+        for (arguments, name) in [([String](), "/finetuned"), (["--learning-rate", "0.01", "--epochs", "2"], "/finetuned-given"),
+                                  (["--hidden", "8", "--layers", "1", "--epochs", "1"], "/scratch")] {
+            let initial = name == "/scratch" ? [] : ["--init", f.gru]
+            let result = try Speechlab.run(["train", "rnn", "--train", f.data + "/train", "--alignments", f.alignments, "--out", out + name,
+                                            "--quiet"] + initial + arguments)
+            #expect(result.status == 0, "\(name): \(result.stderr)")
+        }
+        #expect(try schedule(out + "/finetuned") == [8, 8, 0.001])
+        #expect(try schedule(out + "/finetuned-given") == [2, 8, 0.01])
+        #expect(try schedule(out + "/scratch") == [1, 32, 0.002])
+    }
 }
