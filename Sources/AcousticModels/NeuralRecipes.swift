@@ -60,7 +60,6 @@ public enum NeuralRecipes {
     public static func trainHybrid(_ setup: RecurrentTrainingSetup, utterances: [(id: String, features: FeatureMatrix)],
                                    originals: [String: String] = [:], alignments: AlignmentDirectory, out: String, resume: Bool,
                                    progress: TrainingProgress = TrainingProgress()) throws -> HybridModel {
-        let transitions = alignments.transitions
         var matched: [(String, FeatureMatrix, [Int])] = []
         for (id, features) in utterances {
             guard let pdfs = alignments.alignments[id] else {

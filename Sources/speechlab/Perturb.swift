@@ -90,16 +90,20 @@ struct Perturb: ParsableCommand {
         return lo...hi
     }
 
+    /// The range options parsed and checked against their bounds (nil: the option is absent).
+    func parsedRanges() throws -> (volume: ClosedRange<Double>?, noiseSNR: ClosedRange<Double>?, pad: ClosedRange<Double>?,
+                                   cutOnset: ClosedRange<Double>?) {
+        (try Self.range(volume, option: "--volume", within: 0.01...10), try Self.range(noiseSNR, option: "--noise-snr", within: -20...100),
+         try Self.range(pad, option: "--pad", within: 0...10), try Self.range(cutOnset, option: "--cut-onset", within: 0...10))
+    }
+
     func validate() throws {
         _ = try parsedSpeeds()
-        _ = try Self.range(volume, option: "--volume", within: 0.01...10)
-        _ = try Self.range(noiseSNR, option: "--noise-snr", within: -20...100)
+        _ = try parsedRanges()
         if noiseDir != nil && noiseSNR == nil { throw ValidationError("--noise-dir needs --noise-snr (the SNR range to add its noise at)") }
         if noiseColor != .white && (noiseSNR == nil || noiseDir != nil) {
             throw ValidationError("--noise-color colours generated noise: it needs --noise-snr, and not --noise-dir")
         }
-        _ = try Self.range(pad, option: "--pad", within: 0...10)
-        _ = try Self.range(cutOnset, option: "--cut-onset", within: 0...10)
         if keepClean && volume == nil && noiseSNR == nil && pad == nil && cutOnset == nil {
             throw ValidationError("--keep-clean needs --volume, --noise-snr, --pad or --cut-onset (copies to keep the clean ones beside)")
         }
@@ -129,12 +133,10 @@ struct Perturb: ParsableCommand {
         // leaves OUT as it was. The listing names the final paths.
         let partial = final + ".partial"
         try? FileManager.default.removeItem(atPath: partial)
-        let record = DataPerturbation(speeds: perturbation.factors, volume: try Self.range(volume, option: "--volume", within: 0.01...10),
-                                      noiseSNR: try Self.range(noiseSNR, option: "--noise-snr", within: -20...100),
+        let ranges = try parsedRanges()
+        let record = DataPerturbation(speeds: perturbation.factors, volume: ranges.volume, noiseSNR: ranges.noiseSNR,
                                       noiseFolder: noiseDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, noiseColor: noiseColor,
-                                      padding: try Self.range(pad, option: "--pad", within: 0...10),
-                                      onsetCut: try Self.range(cutOnset, option: "--cut-onset", within: 0...10), seed: seed,
-                                      keepsClean: keepClean)
+                                      padding: ranges.pad, onsetCut: ranges.cutOnset, seed: seed, keepsClean: keepClean)
         let noises = try noiseRecordings()
         // Without --keep-clean every change goes into the one copy of each utterance; with it the
         // cut copies are a set of their own beside the noisy ones (on validation speakers, noisy

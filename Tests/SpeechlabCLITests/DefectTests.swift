@@ -264,7 +264,7 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         process.standardError = errors
         // Standard output to a file of its own, not the null device every test shares.
         let outputFile = temporaryFolder() + "/killed.out"
-        FileManager.default.createFile(atPath: outputFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputFile, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
         defer { try? output.close() }
         process.standardOutput = output
