@@ -28,12 +28,18 @@ struct Align: ParsableCommand, RankAware {
     var runOptions: RunOptions
 
     func run() throws {
+        guard let (done, total) = try write() else { return }
+        print("align: done \(done) of \(total) utterances → \((out as NSString).appendingPathComponent("alignments.txt"))")
+    }
+
+    /// Aligns DATA and writes OUT, sharing the work over `world`'s ranks; on the writing rank, how
+    /// many utterances were aligned of how many.
+    func write(world: any Communicator = Distributed.world) throws -> (done: Int, total: Int)? {
         let opened = try RecognitionModel.open(model)
         guard let loaded = opened.hmm, case .search(let recognizer, _) = opened.engine else {
             throw ModelError("\(model): models of kind '\(opened.kind)' have no HMM to align with")
         }
         // Under mpirun/srun each rank aligns whole speakers; rank 0 writes the directory.
-        let world = Distributed.world
         let corpus = try CorpusFeatures.load(data, config: opened.features, rateGiven: true, requireTranscripts: true, run: runOptions, world: world)
         let count = corpus.utterances.count
         let scorer = loaded.scorer
@@ -67,13 +73,13 @@ struct Align: ParsableCommand, RankAware {
         }
         let total = try world.sum(count), done = try world.sum(local.count)
         guard done > 0 else { throw OnEveryRank(ModelError("no utterance of \(data) could be aligned")) }
-        guard let gathered = try world.gatherInOrder(local, listing: corpus.listing) else { return }
+        guard let gathered = try world.gatherInOrder(local, listing: corpus.listing) else { return nil }
         let aligned = gathered.map { (id: $0.id, pdfs: $0.value) }
         // The HMM these pdfs belong to, for training a hybrid network on them.
         let hmm = HMMDescription(transitions: loaded.transitions, lexicon: loaded.lexicon, vocabulary: loaded.vocabulary, features: opened.features,
                                  tree: loaded.tree)
         try AlignmentDirectory.write(hmm: hmm, alignments: aligned, speakerTransforms: speakerTransforms,
                                      adaptationModel: speakerTransforms == nil ? nil : opened.gmm, to: out)
-        print("align: done \(done) of \(total) utterances → \((out as NSString).appendingPathComponent("alignments.txt"))")
+        return (done, total)
     }
 }

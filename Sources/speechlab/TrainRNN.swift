@@ -75,8 +75,6 @@ struct TrainRNN: ParsableCommand, RankAware {
     @Option(name: .customLong("feature-mask"), help: ArgumentHelp("With --spec-augment: widest feature mask, in dimensions.", valueName: "dims"))
     var featureMask = SpecAugment().maxFeatureWidth
 
-    /// The job's ranks (one process without a launcher): data-parallel over every batch.
-    var world: any Communicator { Distributed.world }
 
     /// Defaults for training from scratch, and for finetuning (`--init`) a model on a few utterances
     /// of a new voice: smaller steps, more of them per epoch, fewer epochs. Chosen on validation
@@ -115,8 +113,8 @@ struct TrainRNN: ParsableCommand, RankAware {
     @OptionGroup(title: "Feature options (classifier; a hybrid takes its alignments' features unless some are given)")
     var features: FeatureFlags
 
-    /// The flags as the library's training setup.
-    func setup() -> RecurrentTrainingSetup {
+    /// The flags as the library's training setup, data-parallel over `world`'s ranks.
+    func setup(world: any Communicator) -> RecurrentTrainingSetup {
         var setup = RecurrentTrainingSetup()
         (setup.cell, setup.layers, setup.hiddenSize, setup.bidirectional, setup.dropout, setup.pooling) = (cell, layers, hidden, bidirectional, dropout, pooling)
         (setup.options.epochs, setup.options.batchSize, setup.options.learningRate) = schedule
@@ -160,11 +158,14 @@ struct TrainRNN: ParsableCommand, RankAware {
         })
     }
 
-    func run() throws {
+    func run() throws { try run(world: Distributed.world) }
+
+    /// Trains over `world`'s ranks (the job's under a launcher; data-parallel over every batch).
+    func run(world: any Communicator) throws {
         if world.isWriter { try output.prepare(out, resume: resume) }
         try world.barrier()
         let started = Date()
-        var setup = setup()
+        var setup = setup(world: world)
         setup.options.dataPerturbation = try DataDirectory.perturbation(of: train)
         switch kind {
         case .classifier:

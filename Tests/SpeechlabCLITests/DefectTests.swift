@@ -506,7 +506,7 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
     }
 
     // adapt: a GMM-HMM adapted from a few utterances decodes; a hybrid is pointed to finetuning.
-    @Test func adaptWritesADecodableModelAndRefusesHybrids() throws {
+    @Test func adaptWritesADecodableGMMHMM() throws {
         let out = temporaryFolder()
         let adapted = try Speechlab.run(["adapt", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/map", "--quiet"])
         #expect(adapted.status == 0 && adapted.stdout.contains("log-likelihood per frame"), "\(adapted.stderr)")
@@ -515,10 +515,30 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         #expect(json["speakerAdaptation"] != nil)
         let decoded = try Speechlab.run(["decode", "--model", out + "/map", "--data", f.data + "/test", "--out", out + "/h"])
         #expect(decoded.status == 0 && decoded.stderr.contains("fMLLR for 2 speakers"), "\(decoded.stderr)")
-        expectFailure(try Speechlab.run(["adapt", "--model", f.gru, "--data", f.data + "/test", "--out", out + "/g"]), mentioning: "--init")
         expectUsageError(try Speechlab.run(["adapt", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/t", "--mean-tau", "0"]),
                          mentioning: "--mean-tau")
         expectFailure(try Speechlab.run(["adapt", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/map"]), mentioning: "exists")
+    }
+
+    @Test func adaptFinetunesAHybridOnItsOwnAlignments() throws {
+        let out = temporaryFolder()
+        let adapted = try Speechlab.run(["adapt", "--model", f.gru, "--data", f.data + "/test", "--out", out + "/tuned"])
+        #expect(adapted.status == 0 && adapted.stdout.contains("train rnn: hybrid gru"), "\(adapted.stderr)")
+        #expect(adapted.stderr.contains("utterances aligned by \(f.gru)"), "\(adapted.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/tuned/model.json"))) as! [String: Any]
+        #expect((json["training"] as? [String: Any])?["learningRate"] as? Double == 0.001)
+        let weights = { (model: String) in FileManager.default.contents(atPath: model + "/weights.safetensors") }
+        #expect(weights(out + "/tuned") != nil && weights(out + "/tuned") != weights(f.gru))
+        let decoded = try Speechlab.run(["decode", "--model", out + "/tuned", "--data", f.data + "/test", "--out", out + "/h"])
+        #expect(decoded.status == 0 && decoded.stderr.contains("fMLLR for 2 speakers"), "\(decoded.stderr)")
+        expectUsageError(try Speechlab.run(["adapt", "--model", f.gru, "--data", f.data + "/test", "--out", out + "/t", "--mean-tau", "3"]),
+                         mentioning: "--mean-tau, --iterations and --mllr adapt a GMM-HMM")
+        let classifier = try Speechlab.run(["train", "rnn", "--kind", "classifier", "--layers", "1", "--hidden", "4", "--epochs", "1",
+                                            "--train", f.data + "/train", "--out", out + "/classifier", "--quiet"])
+        #expect(classifier.status == 0, "\(classifier.stderr)")
+        expectFailure(try Speechlab.run(["adapt", "--model", out + "/classifier", "--data", f.data + "/test", "--out", out + "/c"]),
+                      mentioning: "adapt takes a GMM-HMM or a hybrid")
+        #expect(!FileManager.default.fileExists(atPath: out + "/c"))
     }
 
     // 15. --jobs is validated the same way by every command.
