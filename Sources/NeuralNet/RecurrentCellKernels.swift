@@ -21,6 +21,11 @@ func lstmForward<Scalar: TensorScalar>(step s: Int, _ w: RecurrentWorkspace<Scal
         guard w.layout.isActive(step: s, b) else { w.carryState(step: s, b); continue }
         let r = s * B + b, g = w.gates(r), tanhC = w.saved(r)
         let cPrev = w.cellState(s, b), cNext = w.cellState(s + 1, b), hNext = w.hidden(s + 1, b)
+        if Scalar.self == Float.self {
+            // The same steps in C, vectorized (Swift leaves the products scalar: the pointers might overlap).
+            speechlab_lstm_forward_f32(H, floats(g), floats(cPrev), floats(cNext), floats(tanhC), floats(hNext), floats(w.output(r)))
+            continue
+        }
         Scalar.sigmoid(g, count: 2 * H)  // i, f
         Scalar.tanh(g + 2 * H, count: H)  // g
         Scalar.sigmoid(g + 3 * H, count: H)  // o
@@ -75,6 +80,10 @@ func gruForward<Scalar: TensorScalar>(step s: Int, _ w: RecurrentWorkspace<Scala
         guard w.layout.isActive(step: s, b) else { w.carryState(step: s, b); continue }
         let r = s * B + b, g = w.gates(r), hiddenN = w.saved(r), gh = w.hiddenProjection + b * G
         let hPrev = w.hidden(s, b), hNext = w.hidden(s + 1, b)
+        if Scalar.self == Float.self {
+            speechlab_gru_forward_f32(H, floats(g), floats(gh), floats(bhh), floats(hPrev), floats(hiddenN), floats(hNext), floats(w.output(r)))
+            continue
+        }
         for j in 0..<(2 * H) { g[j] += gh[j] + bhh[j] }
         Scalar.sigmoid(g, count: 2 * H)  // r, z
         for j in 0..<H {

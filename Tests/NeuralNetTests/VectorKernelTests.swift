@@ -1,10 +1,11 @@
+import CVectorKernels
 import Foundation
 import NeuralNet
 import SpeechBase
 import TensorCore
 import Testing
 
-/// The Float loops that run in C (Adam's step, the gradient norm, the LSTM backward step):
+/// The Float loops that run in C (Adam's step, the gradient norm, the LSTM and GRU steps):
 /// the same operations as the formulas they replace, whichever target (AVX2 or baseline) runs.
 @Suite struct VectorKernelTests {
     static func values(_ count: Int, seed: UInt64, scale: Double = 1) -> [Float] {
@@ -59,6 +60,46 @@ import Testing
                 #expect(abs(clipped - 1) < 1e-4)
             }
         }
+    }
+
+    // The forward steps in C against the same step in Swift's Float math (TensorCore's σ and
+    // tanh, then the products), bit for bit; 13 units (vectors and a tail), pre-activations far
+    // enough out to reach exp's clamps.
+    @Test func lstmForwardStepIsTheSwiftFormulaBitForBit() {
+        let h = 13
+        var gates = Self.values(4 * h, seed: 21, scale: 4)
+        gates[0] = 200; gates[h] = -200; gates[2 * h] = 60; gates[3 * h] = -.greatestFiniteMagnitude
+        let cPrev = Self.values(h, seed: 22)
+        var expected = gates
+        expected.withUnsafeMutableBufferPointer { g in
+            Float.sigmoid(g.baseAddress!, count: 2 * h)
+            Float.tanh(g.baseAddress! + 2 * h, count: h)
+            Float.sigmoid(g.baseAddress! + 3 * h, count: h)
+        }
+        let cNext = (0..<h).map { expected[h + $0] * cPrev[$0] + expected[$0] * expected[2 * h + $0] }
+        var tanhC = cNext
+        tanhC.withUnsafeMutableBufferPointer { Float.tanh($0.baseAddress!, count: h) }
+        let hNext = (0..<h).map { expected[3 * h + $0] * tanhC[$0] }
+        var c = [Float](repeating: .nan, count: h), t = c, out = c, copy = c
+        speechlab_lstm_forward_f32(h, &gates, cPrev, &c, &t, &out, &copy)
+        #expect(gates == expected && c == cNext && t == tanhC && out == hNext && copy == hNext)
+    }
+
+    @Test func gruForwardStepIsTheSwiftFormulaBitForBit() {
+        let h = 13
+        var gates = Self.values(3 * h, seed: 31, scale: 4)
+        gates[0] = 200; gates[h] = -200; gates[2 * h] = 60
+        let hidden = Self.values(3 * h, seed: 32, scale: 2), bias = Self.values(3 * h, seed: 33), hPrev = Self.values(h, seed: 34)
+        var expected = gates
+        for j in 0..<(2 * h) { expected[j] += hidden[j] + bias[j] }
+        expected.withUnsafeMutableBufferPointer { Float.sigmoid($0.baseAddress!, count: 2 * h) }
+        let hiddenN = (0..<h).map { hidden[2 * h + $0] + bias[2 * h + $0] }
+        for j in 0..<h { expected[2 * h + j] += expected[j] * hiddenN[j] }
+        expected.withUnsafeMutableBufferPointer { Float.tanh($0.baseAddress! + 2 * h, count: h) }
+        let hNext = (0..<h).map { (1 - expected[h + $0]) * expected[2 * h + $0] + expected[h + $0] * hPrev[$0] }
+        var n = [Float](repeating: .nan, count: h), out = n, copy = n
+        speechlab_gru_forward_f32(h, &gates, hidden, bias, hPrev, &n, &out, &copy)
+        #expect(gates == expected && n == hiddenN && out == hNext && copy == hNext)
     }
 
     // Float gradients (the C backward steps) against the Double ones (Swift's loops).

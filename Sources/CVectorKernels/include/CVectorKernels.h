@@ -13,6 +13,22 @@ void speechlab_adam_step_f32(long count, float *theta, const float *grad, float 
                              float decay, float l2, float beta1, float beta2, float correction2,
                              float stepSize, float epsilon);
 
+/// One LSTM forward step of one sequence (hidden size `h`), after the gate pre-activations
+/// x W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh are in `gates` [i, f, g, o] (4h): activates them in
+/// place (σ, σ, tanh, σ), then c_t = f ⊙ c_{t-1} + i ⊙ g into `cNext`, tanh(c_t) into `tanhC`
+/// and h_t = o ⊙ tanh(c_t) into `hNext` and `output`. σ and tanh are TensorCore's (Cephes expf),
+/// bit for bit.
+void speechlab_lstm_forward_f32(long h, float *gates, const float *cPrev, float *cNext, float *tanhC,
+                                float *hNext, float *output);
+
+/// One GRU forward step of one sequence (hidden size `h`): `gates` holds the input parts
+/// x W_iᵀ + b_i of r, z, n (3h) and `hiddenGates` the hidden parts h_{t-1} W_hᵀ (3h, before
+/// `biasHH`). Writes σ(r), σ(z) and n = tanh(x W_inᵀ + b_in + r ⊙ (h_{t-1} W_hnᵀ + b_hn)) into
+/// `gates`, h_{t-1} W_hnᵀ + b_hn into `hiddenN` (for the backward step) and
+/// h_t = (1 − z) ⊙ n + z ⊙ h_{t-1} into `hNext` and `output`.
+void speechlab_gru_forward_f32(long h, float *gates, const float *hiddenGates, const float *biasHH,
+                               const float *hPrev, float *hiddenN, float *hNext, float *output);
+
 /// One LSTM backward step of one sequence (hidden size `h`): from the activated gates
 /// `gates` [i, f, g, o] (4h), tanh(c_t), c_{t-1}, the output's gradient and the carried ∂L/∂h
 /// and ∂L/∂c, writes the gate pre-activation gradients (4h) and carries ∂L/∂c_{t-1} in `dc`.
