@@ -19,8 +19,8 @@ struct TrainRNN: ParsableCommand, RankAware {
             log posteriors minus the log state priors standing in for the GMM's likelihoods. \
             The model directory is rewritten after every epoch that improves the validation loss. \
             --init MODEL finetunes a hybrid, e.g. on a few transcribed utterances of a new voice \
-            aligned by MODEL's GMM-HMM; its defaults are then 8 epochs of batches of 8 at a learning \
-            rate of 0.001.
+            aligned by MODEL itself ('speechlab adapt' does both steps); its defaults are then 8 \
+            epochs of batches of 8 at a learning rate of 0.001.
             """
     )
 
