@@ -21,6 +21,10 @@ public struct DataPerturbation: Codable, Sendable, Equatable {
     /// Seconds of speech cut from the start of a copy (after its onset), drawn uniformly from
     /// this range: takes whose first sound is missing, as a late-starting recorder leaves them.
     public var onsetCut: ClosedRange<Double>?
+    /// Seconds of speech cut from the end of a copy (before its offset), drawn uniformly from
+    /// this range: takes whose last sound is missing, as an early-stopping recorder or a tight
+    /// endpointer leaves them. The same copies as `onsetCut`'s when both are given.
+    public var offsetCut: ClosedRange<Double>?
     /// The seed of the draws: the same seed gives the same copies.
     public var seed: UInt64
     /// With a change: the clean copies are listed too, the changed ones beside them as
@@ -30,18 +34,21 @@ public struct DataPerturbation: Codable, Sendable, Equatable {
 
     public init(speeds: [Double], volume: ClosedRange<Double>? = nil, noiseSNR: ClosedRange<Double>? = nil,
                 noiseFolder: String? = nil, noiseColor: NoiseColor = .white, padding: ClosedRange<Double>? = nil, onsetCut: ClosedRange<Double>? = nil,
-                seed: UInt64 = 1, keepsClean: Bool = false) {
+                offsetCut: ClosedRange<Double>? = nil, seed: UInt64 = 1, keepsClean: Bool = false) {
         (self.speeds, self.volume, self.noiseSNR, self.noiseFolder, self.seed) = (speeds, volume, noiseSNR, noiseFolder, seed)
-        (self.noiseColor, self.padding, self.onsetCut, self.keepsClean) = (noiseColor, padding, onsetCut, keepsClean)
+        (self.noiseColor, self.padding, self.onsetCut, self.offsetCut, self.keepsClean) = (noiseColor, padding, onsetCut, offsetCut, keepsClean)
     }
 
     /// Whether a gain, noise or padding changes the (`aug-`) copies' audio.
     public var augmentsAudio: Bool { volume != nil || noiseSNR != nil || padding != nil }
 
-    /// Whether a gain, noise, padding or onset cut changes the copies' audio.
-    public var changesAudio: Bool { augmentsAudio || onsetCut != nil }
+    /// Whether speech is cut from a start or an end (the `cut-` copies, or every copy).
+    public var cutsSpeech: Bool { onsetCut != nil || offsetCut != nil }
 
-    enum CodingKeys: String, CodingKey { case speeds, volume, noiseSNR, noiseFolder, noiseColor, padding, onsetCut, seed, keepsClean }
+    /// Whether a gain, noise, padding or cut changes the copies' audio.
+    public var changesAudio: Bool { augmentsAudio || cutsSpeech }
+
+    enum CodingKeys: String, CodingKey { case speeds, volume, noiseSNR, noiseFolder, noiseColor, padding, onsetCut, offsetCut, seed, keepsClean }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -53,6 +60,7 @@ public struct DataPerturbation: Codable, Sendable, Equatable {
         noiseColor = try c.decodeIfPresent(NoiseColor.self, forKey: .noiseColor) ?? .white
         padding = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .padding)
         onsetCut = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .onsetCut)
+        offsetCut = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .offsetCut)
         seed = try c.decode(UInt64.self, forKey: .seed)
         // Records written before clean copies could be kept replaced them.
         keepsClean = try c.decodeIfPresent(Bool.self, forKey: .keepsClean) ?? false

@@ -42,8 +42,8 @@ public struct SpeedPerturbation: Sendable {
         public var copy: Utterance
         /// Whether the copy gets the gain, noise and padding (see ``AugmentedCopies``).
         public var augmented: Bool
-        /// Whether the copy loses the start of its speech (see ``OnsetCutCopies``).
-        public var cutsOnset: Bool
+        /// Whether the copy loses the start or end of its speech (see ``SpeechCutCopies``).
+        public var cutsSpeech: Bool
         /// Whether the copy needs new audio (every factor but 1, and factor 1 of a segment, which
         /// a directory without `segments` can only list as a file of its own).
         public var writesAudio: Bool { copy.audioPath != source.audioPath }
@@ -61,8 +61,8 @@ public struct SpeedPerturbation: Sendable {
         case besideClean
     }
 
-    /// Which copies lose the start of their speech.
-    public enum OnsetCutCopies: Sendable {
+    /// Which copies lose the start or end of their speech (`--cut-onset`, `--cut-offset`).
+    public enum SpeechCutCopies: Sendable {
         /// None.
         case none
         /// The augmented copies (with their gain and noise, if any).
@@ -74,20 +74,20 @@ public struct SpeedPerturbation: Sendable {
 
     /// The prefix of ``AugmentedCopies/besideClean`` copies' ids and speakers.
     public static let augmentedPrefix = "aug-"
-    /// The prefix of ``OnsetCutCopies/besideClean`` copies' ids and speakers.
-    public static let onsetCutPrefix = "cut-"
+    /// The prefix of ``SpeechCutCopies/besideClean`` copies' ids and speakers.
+    public static let cutPrefix = "cut-"
 
     /// Every utterance at every factor, audio of the new copies under `audioFolder/sp<f>/<id>.flac`
     /// (augmented ones beside clean copies under `audioFolder/aug-sp<f>/`, cut ones under
     /// `audioFolder/cut-sp<f>/`); with `augmented` `.replacingClean`, factor 1's are written too.
     public func copies(of utterances: [Utterance], audioFolder: String, augmented: AugmentedCopies = .none,
-                       onsetCut: OnsetCutCopies = .none) -> [Copy] {
-        var passes: [(prefix: String, augmented: Bool, cutsOnset: Bool)] = switch augmented {
+                       speechCut: SpeechCutCopies = .none) -> [Copy] {
+        var passes: [(prefix: String, augmented: Bool, cutsSpeech: Bool)] = switch augmented {
         case .none: [("", false, false)]
-        case .replacingClean: [("", true, onsetCut == .augmented)]
-        case .besideClean: [("", false, false), (Self.augmentedPrefix, true, onsetCut == .augmented)]
+        case .replacingClean: [("", true, speechCut == .augmented)]
+        case .besideClean: [("", false, false), (Self.augmentedPrefix, true, speechCut == .augmented)]
         }
-        if onsetCut == .besideClean { passes.append((Self.onsetCutPrefix, false, true)) }
+        if speechCut == .besideClean { passes.append((Self.cutPrefix, false, true)) }
         var copies: [Copy] = []
         copies.reserveCapacity(utterances.count * factors.count * passes.count)
         for pass in passes {
@@ -98,11 +98,11 @@ public struct SpeedPerturbation: Sendable {
                     copy.id = pass.prefix + Self.copyID(u.id, factor: factor)
                     copy.speaker = u.speaker.map { pass.prefix + Self.copyID($0, factor: factor) }
                     copy.original = copy.id == u.id ? u.original : (u.original ?? u.id)
-                    if factor != 1 || u.segment != nil || pass.augmented || pass.cutsOnset {
+                    if factor != 1 || u.segment != nil || pass.augmented || pass.cutsSpeech {
                         copy.audioPath = (folder as NSString).appendingPathComponent(copy.id + ".flac")
                         copy.segment = nil
                     }
-                    copies.append(Copy(source: u, factor: factor, copy: copy, augmented: pass.augmented, cutsOnset: pass.cutsOnset))
+                    copies.append(Copy(source: u, factor: factor, copy: copy, augmented: pass.augmented, cutsSpeech: pass.cutsSpeech))
                 }
             }
         }
@@ -199,6 +199,17 @@ public enum AudioAugmentation {
         let speech = samples.count - onset
         let start = onset + max(0, min(count, speech / 2, speech - minimumKept))
         return Array(samples[start...])
+    }
+
+    /// `samples` up to `count` samples before the speech's offset: a recording that stopped
+    /// early, or an endpointer that trimmed tightly, so that the word's last sound is partly or
+    /// wholly missing ("six" without its final /s/). The mirror of ``cutOnset(_:count:blockLength:minimumKept:onsetDecibels:)``:
+    /// the offset is the end of the last block within `offsetDecibels` of the loudest; anything
+    /// after it goes too; at least half of the speech before it, and `minimumKept` samples, stay.
+    public static func cutOffset(_ samples: [Float], count: Int, blockLength: Int, minimumKept: Int = 0,
+                                 offsetDecibels: Double = 35) -> [Float] {
+        Array(cutOnset(Array(samples.reversed()), count: count, blockLength: blockLength, minimumKept: minimumKept,
+                       onsetDecibels: offsetDecibels).reversed())
     }
 
     /// The mean square of each whole block of `blockLength` samples (none when the take is

@@ -17,17 +17,18 @@ struct Perturb: ParsableCommand {
             Align the result with the GMM-HMM (speechlab align) and train hybrids on it: three times the \
             data, the way Kaldi's neural recipes train. OUT appears only when complete.
 
-            --cut-onset, --volume, --noise-snr and --pad change every copy, in that order. With --keep-clean the \
+            --cut-onset, --cut-offset, --volume, --noise-snr and --pad change every copy, in that order. With --keep-clean the \
             clean copies stay and the changed ones are added beside them as aug-<id> (speaker aug-<speaker>), as \
             Kaldi's recipes combine noise-augmented copies with the clean data: train on both, and a voice \
             recorded in more noise than the training speakers is no longer a new condition. With --keep-clean, \
-            --cut-onset's copies are a set of their own, cut-<id> (speaker cut-<speaker>), clean apart from the \
-            cut: a take whose first sound is missing (a recorder that started late) is then no longer new either.
+            --cut-onset's and --cut-offset's copies are a set of their own, cut-<id> (speaker cut-<speaker>), \
+            clean apart from the cuts: a take whose first or last sound is missing (a recorder that started \
+            late or stopped early, an endpointer that trimmed tightly) is then no longer new either.
 
             Examples:
               speechlab perturb --data data/train --out data/train_sp --speeds 0.9,1.0,1.1
               speechlab perturb --data data/train --out data/train_noisy --speeds 1 --noise-snr 0:20 --keep-clean
-              speechlab perturb --data data/train --out data/train_aug --speeds 1 --noise-snr 0:20 --cut-onset 0:0.15 --keep-clean
+              speechlab perturb --data data/train --out data/train_aug --speeds 1 --noise-snr 0:20 --cut-onset 0:0.15 --cut-offset 0:0.1 --keep-clean
             """
     )
 
@@ -58,7 +59,10 @@ struct Perturb: ParsableCommand {
     @Option(name: .customLong("cut-onset"), help: ArgumentHelp("Cut LO:HI seconds (drawn for each copy) of speech from the start of each copy, after its onset (the first 10 ms within 35 dB of its loudest): takes whose first sound is missing, as a recorder or voice-activity detector that starts late leaves them. At most half of the speech goes, and at least 0.25 s of it stays.", valueName: "lo:hi"))
     var cutOnset: String?
 
-    @Flag(name: .customLong("keep-clean"), help: "With --volume, --noise-snr, --pad or --cut-onset: list the clean copies too, the changed ones beside them as aug-<id> (and cut-<id>).")
+    @Option(name: .customLong("cut-offset"), help: ArgumentHelp("Cut LO:HI seconds (drawn for each copy) of speech from the end of each copy, before its offset (the last 10 ms within 35 dB of its loudest): takes whose last sound is missing, as a recorder that stops early or an endpointer that trims tightly leaves them. With --cut-onset, the same copies lose both. At most half of the speech goes, and at least 0.25 s of it stays.", valueName: "lo:hi"))
+    var cutOffset: String?
+
+    @Flag(name: .customLong("keep-clean"), help: "With --volume, --noise-snr, --pad, --cut-onset or --cut-offset: list the clean copies too, the changed ones beside them as aug-<id> (and cut-<id>).")
     var keepClean = false
 
     @Option(help: ArgumentHelp("Seed of the gain, noise, padding and cut draws (the same seed makes the same copies).", valueName: "n"))
@@ -92,9 +96,10 @@ struct Perturb: ParsableCommand {
 
     /// The range options parsed and checked against their bounds (nil: the option is absent).
     func parsedRanges() throws -> (volume: ClosedRange<Double>?, noiseSNR: ClosedRange<Double>?, pad: ClosedRange<Double>?,
-                                   cutOnset: ClosedRange<Double>?) {
+                                   cutOnset: ClosedRange<Double>?, cutOffset: ClosedRange<Double>?) {
         (try Self.range(volume, option: "--volume", within: 0.01...10), try Self.range(noiseSNR, option: "--noise-snr", within: -20...100),
-         try Self.range(pad, option: "--pad", within: 0...10), try Self.range(cutOnset, option: "--cut-onset", within: 0...10))
+         try Self.range(pad, option: "--pad", within: 0...10), try Self.range(cutOnset, option: "--cut-onset", within: 0...10),
+         try Self.range(cutOffset, option: "--cut-offset", within: 0...10))
     }
 
     func validate() throws {
@@ -104,8 +109,8 @@ struct Perturb: ParsableCommand {
         if noiseColor != .white && (noiseSNR == nil || noiseDir != nil) {
             throw ValidationError("--noise-color colours generated noise: it needs --noise-snr, and not --noise-dir")
         }
-        if keepClean && volume == nil && noiseSNR == nil && pad == nil && cutOnset == nil {
-            throw ValidationError("--keep-clean needs --volume, --noise-snr, --pad or --cut-onset (copies to keep the clean ones beside)")
+        if keepClean && volume == nil && noiseSNR == nil && pad == nil && cutOnset == nil && cutOffset == nil {
+            throw ValidationError("--keep-clean needs --volume, --noise-snr, --pad, --cut-onset or --cut-offset (copies to keep the clean ones beside)")
         }
     }
 
@@ -136,7 +141,7 @@ struct Perturb: ParsableCommand {
         let ranges = try parsedRanges()
         let record = DataPerturbation(speeds: perturbation.factors, volume: ranges.volume, noiseSNR: ranges.noiseSNR,
                                       noiseFolder: noiseDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, noiseColor: noiseColor,
-                                      padding: ranges.pad, onsetCut: ranges.cutOnset, seed: seed, keepsClean: keepClean)
+                                      padding: ranges.pad, onsetCut: ranges.cutOnset, offsetCut: ranges.cutOffset, seed: seed, keepsClean: keepClean)
         let noises = try noiseRecordings()
         // Without --keep-clean every change goes into the one copy of each utterance; with it the
         // cut copies are a set of their own beside the noisy ones (on validation speakers, noisy
@@ -144,7 +149,7 @@ struct Perturb: ParsableCommand {
         let copies = perturbation.copies(
             of: source, audioFolder: (final as NSString).appendingPathComponent("wav"),
             augmented: keepClean ? (record.augmentsAudio ? .besideClean : .none) : (record.changesAudio ? .replacingClean : .none),
-            onsetCut: record.onsetCut == nil ? .none : keepClean ? .besideClean : .augmented)
+            speechCut: !record.cutsSpeech ? .none : keepClean ? .besideClean : .augmented)
         // A copy's name must not be an utterance's own (DATA already holding perturbed copies,
         // say): the listing would name two recordings alike.
         var seen: [String: String] = [:]
@@ -166,11 +171,15 @@ struct Perturb: ParsableCommand {
                 var samples = try SpeedPerturbation.perturb(audio.samples, factor: copy.factor, path: copy.source.audioPath)
                 // Each copy its own generator: the draws do not depend on which worker runs it.
                 var generator = SeededGenerator(seed: record.seed &+ UInt64(toWrite[k]) &* 0x9E37_79B9_7F4A_7C15)
-                // The cut first: gain and noise then treat the shortened take as the take.
-                if copy.cutsOnset, let cut = record.onsetCut {
-                    // 0.25 s kept at least: enough frames for a word's states.
+                // The cuts first: gain and noise then treat the shortened take as the take; 0.25 s
+                // kept at least: enough frames for a word's states.
+                if copy.cutsSpeech, let cut = record.onsetCut {
                     samples = AudioAugmentation.cutOnset(samples, count: Int(AudioAugmentation.draw(cut, generator: &generator) * Double(audio.sampleRate)),
                                                          blockLength: max(1, audio.sampleRate / 100), minimumKept: audio.sampleRate / 4)
+                }
+                if copy.cutsSpeech, let cut = record.offsetCut {
+                    samples = AudioAugmentation.cutOffset(samples, count: Int(AudioAugmentation.draw(cut, generator: &generator) * Double(audio.sampleRate)),
+                                                          blockLength: max(1, audio.sampleRate / 100), minimumKept: audio.sampleRate / 4)
                 }
                 if copy.augmented, let gain = record.volume.map({ Float(AudioAugmentation.draw($0, generator: &generator)) }) {
                     for i in samples.indices { samples[i] *= gain }
@@ -217,10 +226,11 @@ struct Perturb: ParsableCommand {
         }
         let parts = ["\(source.count - failed.count) × speeds \(perturbation.factors.map(SpeedPerturbation.label).joined(separator: ", "))",
                      record.onsetCut.map { "\($0.lowerBound)-\($0.upperBound) s cut after the onset" },
+                     record.offsetCut.map { "\($0.lowerBound)-\($0.upperBound) s cut before the offset" },
                      record.volume.map { "gain \($0.lowerBound)-\($0.upperBound)" },
                      record.noiseSNR.map { "noise at \($0.lowerBound)-\($0.upperBound) dB SNR" + (noiseDir.map { " from \($0)" } ?? " (\(record.noiseColor.rawValue))") },
                      record.padding.map { "\($0.lowerBound)-\($0.upperBound) s of background at each end" },
-                     keepClean ? "beside the clean copies" + (record.onsetCut != nil && record.augmentsAudio ? " (the cut copies a set of their own)" : "") : nil]
+                     keepClean ? "beside the clean copies" + (record.cutsSpeech && record.augmentsAudio ? " (the cut copies a set of their own)" : "") : nil]
         print("perturb: \(listed.count) utterances (\(parts.compactMap { $0 }.joined(separator: "; "))) → \(out)")
     }
 }

@@ -163,19 +163,37 @@ import Testing
         #expect(AudioAugmentation.cutOnset([1, 2, 3], count: 2, blockLength: 80) == [1, 2, 3])
     }
 
+    /// The offset cut is the onset cut from the other end: everything after the last block
+    /// within 35 dB of the loudest goes, then the asked-for samples of speech before it, within
+    /// the same limits.
+    @Test func offsetCutDropsTheTailAndTheEndOfTheSpeech() {
+        // 80-sample blocks: 20 of a tone, then 3 of faint background (60 dB down).
+        let take: [Float] = (0..<1840).map { (t: Int) -> Float in
+            t >= 1600 ? (t % 2 == 0 ? 0.001 : -0.001) : Float(sin(Double(t) * 0.3))
+        }
+        #expect(AudioAugmentation.cutOffset(take, count: 100, blockLength: 80) == Array(take[..<1500]))
+        #expect(AudioAugmentation.cutOffset(take, count: 0, blockLength: 80) == Array(take[..<1600]))
+        #expect(AudioAugmentation.cutOffset(take, count: 5000, blockLength: 80) == Array(take[..<800]))
+        #expect(AudioAugmentation.cutOffset(take, count: 500, blockLength: 80, minimumKept: 1500) == Array(take[..<1500]))
+        #expect(AudioAugmentation.cutOffset([1, 2, 3], count: 2, blockLength: 80) == [1, 2, 3])
+        // Both cuts: what is left of the tone is its middle.
+        let both = AudioAugmentation.cutOffset(AudioAugmentation.cutOnset(take, count: 160, blockLength: 80), count: 160, blockLength: 80)
+        #expect(both == Array(take[160..<1440]))
+    }
+
     /// With clean copies kept, the cut copies are a set of their own (`cut-`), beside the
     /// augmented ones (`aug-`); without, the one copy of each utterance gets every change.
     @Test func onsetCutCopiesAreASetOfTheirOwnBesideCleanOnes() {
         let utterances = [Utterance(id: "u1", audioPath: "/o/u1.wav", speaker: "s", words: ["A"])]
         let speeds = try! SpeedPerturbation(factors: [1])
-        let beside = speeds.copies(of: utterances, audioFolder: "/w", augmented: .besideClean, onsetCut: .besideClean)
+        let beside = speeds.copies(of: utterances, audioFolder: "/w", augmented: .besideClean, speechCut: .besideClean)
         #expect(beside.map(\.copy.id) == ["u1", "aug-u1", "cut-u1"])
         #expect(beside.map(\.copy.speaker) == ["s", "aug-s", "cut-s"])
-        #expect(beside.map(\.augmented) == [false, true, false] && beside.map(\.cutsOnset) == [false, false, true])
+        #expect(beside.map(\.augmented) == [false, true, false] && beside.map(\.cutsSpeech) == [false, false, true])
         #expect(beside[2].copy.audioPath == "/w/cut-sp1/cut-u1.flac" && beside[2].copy.original == "u1")
-        let cutOnly = speeds.copies(of: utterances, audioFolder: "/w", augmented: .none, onsetCut: .besideClean)
+        let cutOnly = speeds.copies(of: utterances, audioFolder: "/w", augmented: .none, speechCut: .besideClean)
         #expect(cutOnly.map(\.copy.id) == ["u1", "cut-u1"] && cutOnly[0].copy.audioPath == "/o/u1.wav")
-        let replacing = speeds.copies(of: utterances, audioFolder: "/w", augmented: .replacingClean, onsetCut: .augmented)
-        #expect(replacing.map(\.copy.id) == ["u1"] && replacing[0].augmented && replacing[0].cutsOnset)
+        let replacing = speeds.copies(of: utterances, audioFolder: "/w", augmented: .replacingClean, speechCut: .augmented)
+        #expect(replacing.map(\.copy.id) == ["u1"] && replacing[0].augmented && replacing[0].cutsSpeech)
     }
 }

@@ -467,6 +467,37 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--cut-onset", "0.2:0.1"]), mentioning: "--cut-onset takes lo:hi")
     }
 
+    // Both cuts go into the one set of cut copies: each is the take with its lead-in, 50 ms of
+    // its start, its tail and 50 ms of its end gone; the record keeps both ranges.
+    @Test func cutOffsetCopiesLoseTheEndToo() throws {
+        let root = temporaryFolder()
+        let source = try DataDirectory.load(f.data + "/train").utterances
+        let result = try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/cut", "--speeds", "1",
+                                        "--cut-onset", "0.05:0.05", "--cut-offset", "0.05:0.05", "--keep-clean"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("0.05-0.05 s cut before the offset"))
+        let listed = try DataDirectory.load(root + "/cut").utterances
+        #expect(listed.count == 2 * source.count)
+        let byID = Dictionary(uniqueKeysWithValues: listed.map { ($0.id, $0) })
+        for u in source.prefix(2) {
+            let take = try AudioFile.read(u.audioPath, options: AudioReadOptions(scale: 1))
+            let block = take.sampleRate / 100, quarter = take.sampleRate / 4
+            let expected = AudioAugmentation.cutOffset(
+                AudioAugmentation.cutOnset(take.samples, count: take.sampleRate / 20, blockLength: block, minimumKept: quarter),
+                count: take.sampleRate / 20, blockLength: block, minimumKept: quarter)
+            let samples = try AudioFile.read(try #require(byID["cut-" + u.id]).audioPath, options: AudioReadOptions(scale: 1)).samples
+            #expect(samples.count == expected.count && samples.count < AudioAugmentation.cutOnset(take.samples, count: take.sampleRate / 20,
+                                                                                                   blockLength: block, minimumKept: quarter).count)
+            #expect(zip(samples, expected).allSatisfy { abs($0 - $1) <= 1 }, "\(u.id): the cut copy is the take without 50 ms at each end of its speech")
+        }
+        let record = try #require(try DataDirectory.perturbation(of: root + "/cut"))
+        #expect(record.onsetCut == 0.05...0.05 && record.offsetCut == 0.05...0.05)
+        expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--cut-offset", "0.3:0.1"]), mentioning: "--cut-offset takes lo:hi")
+        let alone = try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/end", "--speeds", "1", "--cut-offset", "0:0.1", "--keep-clean"])
+        #expect(alone.status == 0, "\(alone.stderr)")
+        #expect(try DataDirectory.load(root + "/end").utterances.count == 2 * source.count)
+    }
+
     // Noise copies beside the clean ones: the clean audio listed as it is, every noisy copy (pink
     // noise) its own utterance and speaker pointing back to its original, the record saying so
     // (and then the GMM-HMM's model.json).

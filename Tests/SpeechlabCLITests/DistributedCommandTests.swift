@@ -186,7 +186,7 @@ extension DistributedCommandTests {
         process.executableURL = URL(fileURLWithPath: mpirun)
         process.arguments = ["-np", "2", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", Speechlab.executable] + arguments + ["--out", out + "/model"]
         // Output to a file: nothing to drain while the test polls (and no shared null device).
-        FileManager.default.createFile(atPath: out + "/mpirun.out", contents: nil)
+        _ = FileManager.default.createFile(atPath: out + "/mpirun.out", contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: out + "/mpirun.out"))
         defer { try? output.close() }
         process.standardError = output
