@@ -92,8 +92,13 @@ public final class Fst: @unchecked Sendable {
     public func serialized() throws -> Data {
         var size: Int64 = 0
         var message = [CChar](repeating: 0, count: 512)
-        guard let bytes = sl_fst_serialize(handle, &size, &message, Int32(message.count)) else { throw GraphError(String(cString: message)) }
+        guard let bytes = sl_fst_serialize(handle, &size, &message, Int32(message.count)) else { throw GraphError(Self.text(message)) }
         return Data(bytesNoCopy: bytes, count: Int(size), deallocator: .free)
+    }
+
+    /// The C shim's NUL-terminated message.
+    static func text(_ message: [CChar]) -> String {
+        String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Writes OpenFst's binary format to `path` whole (``AtomicFile``).
@@ -109,13 +114,13 @@ public final class Fst: @unchecked Sendable {
 
     private static func result(_ body: (UnsafeMutablePointer<CChar>, Int32) -> OpaquePointer?) throws -> Fst {
         var message = [CChar](repeating: 0, count: 512)
-        guard let handle = body(&message, Int32(message.count)) else { throw GraphError(String(cString: message)) }
+        guard let handle = body(&message, Int32(message.count)) else { throw GraphError(Self.text(message)) }
         return Fst(taking: handle)
     }
 
     private static func check(_ body: (UnsafeMutablePointer<CChar>, Int32) -> Int32) throws {
         var message = [CChar](repeating: 0, count: 512)
-        guard body(&message, Int32(message.count)) == 0 else { throw GraphError(String(cString: message)) }
+        guard body(&message, Int32(message.count)) == 0 else { throw GraphError(Self.text(message)) }
     }
 }
 

@@ -4,7 +4,7 @@ import TensorCore
 /// trainable tensors under PyTorch's names (`weight`, `bias`, `weight_ih_l0`, ...), `buffers`
 /// the saved non-trainable state (`running_mean`, ...). Containers prefix their children's
 /// names (`lstm.weight_ih_l0`), so that a state dictionary loads into PyTorch and back.
-public protocol Layer: AnyObject {
+public protocol Layer: AnyObject, SendableMetatype {
     associatedtype Scalar: TensorScalar
     /// Trainable tensors by name.
     var parameters: [(name: String, tensor: Tensor<Scalar>)] { get }

@@ -205,7 +205,10 @@ public enum AudioAugmentation {
     /// early, or an endpointer that trimmed tightly, so that the word's last sound is partly or
     /// wholly missing ("six" without its final /s/). The mirror of ``cutOnset(_:count:blockLength:minimumKept:onsetDecibels:)``:
     /// the offset is the end of the last block within `offsetDecibels` of the loudest; anything
-    /// after it goes too; at least half of the speech before it, and `minimumKept` samples, stay.
+    /// after it goes too; at least half of the samples before it, and `minimumKept` of them, stay.
+    /// After ``cutOnset(_:count:blockLength:minimumKept:onsetDecibels:)`` the floor counts from
+    /// the onset cut's start, whose own floor counted the tail: a take with both cuts can keep
+    /// less than `minimumKept` (down to its loud part between the cuts).
     public static func cutOffset(_ samples: [Float], count: Int, blockLength: Int, minimumKept: Int = 0,
                                  offsetDecibels: Double = 35) -> [Float] {
         Array(cutOnset(Array(samples.reversed()), count: count, blockLength: blockLength, minimumKept: minimumKept,

@@ -119,7 +119,7 @@ func twoWordGraph() throws -> GraphCompiler.Graph {
     @Test func readingAMissingOrForeignFileIsAnError() throws {
         #expect(throws: GraphError.self) { try Fst.read("/nonexistent/HCLG.fst") }
         let path = NSTemporaryDirectory() + "not-an-fst-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: path, contents: Data("hello".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("hello".utf8))
         #expect(throws: GraphError.self) { try Fst.read(path) }
     }
 }
