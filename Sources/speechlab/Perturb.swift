@@ -28,7 +28,7 @@ struct Perturb: ParsableCommand {
             Examples:
               speechlab perturb --data data/train --out data/train_sp --speeds 0.9,1.0,1.1
               speechlab perturb --data data/train --out data/train_noisy --speeds 1 --noise-snr 0:20 --keep-clean
-              speechlab perturb --data data/train --out data/train_aug --speeds 1 --noise-snr 0:20 --cut-onset 0:0.15 --cut-offset 0:0.1 --keep-clean
+              speechlab perturb --data data/train --out data/train_aug --speeds 1 --noise-snr 0:20 --cut-onset 0:0.15 --cut-offset 0:0.15 --keep-clean
             """
     )
 
@@ -171,8 +171,8 @@ struct Perturb: ParsableCommand {
                 var samples = try SpeedPerturbation.perturb(audio.samples, factor: copy.factor, path: copy.source.audioPath)
                 // Each copy its own generator: the draws do not depend on which worker runs it.
                 var generator = SeededGenerator(seed: record.seed &+ UInt64(toWrite[k]) &* 0x9E37_79B9_7F4A_7C15)
-                // The cuts first: gain and noise then treat the shortened take as the take; 0.25 s
-                // kept at least: enough frames for a word's states.
+                // The cuts first: gain and noise then treat the shortened take as the take. Each cut
+                // keeps 0.25 s of what it cuts into: enough frames for a word's states.
                 if copy.cutsSpeech, let cut = record.onsetCut {
                     samples = AudioAugmentation.cutOnset(samples, count: Int(AudioAugmentation.draw(cut, generator: &generator) * Double(audio.sampleRate)),
                                                          blockLength: max(1, audio.sampleRate / 100), minimumKept: audio.sampleRate / 4)

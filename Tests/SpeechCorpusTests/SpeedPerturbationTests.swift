@@ -183,7 +183,7 @@ import Testing
 
     /// With clean copies kept, the cut copies are a set of their own (`cut-`), beside the
     /// augmented ones (`aug-`); without, the one copy of each utterance gets every change.
-    @Test func onsetCutCopiesAreASetOfTheirOwnBesideCleanOnes() {
+    @Test func cutCopiesAreASetOfTheirOwnBesideCleanOnes() {
         let utterances = [Utterance(id: "u1", audioPath: "/o/u1.wav", speaker: "s", words: ["A"])]
         let speeds = try! SpeedPerturbation(factors: [1])
         let beside = speeds.copies(of: utterances, audioFolder: "/w", augmented: .besideClean, speechCut: .besideClean)
