@@ -61,7 +61,7 @@ func likelihoods(_ pdfs: [Int]) -> [Float] {
     // (by ε each): the final states' share of the last frame is about ε⁸, below Double's normal
     // range for the smaller ε. The pass then finds no path (nil) rather than posteriors of
     // 1/denormal = ∞.
-    @Test("forward-backward never returns non-finite posteriors", arguments: [Float(1e-36), 1e-38, 3e-39, 1e-39, 3e-40, 1e-40])
+    @Test("forward-backward never returns non-finite posteriors", arguments: [1e-36, 1e-38, 3e-39, 1e-39, 3e-40, 1e-40].map { Float($0 as Double) })
     func forwardBackwardNeverReturnsNonFinitePosteriors(epsilon: Float) {
         let states = 9, T = 24
         let model = TransitionModel(units: ["w"], topologies: [.leftToRight(states: states)])
@@ -133,7 +133,7 @@ extension StateOccupancy: Equatable {
         func frames(mean: Double, count: Int) -> GaussianAccumulator {
             var a = GaussianAccumulator(dimension: 2)
             for _ in 0..<count {
-                var x: [Float] = (0..<2).map { _ in Float(mean + Double.random(in: -1...1, using: &generator)) }
+                let x: [Float] = (0..<2).map { _ in Float(mean + Double.random(in: -1...1, using: &generator)) }
                 x.withUnsafeBufferPointer { a.add($0.baseAddress!) }
             }
             return a

@@ -4,7 +4,7 @@ import Testing
 
 private func file(_ text: String) -> String {
     let path = (temporaryFolder() as NSString).appendingPathComponent("lexicon.txt")
-    FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
     return path
 }
 
@@ -52,7 +52,7 @@ private func file(_ text: String) -> String {
         func write(_ relative: String, _ text: String = "audio") {
             let path = root.appendingPathComponent(relative)
             try! FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         }
         write("etc/an4_train.transcription", "<s> YES </s> (an251-fash-b)\n<s> ENTER FIVE </s> (an252-fash-b)\n<s> R O B </s> (cen1-mblb-b)\n")
         write("wav/an4_clstk/fash/an251-fash-b.flac")

@@ -87,7 +87,7 @@ import Testing
 
 @Suite struct VectorMathTests {
     @Test func vectorLogMatchesLibmOverTheFloatRange() {
-        var inputs: [Float] = [1, 2, 0.5, 0.70710677, 0.7071068, 1e-30, 1e-40, Float.leastNonzeroMagnitude, Float.greatestFiniteMagnitude, 3.3e38, 1.0000001, 0.9999999]
+        var inputs: [Float] = [1, 2, 0.5, 0.70710677, 0.7071068, 1e-30, Float(1e-40 as Double), Float.leastNonzeroMagnitude, Float.greatestFiniteMagnitude, 3.3e38, 1.0000001, 0.9999999]
         var x: Float = 1e-37
         while x < 1e37 { inputs.append(x); x *= 1.37 }
         var values = inputs
