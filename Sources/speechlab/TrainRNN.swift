@@ -75,7 +75,6 @@ struct TrainRNN: ParsableCommand, RankAware {
     @Option(name: .customLong("feature-mask"), help: ArgumentHelp("With --spec-augment: widest feature mask, in dimensions.", valueName: "dims"))
     var featureMask = SpecAugment().maxFeatureWidth
 
-
     /// Defaults for training from scratch, and for finetuning (`--init`) a model on a few utterances
     /// of a new voice: smaller steps, more of them per epoch, fewer epochs. Chosen on validation
     /// speakers (FSDD, ten takes of each of four speakers finetuning a model of three others, clean,

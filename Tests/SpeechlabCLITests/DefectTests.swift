@@ -482,12 +482,10 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         for u in source.prefix(2) {
             let take = try AudioFile.read(u.audioPath, options: AudioReadOptions(scale: 1))
             let block = take.sampleRate / 100, quarter = take.sampleRate / 4
-            let expected = AudioAugmentation.cutOffset(
-                AudioAugmentation.cutOnset(take.samples, count: take.sampleRate / 20, blockLength: block, minimumKept: quarter),
-                count: take.sampleRate / 20, blockLength: block, minimumKept: quarter)
+            let onsetCut = AudioAugmentation.cutOnset(take.samples, count: take.sampleRate / 20, blockLength: block, minimumKept: quarter)
+            let expected = AudioAugmentation.cutOffset(onsetCut, count: take.sampleRate / 20, blockLength: block, minimumKept: quarter)
             let samples = try AudioFile.read(try #require(byID["cut-" + u.id]).audioPath, options: AudioReadOptions(scale: 1)).samples
-            #expect(samples.count == expected.count && samples.count < AudioAugmentation.cutOnset(take.samples, count: take.sampleRate / 20,
-                                                                                                   blockLength: block, minimumKept: quarter).count)
+            #expect(samples.count == expected.count && samples.count < onsetCut.count)
             #expect(zip(samples, expected).allSatisfy { abs($0 - $1) <= 1 }, "\(u.id): the cut copy is the take without 50 ms at each end of its speech")
         }
         let record = try #require(try DataDirectory.perturbation(of: root + "/cut"))
@@ -536,7 +534,7 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         #expect(!FileManager.default.fileExists(atPath: root + "/again") && !FileManager.default.fileExists(atPath: root + "/again.partial"))
     }
 
-    // adapt: a GMM-HMM adapted from a few utterances decodes; a hybrid is pointed to finetuning.
+    // adapt: a GMM-HMM adapted from a few utterances decodes (a hybrid: the test after this one).
     @Test func adaptWritesADecodableGMMHMM() throws {
         let out = temporaryFolder()
         let adapted = try Speechlab.run(["adapt", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/map", "--quiet"])
