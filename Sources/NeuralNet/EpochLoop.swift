@@ -136,14 +136,17 @@ public struct EpochLoop<Model: RandomizedModel, Item: Sendable, Architecture: Co
 
     /// The seeded validation split: whole groups, taken in shuffled order until they hold the
     /// validation fraction of the items (with one item per group: the first items of `order`).
+    /// Ten recordings or fewer (a few utterances of a new voice) are all trained on: holding one
+    /// out would leave its word unseen, however many perturbed copies each recording has.
     func split(_ data: [Item], order: [Int]) -> (training: [Item], validation: [Item]) {
-        let validationCount = data.count > 10 ? Int(Double(data.count) * options.validationFraction) : 0
         guard let group else {
+            let validationCount = data.count > 10 ? Int(Double(data.count) * options.validationFraction) : 0
             return (order.dropFirst(validationCount).map { data[$0] }, order.prefix(validationCount).map { data[$0] })
         }
         let groups = order.map { group(data[$0]) }
         var sizes: [String: Int] = [:]
         for g in groups { sizes[g, default: 0] += 1 }
+        let validationCount = sizes.count > 10 ? Int(Double(data.count) * options.validationFraction) : 0
         var held = Set<String>(), count = 0
         for g in groups where count < validationCount && held.insert(g).inserted { count += sizes[g]! }
         let isHeld = groups.map { held.contains($0) }

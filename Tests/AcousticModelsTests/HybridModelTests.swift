@@ -28,6 +28,25 @@ import TensorCore
                 == loop(grouped: false).split(originals, order: shuffled).validation.map(\.id))
     }
 
+    /// Ten recordings (one take of each digit of a new voice) are all trained on, however many
+    /// perturbed copies each has: holding one out would leave its word unseen by the finetuning.
+    @Test func tenRecordingsWithCopiesHoldNothingOut() {
+        let architecture = HybridArchitecture(cell: .gru, inputSize: 1, hiddenSize: 2, layers: 1, bidirectional: false, dropout: 0, outputs: 2)
+        let loop = EpochLoop<RecurrentTagger, FrameTargets, HybridArchitecture>(
+            options: TrainingOptions(), architecture: architecture, dataFingerprint: "", length: { $0.frames }, units: { $0.frames },
+            group: { $0.group }) { _, _ in (Tensor(shape: [1], values: [0]), 0) }
+        func copies(recordings: Int) -> [FrameTargets] {
+            (0..<recordings).flatMap { r in
+                ["sp0.9-", "", "sp1.1-"].map { FrameTargets(id: "\($0)r\(r)", features: [0], frames: 1, targets: [0], group: "r\(r)") }
+            }
+        }
+        let ten = copies(recordings: 10)
+        let (training, validation) = loop.split(ten, order: Array(ten.indices.shuffled()))
+        #expect(validation.isEmpty && training.count == 30)
+        let eleven = copies(recordings: 11)
+        #expect(loop.split(eleven, order: Array(eleven.indices.shuffled())).validation.count == 3)
+    }
+
     /// A GMM-HMM on the synthetic corpus, its alignments, and a small hybrid LSTM trained on them.
     func trainedHybrid(cell: RecurrentCell) throws -> (HybridModel, GMMHMM) {
         var options = GMMHMMTrainingOptions()
