@@ -5,6 +5,7 @@ import Foundation
 import HiddenMarkov
 import GaussianMixture
 import SpeechBase
+import SpeechCorpus
 
 /// `speechlab adapt`: a model adapted to a new voice from a few transcribed utterances.
 struct Adapt: ParsableCommand {
@@ -12,7 +13,8 @@ struct Adapt: ParsableCommand {
         abstract: "Adapt a model to a new voice from a few transcribed utterances (a GMM-HMM by MAP of its means, a hybrid by finetuning).",
         discussion: """
             DATA holds transcribed utterances of the new speaker (ten are enough to matter). \
-            A GMM-HMM: each pass aligns them with the adapted model and moves every Gaussian mean \
+            A GMM-HMM: each pass aligns them (by default with their copies at speeds 0.9 and 1.1, \
+            --speeds) with the adapted model and moves every Gaussian mean \
             towards its frames by occupancy / (occupancy + τ) (Kaldi's gmm-adapt-map; the original \
             means are the prior, so a Gaussian the data hardly visits keeps its mean). \
             A hybrid LSTM/GRU-HMM: the model aligns the utterances itself (with the speaker's fMLLR \
@@ -38,6 +40,12 @@ struct Adapt: ParsableCommand {
     @Option(help: ArgumentHelp("GMM-HMM: before MAP, an MLLR transform of every mean: full, diagonal (a scale and bias per dimension), bias, or none (default: \(MAPAdaptation().mllr?.rawValue ?? "none")).", valueName: "kind"))
     var mllr: MLLRChoice?
 
+    @Option(help: ArgumentHelp("Adapt from speed-perturbed copies of DATA's utterances at these factors (as perturb --speeds; 1: the utterances as they are). Default: \(Self.gmmSpeeds) for a GMM-HMM (its MAP sees each take at three speeds: on validation speakers, fewer errors than the takes alone), 1 for a hybrid (its copies did not help there).", valueName: "f,f,..."))
+    var speeds: String?
+
+    /// The default speeds of a GMM-HMM's adaptation data.
+    static let gmmSpeeds = "0.9,1.0,1.1"
+
     enum MLLRChoice: String, ExpressibleByArgument, CaseIterable { case full, diagonal, bias, none }
     @OptionGroup(title: "Output")
     var output: ModelOutputOptions
@@ -47,6 +55,22 @@ struct Adapt: ParsableCommand {
     func validate() throws {
         if let meanTau { guard meanTau > 0, meanTau.isFinite else { throw ValidationError("--mean-tau must be a positive number of frames") } }
         if let iterations { guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") } }
+        if let speeds { _ = try Perturb.speeds(speeds) }
+    }
+
+    /// DATA as the adaptation sees it: DATA itself at speed 1 alone, or else its speed-perturbed
+    /// copies in a temporary folder (`perturb`'s), which `body` reads and which is removed after.
+    func withAdaptationData<T>(defaultSpeeds: String, _ body: (String) throws -> T) throws -> T {
+        let factors = try Perturb.speeds(speeds ?? defaultSpeeds).factors
+        guard factors != [1] else { return try body(data) }
+        let copies = FileManager.default.temporaryDirectory.appendingPathComponent("speechlab-adapt-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: copies) }
+        let run = ["--jobs", String(runOptions.jobs), "--quiet"] + (runOptions.keepGoing ? ["--keep-going"] : [])
+        _ = try Perturb.parse(["--data", data, "--out", copies, "--speeds", factors.map { String($0) }.joined(separator: ",")] + run).write()
+        if !runOptions.quiet {
+            printError("adapt: \(data)'s utterances at speeds \(factors.map(SpeedPerturbation.label).joined(separator: ", "))")
+        }
+        return try body(copies)
     }
 
     func run() throws {
@@ -63,7 +87,9 @@ struct Adapt: ParsableCommand {
         let started = Date()
         try output.prepare(out, resume: false)
         let (source, search) = try GMMHMM.load(model)
-        let corpus = try CorpusFeatures.load(data, config: source.features, rateGiven: true, requireTranscripts: true, run: runOptions)
+        let corpus = try withAdaptationData(defaultSpeeds: Self.gmmSpeeds) {
+            try CorpusFeatures.load($0, config: source.features, rateGiven: true, requireTranscripts: true, run: runOptions)
+        }
         var adaptation = MAPAdaptation()
         adaptation.meanTau = meanTau ?? adaptation.meanTau
         adaptation.iterations = iterations ?? adaptation.iterations
@@ -107,9 +133,11 @@ struct Adapt: ParsableCommand {
         let run = ["--jobs", String(runOptions.jobs)] + (runOptions.quiet ? ["--quiet"] : []) + (runOptions.keepGoing ? ["--keep-going"] : [])
         // One process (adapt runs on rank 0 alone under a launcher): a few utterances.
         let world = SingleProcess()
-        guard let (done, total) = try Align.parse(["--model", model, "--data", data, "--out", alignments] + run).write(world: world) else { return }
-        if !runOptions.quiet { printError("adapt: \(done) of \(total) utterances aligned by \(model)") }
-        try TrainRNN.parse(["--kind", "hybrid", "--init", model, "--train", data, "--alignments", alignments, "--out", out] + run).run(world: world)
+        try withAdaptationData(defaultSpeeds: "1") { data in
+            guard let (done, total) = try Align.parse(["--model", model, "--data", data, "--out", alignments] + run).write(world: world) else { return }
+            if !runOptions.quiet { printError("adapt: \(done) of \(total) utterances aligned by \(model)") }
+            try TrainRNN.parse(["--kind", "hybrid", "--init", model, "--train", data, "--alignments", alignments, "--out", out] + run).run(world: world)
+        }
         try carryTunedDecoding()
     }
 

@@ -74,7 +74,10 @@ struct Perturb: ParsableCommand {
     @OptionGroup(title: "Run options")
     var runOptions: RunOptions
 
-    func parsedSpeeds() throws -> SpeedPerturbation {
+    func parsedSpeeds() throws -> SpeedPerturbation { try Self.speeds(speeds) }
+
+    /// Comma-separated speed factors, checked (each in 0.5...2, none twice).
+    static func speeds(_ speeds: String) throws -> SpeedPerturbation {
         let factors = try speeds.split(separator: ",").map { field -> Double in
             guard let f = Double(field.trimmingCharacters(in: .whitespaces)) else {
                 throw ValidationError("--speeds: '\(field)' is not a number")
@@ -128,6 +131,11 @@ struct Perturb: ParsableCommand {
     }
 
     func run() throws {
+        print(try write())
+    }
+
+    /// Writes OUT and returns the one-line summary `run` prints.
+    func write() throws -> String {
         let perturbation = try parsedSpeeds()
         let source = try DataDirectory.load(data).utterances
         let final = URL(fileURLWithPath: out).standardizedFileURL.path
@@ -231,7 +239,7 @@ struct Perturb: ParsableCommand {
                      record.noiseSNR.map { "noise at \($0.lowerBound)-\($0.upperBound) dB SNR" + (noiseDir.map { " from \($0)" } ?? " (\(record.noiseColor.rawValue))") },
                      record.padding.map { "\($0.lowerBound)-\($0.upperBound) s of background at each end" },
                      keepClean ? "beside the clean copies" + (record.cutsSpeech && record.augmentsAudio ? " (the cut copies a set of their own)" : "") : nil]
-        print("perturb: \(listed.count) utterances (\(parts.compactMap { $0 }.joined(separator: "; "))) → \(out)")
+        return "perturb: \(listed.count) utterances (\(parts.compactMap { $0 }.joined(separator: "; "))) → \(out)"
     }
 }
 

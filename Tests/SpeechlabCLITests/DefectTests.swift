@@ -537,8 +537,19 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
     // adapt: a GMM-HMM adapted from a few utterances decodes (a hybrid: the test after this one).
     @Test func adaptWritesADecodableGMMHMM() throws {
         let out = temporaryFolder()
-        let adapted = try Speechlab.run(["adapt", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/map", "--quiet"])
+        let adapted = try Speechlab.run(["adapt", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/map"])
         #expect(adapted.status == 0 && adapted.stdout.contains("log-likelihood per frame"), "\(adapted.stderr)")
+        // By default the means adapt to the utterances at three speeds: three times the frames of --speeds 1.
+        #expect(adapted.stderr.contains("utterances at speeds 0.9, 1, 1.1"), "\(adapted.stderr)")
+        let asTheyAre = try Speechlab.run(["adapt", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/map1", "--speeds", "1", "--quiet"])
+        #expect(asTheyAre.status == 0 && !asTheyAre.stderr.contains("speeds"), "\(asTheyAre.stderr)")
+        func frames(_ stdout: String) -> Int? {
+            stdout.split(separator: " ").firstIndex(of: "frames,").flatMap { Int(stdout.split(separator: " ")[$0 - 1]) }
+        }
+        let (all, once) = (frames(adapted.stdout), frames(asTheyAre.stdout))
+        #expect(all != nil && once != nil && all! > 2 * once! && all! < 4 * once!, "\(adapted.stdout) \(asTheyAre.stdout)")
+        expectUsageError(try Speechlab.run(["adapt", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/t", "--speeds", "0.9,x"]),
+                         mentioning: "--speeds")
         // The speaker-adaptive model stays one: its first-pass mixtures adapted too, and decoding adapts in two passes.
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/map/model.json"))) as! [String: Any]
         #expect(json["speakerAdaptation"] != nil)
@@ -560,6 +571,10 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         #expect(weights(out + "/tuned") != nil && weights(out + "/tuned") != weights(f.gru))
         let decoded = try Speechlab.run(["decode", "--model", out + "/tuned", "--data", f.data + "/test", "--out", out + "/h"])
         #expect(decoded.status == 0 && decoded.stderr.contains("fMLLR for 2 speakers"), "\(decoded.stderr)")
+        // A hybrid finetunes on the utterances as they are unless --speeds asks for copies.
+        #expect(!adapted.stderr.contains("at speeds"), "\(adapted.stderr)")
+        let copies = try Speechlab.run(["adapt", "--model", f.gru, "--data", f.data + "/test", "--out", out + "/sp", "--speeds", "0.9,1.1"])
+        #expect(copies.status == 0 && copies.stderr.contains("utterances at speeds 0.9, 1.1"), "\(copies.stderr)")
         expectUsageError(try Speechlab.run(["adapt", "--model", f.gru, "--data", f.data + "/test", "--out", out + "/t", "--mean-tau", "3"]),
                          mentioning: "--mean-tau, --iterations and --mllr adapt a GMM-HMM")
         let classifier = try Speechlab.run(["train", "rnn", "--kind", "classifier", "--layers", "1", "--hidden", "4", "--epochs", "1",
