@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AcousticModelsTests", dependencies: ["AcousticModels", "FeatureExtraction", "SpeechCorpus", "AudioIO", "GaussianMixture"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SpeechlabCLITests", dependencies: ["speechlab", "FeatureExtraction", "AudioIO", "SpeechCorpus", "SpeechBase"], resources: [.copy("Resources")]),
+        .testTarget(name: "SpeechlabCLITests", dependencies: ["speechlab", "FeatureExtraction", "AudioIO", "SpeechCorpus", "SpeechBase", "AcousticModels"], resources: [.copy("Resources")]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -1,3 +1,4 @@
+import AcousticModels
 import AudioIO
 import Foundation
 import SpeechBase
@@ -571,12 +572,23 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         #expect(weights(out + "/tuned") != nil && weights(out + "/tuned") != weights(f.gru))
         let decoded = try Speechlab.run(["decode", "--model", out + "/tuned", "--data", f.data + "/test", "--out", out + "/h"])
         #expect(decoded.status == 0 && decoded.stderr.contains("fMLLR for 2 speakers"), "\(decoded.stderr)")
-        // A hybrid finetunes on the utterances as they are unless --speeds asks for copies.
-        #expect(!adapted.stderr.contains("at speeds"), "\(adapted.stderr)")
-        let copies = try Speechlab.run(["adapt", "--model", f.gru, "--data", f.data + "/test", "--out", out + "/sp", "--speeds", "0.9,1.1"])
-        #expect(copies.status == 0 && copies.stderr.contains("utterances at speeds 0.9, 1.1"), "\(copies.stderr)")
-        expectUsageError(try Speechlab.run(["adapt", "--model", f.gru, "--data", f.data + "/test", "--out", out + "/t", "--mean-tau", "3"]),
-                         mentioning: "--mean-tau, --iterations and --mllr adapt a GMM-HMM")
+        // The GMM-HMM it decodes with (first pass, fMLLR) is MAP-adapted too, from the utterances at three speeds.
+        #expect(adapted.stderr.contains("utterances at speeds 0.9, 1, 1.1") && adapted.stderr.contains("first pass and fMLLR: MAP of"),
+                "\(adapted.stderr)")
+        let embedded = { (model: String) in FileManager.default.contents(atPath: model + "/" + GMMHMM.embeddedFiles.weights) }
+        #expect(embedded(out + "/tuned") != nil && embedded(f.gru) != nil && embedded(out + "/tuned") != embedded(f.gru))
+        let (tunedGMM, sourceGMM) = (try GMMHMM.loadEmbedded(out + "/tuned"), try GMMHMM.loadEmbedded(f.gru))
+        #expect(tunedGMM?.speakerAdaptation != nil && tunedGMM?.mixtures.count == sourceGMM?.mixtures.count)
+        // Its options configure that MAP; a hybrid without such a GMM-HMM refuses them.
+        let settings = try Speechlab.run(["adapt", "--model", f.gru, "--data", f.data + "/test", "--out", out + "/t3", "--mean-tau", "3",
+                                          "--speeds", "1", "--quiet"])
+        #expect(settings.status == 0 && !settings.stderr.contains("speeds"), "\(settings.stderr)")
+        let plain = out + "/plain"
+        try FileManager.default.copyItem(atPath: f.gru, toPath: plain)
+        for name in [GMMHMM.embeddedFiles.description, GMMHMM.embeddedFiles.weights] { try FileManager.default.removeItem(atPath: plain + "/" + name) }
+        expectUsageError(try Speechlab.run(["adapt", "--model", plain, "--data", f.data + "/test", "--out", out + "/t", "--mean-tau", "3"]),
+                         mentioning: "--mean-tau, --iterations, --mllr and --speeds adapt a GMM-HMM")
+        #expect(!FileManager.default.fileExists(atPath: out + "/t"))
         let classifier = try Speechlab.run(["train", "rnn", "--kind", "classifier", "--layers", "1", "--hidden", "4", "--epochs", "1",
                                             "--train", f.data + "/train", "--out", out + "/classifier", "--quiet"])
         #expect(classifier.status == 0, "\(classifier.stderr)")
