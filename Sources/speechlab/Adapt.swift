@@ -139,7 +139,7 @@ struct Adapt: ParsableCommand {
     /// gave as few or fewer errors than its GMM-HMM's). A hybrid that decodes with a
     /// speaker-adaptive GMM-HMM's help (the first pass and each speaker's fMLLR) gets that
     /// GMM-HMM MAP-adapted as well, before the finetuning so that a failure writes nothing (on
-    /// validation speakers: 99 errors against 111 with the GRU's own GMM-HMM unadapted).
+    /// validation speakers: 91 errors against 111 with the GRU's own GMM-HMM unadapted).
     func finetuneHybrid() throws {
         let embedded = try GMMHMM.loadEmbedded(model)
         guard embedded != nil || (meanTau == nil && iterations == nil && mllr == nil && speeds == nil) else {
@@ -151,18 +151,39 @@ struct Adapt: ParsableCommand {
             if !runOptions.quiet { printError("adapt: the GMM-HMM of \(model)'s first pass and fMLLR: MAP of \(Self.summary(adapted))") }
             return adapted.model
         }
-        let alignments = FileManager.default.temporaryDirectory.appendingPathComponent("speechlab-adapt-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: alignments) }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("speechlab-adapt-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let alignments = (scratch as NSString).appendingPathComponent("alignments")
+        // The hybrid aligns and is finetuned as it will decode, with its adapted GMM-HMM (a copy
+        // of MODEL holding it): the network learns from the frames the adapted fMLLR gives (on
+        // validation speakers 91 errors against 99 with the unadapted GMM-HMM's frames).
+        var source = model
+        if let adaptedGMM {
+            source = (scratch as NSString).appendingPathComponent("model")
+            try Self.copy(model: model, to: source, embedding: adaptedGMM)
+        }
         let run = ["--jobs", String(runOptions.jobs)] + (runOptions.quiet ? ["--quiet"] : []) + (runOptions.keepGoing ? ["--keep-going"] : [])
         // One process (adapt runs on rank 0 alone under a launcher): a few utterances.
         let world = SingleProcess()
-        guard let (done, total) = try Align.parse(["--model", model, "--data", data, "--out", alignments] + run).write(world: world) else { return }
-        if !runOptions.quiet { printError("adapt: \(done) of \(total) utterances aligned by \(model)") }
-        try TrainRNN.parse(["--kind", "hybrid", "--init", model, "--train", data, "--alignments", alignments, "--out", out] + run).run(world: world)
-        if let adaptedGMM {
-            do { try DirectoryReplacement.write(try adaptedGMM.embeddedFiles(), to: out) } catch { throw CommandFailure("\(out): \(FileError.reason(error))") }
-        }
+        guard let (done, total) = try Align.parse(["--model", source, "--data", data, "--out", alignments] + run).write(world: world) else { return }
+        if !runOptions.quiet { printError("adapt: \(done) of \(total) utterances aligned by \(model)" + (adaptedGMM == nil ? "" : " with its adapted GMM-HMM")) }
+        try TrainRNN.parse(["--kind", "hybrid", "--init", source, "--train", data, "--alignments", alignments, "--out", out] + run).run(world: world)
         try carryTunedDecoding()
+    }
+
+    /// A copy of the hybrid model directory `model` (its checkpoint left out) with `gmm` as its
+    /// embedded GMM-HMM.
+    static func copy(model: String, to copy: String, embedding gmm: GMMHMM) throws {
+        let manager = FileManager.default
+        do {
+            try manager.createDirectory(atPath: copy, withIntermediateDirectories: true)
+            for name in try manager.contentsOfDirectory(atPath: model) where FileKind.of((model as NSString).appendingPathComponent(name)) == .regular {
+                try manager.copyItem(atPath: (model as NSString).appendingPathComponent(name), toPath: (copy as NSString).appendingPathComponent(name))
+            }
+            for (name, contents) in try gmm.embeddedFiles() { try AtomicFile.write(contents, to: (copy as NSString).appendingPathComponent(name), durable: false) }
+        } catch let error as ModelError { throw error } catch {
+            throw CommandFailure("\(model): cannot be copied with its adapted GMM-HMM to \(copy): \(FileError.reason(error))")
+        }
     }
 
     /// The decoding settings tuned for the source model (LM weight) carry over to the adapted one.
