@@ -349,19 +349,24 @@ public struct GMMHMMTrainer: Sendable {
         // an isolated-word corpus has as many graphs as words. Each graph's pdfs are
         // renumbered, and its own likelihood computer covers only them. A triphone model's
         // graphs come from OpenFst, built once (`triphoneGraphs`).
+        // Why a transcript has no graph, when the graph builder says (a word the model lacks).
+        var unmodelled = [String?](repeating: nil, count: corpus.transcripts.count)
         let graphs: [TranscriptGraph?] = corpus.transcripts.indices.map { k in
             let full: DecodingGraph
             if model.tree != nil {
                 guard let fst = triphoneGraphs?[k] else { return nil }
                 full = fst.decodingGraph(model.transitions)
             } else {
-                guard !corpus.transcripts[k].isEmpty,
-                      let graph = try? model.transitions.transcriptGraph(corpus.transcripts[k], lexicon: model.lexicon, tree: nil) else { return nil }
-                full = graph
+                guard !corpus.transcripts[k].isEmpty else { return nil }
+                do { full = try model.transitions.transcriptGraph(corpus.transcripts[k], lexicon: model.lexicon, tree: nil) } catch {
+                    unmodelled[k] = "its transcript cannot be modelled: \(error)"
+                    return nil
+                }
             }
             let (graph, pdfs) = full.compactingPDFs()
             return TranscriptGraph(graph: graph, pdfs: pdfs, likelihoods: GMMLikelihoods(pdfs.map { model.mixtures[$0] }))
         }
+        let unmodelledReasons = unmodelled
         // Each worker adds its chunks' statistics (gathered in a reused Double buffer) to its own
         // exact sums; the sums are merged after, then over the ranks.
         let layout = BaumWelchLayout(model: model)
@@ -371,6 +376,7 @@ public struct GMMHMMTrainer: Sendable {
             let graph = graphs[chunk.transcript]
             Self.accumulate(model, chunk, dimension: corpus.dimension, graph: graph, options: options,
                             statisticsFrames: other?.chunks[c].expanded, into: &worker.0, workspace: &worker.1)
+            if let reason = unmodelledReasons[chunk.transcript] { for id in chunk.ids { worker.0.skipped[id] = reason } }
             layout.move(&worker.0, pdfs: graph?.pdfs ?? [], into: &worker.2)
         }
         var sums = ExactSums(count: layout.count)

@@ -126,9 +126,10 @@ struct Adapt: ParsableCommand {
     /// A GMM-HMM: MAP of the means.
     func adaptGMMHMM() throws {
         let started = Date()
-        try output.prepare(out, resume: false)
         let (source, search) = try GMMHMM.load(model)
         let adapted = try mapAdapted(source)
+        // OUT is replaced only once the adaptation has worked.
+        try output.prepare(out, resume: false)
         try adapted.model.save(to: out, search: search, trainingSeconds: ModelDirectory.trainingSeconds(model))
         try carryTunedDecoding()
         print(String(format: "adapt: %@, %.1f s → %@", Self.summary(adapted), Date().timeIntervalSince(started), out))
@@ -145,12 +146,12 @@ struct Adapt: ParsableCommand {
         guard embedded != nil || (meanTau == nil && iterations == nil && mllr == nil && speeds == nil) else {
             throw ValidationError("--mean-tau, --iterations, --mllr and --speeds adapt a GMM-HMM; \(model) has none (it was trained on alignments without speaker transforms), so adapt only finetunes it")
         }
-        try output.prepare(out, resume: false)
         let adaptedGMM = try embedded.map { gmm in
             let adapted = try mapAdapted(gmm)
             if !runOptions.quiet { printError("adapt: the GMM-HMM of \(model)'s first pass and fMLLR: MAP of \(Self.summary(adapted))") }
             return adapted.model
         }
+        try output.prepare(out, resume: false)
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("speechlab-adapt-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let alignments = (scratch as NSString).appendingPathComponent("alignments")

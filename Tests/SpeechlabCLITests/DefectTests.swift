@@ -559,6 +559,14 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         expectUsageError(try Speechlab.run(["adapt", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/t", "--mean-tau", "0"]),
                          mentioning: "--mean-tau")
         expectFailure(try Speechlab.run(["adapt", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/map"]), mentioning: "exists")
+        // An adaptation that fails leaves the model at --out as it was, --overwrite or not.
+        let unknown = out + "/unknown"
+        try FileManager.default.copyItem(atPath: f.data + "/test", toPath: unknown)
+        let ids = try String(contentsOfFile: unknown + "/text", encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ")[0] }
+        try ids.map { "\($0) xylophone\n" }.joined().write(toFile: unknown + "/text", atomically: true, encoding: .utf8)
+        let before = FileManager.default.contents(atPath: out + "/map/weights.safetensors")
+        expectFailure(try Speechlab.run(["adapt", "--model", f.gmm, "--data", unknown, "--out", out + "/map", "--overwrite"]), mentioning: "word 'xylophone'")
+        #expect(before != nil && FileManager.default.contents(atPath: out + "/map/weights.safetensors") == before)
     }
 
     @Test func adaptFinetunesAHybridOnItsOwnAlignments() throws {
