@@ -18,12 +18,12 @@ struct Adapt: ParsableCommand {
             --speeds) with the adapted model and moves every Gaussian mean \
             towards its frames by occupancy / (occupancy + τ) (Kaldi's gmm-adapt-map; the original \
             means are the prior, so a Gaussian the data hardly visits keeps its mean). \
-            A hybrid LSTM/GRU-HMM: the model aligns the utterances itself (with the speaker's fMLLR \
-            transform when it has one), then trains on them from its own weights, as \
-            train rnn --kind hybrid --init MODEL with that command's finetuning defaults (for other \
-            settings, --freeze say, run align and train rnn yourself); a hybrid trained on fMLLR- \
-            adapted features also gets the GMM-HMM it decodes with (the first pass, the speaker's \
-            fMLLR) adapted by MAP as above, the GMM-HMM options applying to it. \
+            A hybrid LSTM/GRU-HMM is finetuned from its own weights on the utterances as it aligns \
+            them itself, as train rnn --kind hybrid --init MODEL with that command's finetuning \
+            defaults (for other settings, --freeze say, run align and train rnn yourself). A \
+            hybrid trained on fMLLR-adapted features decodes with a GMM-HMM's help (the first \
+            pass, the speaker's fMLLR): that GMM-HMM is adapted by MAP first, as above (the GMM-HMM \
+            options apply to it), and the hybrid aligns and is finetuned with it. \
             OUT is a model directory like MODEL's, with MODEL's tuned decoding settings; decode \
             with it as with any model.
             Example: speechlab adapt --model exp/gru --data data/nicolas-10 --out exp/gru-nicolas
