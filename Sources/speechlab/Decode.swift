@@ -48,6 +48,8 @@ struct Decode: ParsableCommand, RankAware {
     var wordPenalty: Float?
     @Flag(inversion: .prefixedNo, help: "Two-pass speaker adaptation: decode, estimate each speaker's fMLLR transform from the first pass's words (utt2spk groups utterances; without it each utterance is its own speaker), decode the transformed features. Default: on for a speaker-adaptively trained GMM-HMM and for a hybrid trained on its adapted features, off otherwise.")
     var adapt: Bool?
+    @Option(name: .customLong("gmm-weight"), help: ArgumentHelp("A hybrid that decodes with a GMM-HMM's help: the last pass scores each frame by (1 − w) × the network's log-likelihoods + w × the GMM-HMM's (system combination; default 0: the network alone).", valueName: "w"))
+    var gmmWeight: Float?
     @Option(name: .customLong("adapt-rounds"), help: ArgumentHelp("With adaptation: decode-and-estimate rounds before the final pass (default: the model's, 3).", valueName: "n"))
     var adaptRounds: Int?
     @OptionGroup(title: "Run options")
@@ -65,6 +67,7 @@ struct Decode: ParsableCommand, RankAware {
             guard graph != nil, lmWeight == nil else { throw ValidationError("--lm-weights needs --graph, and replaces --lm-weight") }
             _ = try weightRange()
         }
+        if let gmmWeight, !(0...1).contains(gmmWeight) { throw ValidationError("--gmm-weight must be in 0...1, not \(gmmWeight)") }
         if let adaptRounds, !(1...10).contains(adaptRounds) { throw ValidationError("--adapt-rounds must be between 1 and 10, not \(adaptRounds)") }
         guard maxActive >= 1 else { throw ValidationError("--max-active must be at least 1, not \(maxActive)") }
     }
@@ -79,6 +82,7 @@ struct Decode: ParsableCommand, RankAware {
         }
         // A speaker-adaptively trained model without adaptation scores with its alignment mixtures.
         let model = adapt == false ? opened.unadapted : opened
+        _ = try lastPassScorer(model)  // a --gmm-weight the model cannot take fails before any work
         if adapt == true, model.gmm == nil { throw CommandFailure("\(self.model): --adapt (fMLLR) needs a GMM-HMM, not a \(model.kind) model") }
         // Under mpirun/srun each rank decodes whole speakers (adapted on that rank); rank 0
         // writes the hypotheses of all, in corpus order.
@@ -107,7 +111,11 @@ struct Decode: ParsableCommand, RankAware {
                 }
             }
             let features = utterances
-            paths = parallelMap(features.count, workers: runOptions.jobs) { model.recognize(features[$0], grammar: grammar) }
+            if let combined = try lastPassScorer(model) {
+                paths = parallelMap(features.count, workers: runOptions.jobs) { model.recognize(features[$0], grammar: grammar, scorer: combined) }
+            } else {
+                paths = parallelMap(features.count, workers: runOptions.jobs) { model.recognize(features[$0], grammar: grammar) }
+            }
         }
         var results: [UtteranceResult<DecodedLines>] = []
         var failed = 0, audioFrames = 0
@@ -142,6 +150,18 @@ struct Decode: ParsableCommand, RankAware {
 }
 
 extension Decode {
+    /// With --gmm-weight, the last pass's scorer: a hybrid's network mixed with the GMM-HMM it
+    /// decodes with (on adapted frames its own mixtures, on unadapted ones its first-pass
+    /// mixtures); nil: the model's own scorer.
+    func lastPassScorer(_ model: RecognitionModel) throws -> (any AcousticScorer & Sendable)? {
+        guard let gmmWeight, gmmWeight > 0 else { return nil }
+        guard model.kind == .hybrid, let gmm = model.gmm, let network = model.hmm?.scorer else {
+            throw CommandFailure("\(self.model): --gmm-weight combines a hybrid with the GMM-HMM it decodes with; this \(model.kind) model has none")
+        }
+        let adapts = model.twoPassAdaptation(enabled: adapt) != nil
+        return InterpolatedScorer(network, adapts ? gmm : gmm.firstPassModel, weight: gmmWeight)
+    }
+
     /// The utterances' features after two-pass fMLLR adaptation, when the model and --adapt
     /// call for it (`firstPass` decodes features with a scorer); else as they are.
     func adaptedFeatures(_ utterances: [FeatureMatrix], corpus: CorpusFeatures, model: RecognitionModel,

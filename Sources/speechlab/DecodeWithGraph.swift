@@ -27,9 +27,10 @@ extension Decode {
         let utterances = try adaptedFeatures(corpus.utterances.map(\.features), corpus: corpus, model: model) { features, scorer in
             parallelMap(features.count, workers: jobs) { recognizer.decode(features[$0], scorer: scorer)?.words }
         }
+        let scorer = try lastPassScorer(model) ?? hmm.scorer
         guard lmWeights != nil else {
             if !runOptions.quiet, lmWeight == nil, let tuned { printError("decode: LM weight \(tuned.lmWeight) (tuned on \(tuned.tunedOn))") }
-            return parallelMap(utterances.count, workers: runOptions.jobs) { recognizer.decode(utterances[$0], scorer: hmm.scorer)?.words }
+            return parallelMap(utterances.count, workers: runOptions.jobs) { recognizer.decode(utterances[$0], scorer: scorer)?.words }
         }
         var references: [String: [String]] = [:]
         for (utterance, _) in corpus.utterances {
@@ -37,7 +38,7 @@ extension Decode {
             references[utterance.id] = words
         }
         let weights = try weightRange()
-        let results = recognizer.scan(utterances, scorer: hmm.scorer, lmWeights: weights, workers: runOptions.jobs)
+        let results = recognizer.scan(utterances, scorer: scorer, lmWeights: weights, workers: runOptions.jobs)
         // Errors add over utterances: each rank counts its own, and the sums decide (every rank
         // alike). `sums`: the errors at each weight, then the reference words.
         var sums = [Int64](repeating: 0, count: weights.count + 1)

@@ -166,3 +166,24 @@ extension StateOccupancy: Equatable {
         #expect(small.leafCount == 3 && small.nodes[small.roots["9:0"]!].question.map { small.questions[$0].name } == "L-vowel")
     }
 }
+
+@Suite struct InterpolatedScorerTests {
+    /// Log-likelihoods that depend on the frame's value and the class: (c + 1) · x.
+    struct Linear: AcousticScorer, Sendable {
+        let scale: Float
+        var pdfCount: Int { 3 }
+        func logLikelihoods(frames: [Float], count: Int) -> [Float] {
+            frames.prefix(count).flatMap { x in (0..<3).map { scale * Float($0 + 1) * x } }
+        }
+    }
+
+    @Test func mixesTheTwoScorersFrameByFrameWithTheSecondsWeight() {
+        let frames: [Float] = [1, -2]
+        let (a, b) = (Linear(scale: 1), Linear(scale: -4))
+        #expect(InterpolatedScorer(a, b, weight: 0).logLikelihoods(frames: frames, count: 2) == a.logLikelihoods(frames: frames, count: 2))
+        #expect(InterpolatedScorer(a, b, weight: 1).logLikelihoods(frames: frames, count: 2) == b.logLikelihoods(frames: frames, count: 2))
+        // w = 0.25: 0.75 · (c + 1)x − 0.25 · 4(c + 1)x = −0.25 (c + 1)x
+        #expect(InterpolatedScorer(a, b, weight: 0.25).logLikelihoods(frames: frames, count: 2) == [-0.25, -0.5, -0.75, 0.5, 1, 1.5])
+        #expect(InterpolatedScorer(a, b, weight: 0.25).pdfCount == 3)
+    }
+}

@@ -605,6 +605,26 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         #expect(!FileManager.default.fileExists(atPath: out + "/c"))
     }
 
+    // decode --gmm-weight: a hybrid's last pass mixed with the GMM-HMM it decodes with.
+    @Test func gmmWeightMixesAHybridWithItsGMMHMM() throws {
+        let out = temporaryFolder()
+        func decode(_ model: String, _ extra: [String] = []) throws -> [String] {
+            let run = try Speechlab.run(["decode", "--model", model, "--data", f.data + "/test", "--out", out + "/h", "--quiet"] + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+            return try String(contentsOfFile: out + "/h", encoding: .utf8).split(separator: "\n").map(String.init)
+        }
+        // w = 1: the GMM-HMM alone scores the last pass, on the same adapted frames as the GMM-HMM's own decoding.
+        #expect(try decode(f.gru, ["--gmm-weight", "1"]) == (try decode(f.gmm)))
+        // Without adaptation, its first-pass mixtures (the ones for unadapted frames).
+        #expect(try decode(f.gru, ["--gmm-weight", "1", "--no-adapt"]) == (try decode(f.gmm, ["--no-adapt"])))
+        #expect(try decode(f.gru, ["--gmm-weight", "0.5"]).count == (try decode(f.gru)).count)
+        expectUsageError(try Speechlab.run(["decode", "--model", f.gru, "--data", f.data + "/test", "--out", out + "/x", "--gmm-weight", "1.5"]),
+                         mentioning: "--gmm-weight must be in 0...1")
+        expectFailure(try Speechlab.run(["decode", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/x", "--gmm-weight", "0.5"]),
+                      mentioning: "--gmm-weight combines a hybrid")
+        #expect(!FileManager.default.fileExists(atPath: out + "/x"))
+    }
+
     // 15. --jobs is validated the same way by every command.
     @Test func everyCommandRefusesZeroJobs() throws {
         let out = temporaryFolder()
