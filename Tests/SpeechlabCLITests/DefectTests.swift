@@ -608,11 +608,15 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
     // decode --gmm-weight: a hybrid's last pass mixed with the GMM-HMM it decodes with.
     @Test func gmmWeightMixesAHybridWithItsGMMHMM() throws {
         let out = temporaryFolder()
+        // The hypotheses and the word times (which move with the scores where the words do not).
         func decode(_ model: String, _ extra: [String] = []) throws -> [String] {
-            let run = try Speechlab.run(["decode", "--model", model, "--data", f.data + "/test", "--out", out + "/h", "--quiet"] + extra)
+            let run = try Speechlab.run(["decode", "--model", model, "--data", f.data + "/test", "--out", out + "/h", "--times", out + "/t",
+                                         "--quiet"] + extra)
             #expect(run.status == 0, "\(run.stderr)")
-            return try String(contentsOfFile: out + "/h", encoding: .utf8).split(separator: "\n").map(String.init)
+            return try [out + "/h", out + "/t"].flatMap { try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n").map(String.init) }
         }
+        // The two models decode differently, so that the equalities below say something.
+        #expect(try decode(f.gru) != (try decode(f.gmm)))
         // w = 1: the GMM-HMM alone scores the last pass, on the same adapted frames as the GMM-HMM's own decoding.
         #expect(try decode(f.gru, ["--gmm-weight", "1"]) == (try decode(f.gmm)))
         // Without adaptation, its first-pass mixtures (the ones for unadapted frames).

@@ -92,6 +92,14 @@ import Testing
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work + "/report/report.json"))) as! [String: Any]
         // Each speaker-adaptive model twice (unadapted, and after two-pass fMLLR through the graph).
         #expect(report["grammar"] as? String == "graph" && (report["models"] as? [Any])?.count == 4)
+        // Through the graph too, --gmm-weight 1 scores the hybrid's last pass as the GMM-HMM scores its own.
+        func decode(_ model: String, _ extra: [String]) throws -> String {
+            let run = try Speechlab.run(["decode", "--model", model, "--graph", work + "/graph", "--data", f.data + "/test", "--out", work + "/h",
+                                         "--times", work + "/t", "--quiet"] + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+            return try String(contentsOfFile: work + "/h", encoding: .utf8) + String(contentsOfFile: work + "/t", encoding: .utf8)
+        }
+        #expect(try decode(f.gru, ["--gmm-weight", "1"]) == (try decode(f.gmm, [])))
         let mismatch = try Speechlab.run(["compare", "--test", f.data + "/test", "--models", f.gmm, f.gru, "--graph", work + "/graph", work + "/graph",
                                           work + "/graph", "--out", work + "/r2"])
         #expect(mismatch.status == 64 && mismatch.stderr.contains("one per model (2), not 3"), "\(mismatch.stderr)")
