@@ -61,6 +61,18 @@ struct Adapt: ParsableCommand {
         if let speeds { _ = try Perturb.speeds(speeds) }
     }
 
+    /// `body` given a fresh folder under the system's temporary directory, removed after.
+    static func withScratchFolder<T>(_ body: (String) throws -> T) rethrows -> T {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("speechlab-adapt-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        return try body(scratch)
+    }
+
+    /// The run options handed on to the commands adapt runs in-process.
+    func forwardedRunOptions(quiet: Bool) -> [String] {
+        ["--jobs", String(runOptions.jobs)] + (quiet ? ["--quiet"] : []) + (runOptions.keepGoing ? ["--keep-going"] : [])
+    }
+
     /// The MAP adaptation's utterances: DATA at `--speeds` (by default three), the copies in a
     /// temporary folder (`perturb`'s) that is removed once they are read.
     func loadAdaptationData(config: FeatureConfig) throws -> CorpusFeatures {
@@ -68,14 +80,14 @@ struct Adapt: ParsableCommand {
         guard factors != [1] else {
             return try CorpusFeatures.load(data, config: config, rateGiven: true, requireTranscripts: true, run: runOptions)
         }
-        let copies = FileManager.default.temporaryDirectory.appendingPathComponent("speechlab-adapt-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: copies) }
-        let run = ["--jobs", String(runOptions.jobs), "--quiet"] + (runOptions.keepGoing ? ["--keep-going"] : [])
-        _ = try Perturb.parse(["--data", data, "--out", copies, "--speeds", factors.map { String($0) }.joined(separator: ",")] + run).write()
-        if !runOptions.quiet {
-            printError("adapt: \(data)'s utterances at speeds \(factors.map(SpeedPerturbation.label).joined(separator: ", "))")
+        return try Self.withScratchFolder { copies in
+            _ = try Perturb.parse(["--data", data, "--out", copies, "--speeds", factors.map { String($0) }.joined(separator: ",")]
+                + forwardedRunOptions(quiet: true)).write()
+            if !runOptions.quiet {
+                printError("adapt: \(data)'s utterances at speeds \(factors.map(SpeedPerturbation.label).joined(separator: ", "))")
+            }
+            return try CorpusFeatures.load(copies, config: config, rateGiven: true, requireTranscripts: true, run: runOptions)
         }
-        return try CorpusFeatures.load(copies, config: config, rateGiven: true, requireTranscripts: true, run: runOptions)
     }
 
     func run() throws {
@@ -152,23 +164,23 @@ struct Adapt: ParsableCommand {
             return adapted.model
         }
         try output.prepare(out, resume: false)
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("speechlab-adapt-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let alignments = (scratch as NSString).appendingPathComponent("alignments")
-        // The hybrid aligns and is finetuned as it will decode, with its adapted GMM-HMM (a copy
-        // of MODEL holding it): the network learns from the frames the adapted fMLLR gives (on
-        // validation speakers 91 errors against 99 with the unadapted GMM-HMM's frames).
-        var source = model
-        if let adaptedGMM {
-            source = (scratch as NSString).appendingPathComponent("model")
-            try Self.copy(model: model, to: source, embedding: adaptedGMM)
+        try Self.withScratchFolder { scratch in
+            let alignments = (scratch as NSString).appendingPathComponent("alignments")
+            // The hybrid aligns and is finetuned as it will decode, with its adapted GMM-HMM (a copy
+            // of MODEL holding it): the network learns from the frames the adapted fMLLR gives (on
+            // validation speakers 91 errors against 99 with the unadapted GMM-HMM's frames).
+            var source = model
+            if let adaptedGMM {
+                source = (scratch as NSString).appendingPathComponent("model")
+                try Self.copy(model: model, to: source, embedding: adaptedGMM)
+            }
+            let run = forwardedRunOptions(quiet: runOptions.quiet)
+            // One process (adapt runs on rank 0 alone under a launcher): a few utterances.
+            let world = SingleProcess()
+            guard let (done, total) = try Align.parse(["--model", source, "--data", data, "--out", alignments] + run).write(world: world) else { return }
+            if !runOptions.quiet { printError("adapt: \(done) of \(total) utterances aligned by \(model)" + (adaptedGMM == nil ? "" : " with its adapted GMM-HMM")) }
+            try TrainRNN.parse(["--kind", "hybrid", "--init", source, "--train", data, "--alignments", alignments, "--out", out] + run).run(world: world)
         }
-        let run = ["--jobs", String(runOptions.jobs)] + (runOptions.quiet ? ["--quiet"] : []) + (runOptions.keepGoing ? ["--keep-going"] : [])
-        // One process (adapt runs on rank 0 alone under a launcher): a few utterances.
-        let world = SingleProcess()
-        guard let (done, total) = try Align.parse(["--model", source, "--data", data, "--out", alignments] + run).write(world: world) else { return }
-        if !runOptions.quiet { printError("adapt: \(done) of \(total) utterances aligned by \(model)" + (adaptedGMM == nil ? "" : " with its adapted GMM-HMM")) }
-        try TrainRNN.parse(["--kind", "hybrid", "--init", source, "--train", data, "--alignments", alignments, "--out", out] + run).run(world: world)
         try carryTunedDecoding()
     }
 

@@ -82,7 +82,8 @@ struct Decode: ParsableCommand, RankAware {
         }
         // A speaker-adaptively trained model without adaptation scores with its alignment mixtures.
         let model = adapt == false ? opened.unadapted : opened
-        _ = try lastPassScorer(model)  // a --gmm-weight the model cannot take fails before any work
+        // A --gmm-weight the model cannot take fails here, before any work.
+        let lastPass = try lastPassScorer(model)
         if adapt == true, model.gmm == nil { throw CommandFailure("\(self.model): --adapt (fMLLR) needs a GMM-HMM, not a \(model.kind) model") }
         // Under mpirun/srun each rank decodes whole speakers (adapted on that rank); rank 0
         // writes the hypotheses of all, in corpus order.
@@ -100,7 +101,7 @@ struct Decode: ParsableCommand, RankAware {
         var utterances = corpus.utterances.map(\.features)
         let paths: [[TimedWord]?]
         if let graph {
-            paths = try decodeWithGraph(graph, model: model, corpus: corpus)
+            paths = try decodeWithGraph(graph, model: model, corpus: corpus, lastPass: lastPass)
         } else {
             guard model.hmm?.tree == nil else {
                 throw CommandFailure("\(self.model): a triphone model decodes through a graph: make one with 'speechlab graph --model \(self.model) --lm LM.arpa --out GRAPH', then decode --graph GRAPH")
@@ -111,7 +112,7 @@ struct Decode: ParsableCommand, RankAware {
                 }
             }
             let features = utterances
-            if let combined = try lastPassScorer(model) {
+            if let combined = lastPass {
                 paths = parallelMap(features.count, workers: runOptions.jobs) { model.recognize(features[$0], grammar: grammar, scorer: combined) }
             } else {
                 paths = parallelMap(features.count, workers: runOptions.jobs) { model.recognize(features[$0], grammar: grammar) }

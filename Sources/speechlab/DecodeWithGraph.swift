@@ -18,7 +18,9 @@ extension Decode {
 
     /// Token passing through the graph at `path`: at one LM weight (given, tuned before, or the default),
     /// or with `--lm-weights` at each and the best kept (and saved in the model directory).
-    func decodeWithGraph(_ path: String, model: RecognitionModel, corpus: CorpusFeatures) throws -> [[TimedWord]?] {
+    /// `lastPass`: the last pass's scorer when not the model's own (``lastPassScorer(_:)``).
+    func decodeWithGraph(_ path: String, model: RecognitionModel, corpus: CorpusFeatures,
+                         lastPass: (any AcousticScorer & Sendable)?) throws -> [[TimedWord]?] {
         guard let hmm = model.hmm else { throw CommandFailure("\(self.model): a whole-utterance classifier does not decode through a graph") }
         let (decoder, tuned) = try TunedDecoding.decoder(for: self.model, lmWeight: lmWeight, wordPenalty: wordPenalty, beam: beam,
                                                          maxActive: maxActive)
@@ -27,7 +29,7 @@ extension Decode {
         let utterances = try adaptedFeatures(corpus.utterances.map(\.features), corpus: corpus, model: model) { features, scorer in
             parallelMap(features.count, workers: jobs) { recognizer.decode(features[$0], scorer: scorer)?.words }
         }
-        let scorer = try lastPassScorer(model) ?? hmm.scorer
+        let scorer = lastPass ?? hmm.scorer
         guard lmWeights != nil else {
             if !runOptions.quiet, lmWeight == nil, let tuned { printError("decode: LM weight \(tuned.lmWeight) (tuned on \(tuned.tunedOn))") }
             return parallelMap(utterances.count, workers: runOptions.jobs) { recognizer.decode(utterances[$0], scorer: scorer)?.words }
