@@ -28,6 +28,26 @@ import Testing
         print("AN4 end to end: \(words) dev words, WER \(String(format: "%.1f", 100 * wer))%")
         // Trained on a quarter of the data; the full recipe is under 10% on all ten dev speakers.
         #expect(words > 50 && wer < 0.35, "WER \(wer) on \(words) words")
+
+        // Triphones grown from the monophones get LDA+MLLT and speaker-adaptive training by
+        // default (the model keeps the transform and its alignment mixtures), and decode through
+        // their graph in two passes, adapting to each dev speaker.
+        let tri = try run(["train", "gmm-hmm", "--from", work + "/mono", "--train", work + "/data/train", "--leaves", "60", "--gaussians", "2",
+                           "--iterations", "8", "--out", work + "/tri"])
+        #expect(tri.stdout.contains("LDA+MLLT+SAT") && tri.stderr.contains("fMLLR for 16 speakers"), "\(tri.stdout)\n\(tri.stderr)")
+        let model = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work + "/tri/model.json"))) as! [String: Any]
+        #expect(model["tree"] != nil && model["speakerAdaptation"] != nil && (model["features"] as? [String: Any])?["transform"] != nil, "\(model.keys.sorted())")
+        _ = try run(["graph", "--model", work + "/tri", "--lm", work + "/lm.arpa", "--out", work + "/tri-graph", "--quiet"])
+        let decoded = try run(["decode", "--model", work + "/tri", "--graph", work + "/tri-graph", "--data", work + "/data/dev", "--out", work + "/tri.hyp"])
+        #expect(decoded.stderr.contains("fMLLR for 2 speakers"), "\(decoded.stderr)")
+        let triScore = try run(["score", "--ref", work + "/data/dev/text", "--hyp", work + "/tri.hyp", "--json"])
+        let triWER = (try JSONSerialization.jsonObject(with: Data(triScore.stdout.utf8)) as! [String: Any])["wordErrorRate"] as! Double
+        print("AN4 end to end, adapted triphones: WER \(String(format: "%.1f", 100 * triWER))%")
+        #expect(triWER < 0.35, "WER \(triWER) on \(words) words")
+        // A source with a transform of its own takes no second one.
+        let stacked = try Speechlab.run(["train", "gmm-hmm", "--from", work + "/tri", "--train", work + "/data/train", "--lda", "--out", work + "/x"])
+        #expect(stacked.status == 1 && stacked.stderr.contains("has an LDA transform already"), "\(stacked.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: work + "/x/model.json"))
     }
 
     /// Keeps every `every`-th speaker of a data directory (and only their utterances).
