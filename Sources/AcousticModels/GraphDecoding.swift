@@ -77,6 +77,13 @@ public struct GraphRecognizer: Sendable {
 }
 
 extension GraphRecognizer {
+    /// The same graph and search at another LM weight (the acoustic scale its inverse).
+    public func atLMWeight(_ weight: Float) -> GraphRecognizer {
+        var copy = self
+        copy.decoder.acousticScale = 1 / weight
+        return copy
+    }
+
     /// The words of every utterance decoded at each LM weight (the acoustic scale its inverse),
     /// the acoustic log-likelihoods computed once: Kaldi's scoring over LM weights, for tuning on
     /// a dev set.
@@ -86,9 +93,7 @@ extension GraphRecognizer {
             scorer.logLikelihoods(frames: utterances[$0].values, count: utterances[$0].frames)
         }
         return lmWeights.map { weight in
-            var scaled = self.decoder
-            scaled.acousticScale = 1 / weight
-            let decoder = scaled
+            let decoder = atLMWeight(weight).decoder
             return parallelMap(utterances.count, workers: workers) {
                 decoder.decode(graph, logLikelihoods: likelihoods[$0], frames: utterances[$0].frames, pdfCount: scorer.pdfCount)?.words
             }
@@ -107,9 +112,15 @@ public struct TunedDecoding: Codable, Sendable, Equatable {
     public var tunedOn: String
     public var referenceWords: Int
     public var errorsByWeight: [String: Int]
+    /// The LM weight of the passes before the last when the model adapts in two passes (they
+    /// found the words that estimated each speaker's transform while the weights were tried);
+    /// nil in files written before it was kept: those passes then use `lmWeight`.
+    public var firstPassLMWeight: Float?
 
-    public init(graph: String, lmWeight: Float, wordPenalty: Float, tunedOn: String, referenceWords: Int, errorsByWeight: [String: Int]) {
+    public init(graph: String, lmWeight: Float, wordPenalty: Float, tunedOn: String, referenceWords: Int, errorsByWeight: [String: Int],
+                firstPassLMWeight: Float? = nil) {
         self.graph = graph
+        self.firstPassLMWeight = firstPassLMWeight
         self.lmWeight = lmWeight
         self.wordPenalty = wordPenalty
         self.tunedOn = tunedOn
@@ -134,6 +145,15 @@ public struct TunedDecoding: Codable, Sendable, Equatable {
         return (decoder, tuned)
     }
 
+    /// The LM weight of two-pass adaptation's first passes: the one given, else the one they
+    /// had while the weights were tuned (so that a later decode repeats the tuned one), else the
+    /// decoder's. While weights are tuned (`tuning`), always ``defaultLMWeight``, as Kaldi's
+    /// `decode_fmllr.sh` keeps one acoustic scale for its first pass whatever is scored after.
+    public static func firstPassLMWeight(given: Float?, tuned: TunedDecoding?, tuning: Bool) -> Float {
+        if tuning { return defaultLMWeight }
+        return given ?? tuned?.firstPassLMWeight ?? tuned?.lmWeight ?? defaultLMWeight
+    }
+
     /// The settings saved in the model directory at `path`, or nil when it has none.
     public static func read(_ path: String) throws -> TunedDecoding? {
         let file = (path as NSString).appendingPathComponent(fileName)
@@ -141,7 +161,8 @@ public struct TunedDecoding: Codable, Sendable, Equatable {
         do {
             try requireRegularFile(file)
             let tuned = try JSONDecoder().decode(TunedDecoding.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
-            guard tuned.lmWeight > 0, tuned.lmWeight.isFinite, tuned.wordPenalty.isFinite else {
+            guard tuned.lmWeight > 0, tuned.lmWeight.isFinite, tuned.wordPenalty.isFinite,
+                  tuned.firstPassLMWeight.map({ $0 > 0 && $0.isFinite }) ?? true else {
                 throw ModelError("\(file): the LM weight must be positive and the word penalty finite")
             }
             return tuned

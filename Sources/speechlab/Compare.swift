@@ -34,6 +34,8 @@ struct Compare: ParsableCommand {
     var grammar: Grammar?
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Decode through graphs made by 'speechlab graph' instead of a grammar: one for every model, or one per model in the order of --models (each model at the LM weight its decoding.json holds, else 10).", valueName: "dir"))
     var graph: [String] = []
+    @Option(name: .customLong("gmm-weight"), help: ArgumentHelp("Hybrids that keep a GMM-HMM score each frame by (1 − w) × the network's log-likelihoods + w × the GMM-HMM's, as 'decode --gmm-weight' (default \(RecognitionModel.defaultGMMWeight); 0: the networks alone); other models are not affected.", valueName: "w"))
+    var gmmWeight: Float?
     @OptionGroup(title: "Run options")
     var runOptions: RunOptions
 
@@ -43,6 +45,7 @@ struct Compare: ParsableCommand {
             throw ValidationError("--graph takes one graph for every model or one per model (\(models.count)), not \(graph.count)")
         }
         guard graph.isEmpty || grammar == nil else { throw ValidationError("--grammar and --graph exclude each other") }
+        if let gmmWeight, !(0...1).contains(gmmWeight) { throw ValidationError("--gmm-weight must be in 0...1, not \(gmmWeight)") }
     }
 
     func run() throws {
@@ -76,16 +79,21 @@ struct Compare: ParsableCommand {
             }
         }
         var decodings: [ModelDecoding] = []
-        for (k, name, model, adapted) in entries {
-            let path = loaded[k].path, summary = model.summary
-            if !runOptions.quiet { printError("compare: decoding with \(name) (\(summary.architecture)\(adapted ? ", two-pass fMLLR" : ""))") }
+        for (k, name, unmixed, adapted) in entries {
+            let path = loaded[k].path, summary = unmixed.summary
+            // Only a hybrid that keeps a GMM-HMM mixes it in.
+            let weight = unmixed.kind == .hybrid && unmixed.gmm != nil ? gmmWeight ?? unmixed.defaultGMMWeight : 0
+            let model = try unmixed.mixingGMMHMM(weight: weight, adapted: adapted)
+            let architecture = summary.architecture + (adapted ? ", two-pass fMLLR" : "") + (weight > 0 ? String(format: ", GMM-HMM mixed in (w %g)", weight) : "")
+            if !runOptions.quiet { printError("compare: decoding with \(name) (\(architecture))") }
             let started = Date()
             let features = try CorpusFeatures.load(test, config: model.features, rateGiven: true, requireTranscripts: true, run: runOptions)
             var items = features.utterances.map(\.features)
-            let graphRecognizer = recognizers[k], jobs = runOptions.jobs
+            let recognizers = recognizers[k], jobs = runOptions.jobs
             // A classifier has no scorer (and no graph).
-            func decode(_ items: [FeatureMatrix], _ scorer: (any AcousticScorer & Sendable)?, progress: ProgressReporter?) -> [[TimedWord]?] {
+            func decode(_ items: [FeatureMatrix], _ scorer: (any AcousticScorer & Sendable)?, firstPass: Bool, progress: ProgressReporter?) -> [[TimedWord]?] {
                 let done = Atomic(0)
+                let graphRecognizer = firstPass ? recognizers?.firstPass : recognizers?.last
                 return parallelMap(items.count, workers: jobs) { i in
                     let result: [TimedWord]?
                     if let scorer {
@@ -98,10 +106,10 @@ struct Compare: ParsableCommand {
                 }
             }
             if adapted, let adaptation = model.twoPassAdaptation(enabled: nil) {
-                items = adaptation.adapt(items, speakers: features.speakers, jobs: jobs) { decode($0, $1, progress: nil) }.features
+                items = adaptation.adapt(items, speakers: features.speakers, jobs: jobs) { decode($0, $1, firstPass: true, progress: nil) }.features
             }
             let progress = runOptions.quiet ? nil : ProgressReporter(label: "decode", total: items.count)
-            let words = decode(items, model.hmm?.scorer, progress: progress)
+            let words = decode(items, model.hmm?.scorer, firstPass: false, progress: progress)
             progress?.finish()
             let seconds = Date().timeIntervalSince(started)
             var hypotheses: [String: [String]] = [:]
@@ -109,7 +117,7 @@ struct Compare: ParsableCommand {
             try AtomicFile.write(lines: features.utterances.map { u in ([u.utterance.id] + (hypotheses[u.utterance.id] ?? [])).joined(separator: " ") },
                            to: try outputPath(name.replacingOccurrences(of: "/", with: "_") + ".hyp"))
             decodings.append(ModelDecoding(
-                name: name, path: path, kind: summary.kind.rawValue, architecture: summary.architecture + (adapted ? ", two-pass fMLLR" : ""),
+                name: name, path: path, kind: summary.kind.rawValue, architecture: architecture,
                 features: model.features.summary,
                 parameters: summary.parameters, trainingSeconds: summary.trainingSeconds, decodingSeconds: seconds,
                 threads: runOptions.jobs, hypotheses: hypotheses, vocabulary: Set(model.vocabulary), curves: summary.curves,
@@ -130,12 +138,15 @@ struct Compare: ParsableCommand {
         print("report: \((out as NSString).appendingPathComponent("report.html")) (also report.md, report.json)")
     }
 
-    /// With --graph, each model's recognizer through its graph, at the LM weight it was tuned to.
-    private func graphRecognizers(_ loaded: [(path: String, model: RecognitionModel)]) throws -> [GraphRecognizer?] {
+    /// With --graph, each model's recognizer through its graph at the LM weight it was tuned to,
+    /// and for two-pass adaptation's first passes at theirs (as `decode` does).
+    private func graphRecognizers(_ loaded: [(path: String, model: RecognitionModel)]) throws -> [(last: GraphRecognizer, firstPass: GraphRecognizer)?] {
         guard !graph.isEmpty else { return loaded.map { _ in nil } }
         return try loaded.enumerated().map { k, item in
             guard let hmm = item.model.hmm else { throw CommandFailure("\(item.path): a whole-utterance classifier does not decode through a graph") }
-            return try GraphRecognizer(graphDirectory: graph[graph.count == 1 ? 0 : k], hmm: hmm, decoder: TunedDecoding.decoder(for: item.path).decoder)
+            let (decoder, tuned) = try TunedDecoding.decoder(for: item.path)
+            let recognizer = try GraphRecognizer(graphDirectory: graph[graph.count == 1 ? 0 : k], hmm: hmm, decoder: decoder)
+            return (recognizer, recognizer.atLMWeight(TunedDecoding.firstPassLMWeight(given: nil, tuned: tuned, tuning: false)))
         }
     }
 

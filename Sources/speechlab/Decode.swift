@@ -48,7 +48,7 @@ struct Decode: ParsableCommand, RankAware {
     var wordPenalty: Float?
     @Flag(inversion: .prefixedNo, help: "Two-pass speaker adaptation: decode, estimate each speaker's fMLLR transform from the first pass's words (utt2spk groups utterances; without it each utterance is its own speaker), decode the transformed features. Default: on for a speaker-adaptively trained GMM-HMM and for a hybrid trained on its adapted features, off otherwise.")
     var adapt: Bool?
-    @Option(name: .customLong("gmm-weight"), help: ArgumentHelp("A hybrid that decodes with a GMM-HMM's help: the last pass scores each frame by (1 − w) × the network's log-likelihoods + w × the GMM-HMM's (system combination; default 0: the network alone).", valueName: "w"))
+    @Option(name: .customLong("gmm-weight"), help: ArgumentHelp("A hybrid that keeps a GMM-HMM (one trained on its fMLLR features): the last pass scores each frame by (1 − w) × the network's log-likelihoods + w × the GMM-HMM's (system combination; default \(RecognitionModel.defaultGMMWeight), chosen on validation speakers; 0: the network alone).", valueName: "w"))
     var gmmWeight: Float?
     @Option(name: .customLong("adapt-rounds"), help: ArgumentHelp("With adaptation: decode-and-estimate rounds before the final pass (default: the model's, 3).", valueName: "n"))
     var adaptRounds: Int?
@@ -81,9 +81,7 @@ struct Decode: ParsableCommand, RankAware {
             if let wordPenalty { search.wordPenalty = wordPenalty }
         }
         // A speaker-adaptively trained model without adaptation scores with its alignment mixtures.
-        let model = adapt == false ? opened.unadapted : opened
-        // A --gmm-weight the model cannot take fails here, before any work.
-        let lastPass = try lastPassScorer(model)
+        let model = try mixingGMMHMM(adapt == false ? opened.unadapted : opened)
         if adapt == true, model.gmm == nil { throw CommandFailure("\(self.model): --adapt (fMLLR) needs a GMM-HMM, not a \(model.kind) model") }
         // Under mpirun/srun each rank decodes whole speakers (adapted on that rank); rank 0
         // writes the hypotheses of all, in corpus order.
@@ -101,7 +99,7 @@ struct Decode: ParsableCommand, RankAware {
         var utterances = corpus.utterances.map(\.features)
         let paths: [[TimedWord]?]
         if let graph {
-            paths = try decodeWithGraph(graph, model: model, corpus: corpus, lastPass: lastPass)
+            paths = try decodeWithGraph(graph, model: model, corpus: corpus)
         } else {
             guard model.hmm?.tree == nil else {
                 throw CommandFailure("\(self.model): a triphone model decodes through a graph: make one with 'speechlab graph --model \(self.model) --lm LM.arpa --out GRAPH', then decode --graph GRAPH")
@@ -112,11 +110,7 @@ struct Decode: ParsableCommand, RankAware {
                 }
             }
             let features = utterances
-            if let combined = lastPass {
-                paths = parallelMap(features.count, workers: runOptions.jobs) { model.recognize(features[$0], grammar: grammar, scorer: combined) }
-            } else {
-                paths = parallelMap(features.count, workers: runOptions.jobs) { model.recognize(features[$0], grammar: grammar) }
-            }
+            paths = parallelMap(features.count, workers: runOptions.jobs) { model.recognize(features[$0], grammar: grammar) }
         }
         var results: [UtteranceResult<DecodedLines>] = []
         var failed = 0, audioFrames = 0
@@ -151,16 +145,14 @@ struct Decode: ParsableCommand, RankAware {
 }
 
 extension Decode {
-    /// With --gmm-weight, the last pass's scorer: a hybrid's network mixed with the GMM-HMM it
-    /// decodes with (on adapted frames its own mixtures, on unadapted ones its first-pass
-    /// mixtures); nil: the model's own scorer.
-    func lastPassScorer(_ model: RecognitionModel) throws -> (any AcousticScorer & Sendable)? {
-        guard let gmmWeight, gmmWeight > 0 else { return nil }
-        guard model.kind == .hybrid, let gmm = model.gmm, let network = model.hmm?.scorer else {
+    /// `model` with its last pass as --gmm-weight says (default: the model's,
+    /// ``RecognitionModel/defaultGMMWeight`` for a hybrid that keeps a GMM-HMM): on adapted
+    /// frames the GMM-HMM's own mixtures, on unadapted ones its first-pass mixtures.
+    func mixingGMMHMM(_ model: RecognitionModel) throws -> RecognitionModel {
+        if let gmmWeight, gmmWeight > 0, model.kind != .hybrid || model.gmm == nil {
             throw CommandFailure("\(self.model): --gmm-weight combines a hybrid with the GMM-HMM it decodes with; this \(model.kind) model has none")
         }
-        let adapts = model.twoPassAdaptation(enabled: adapt) != nil
-        return InterpolatedScorer(network, adapts ? gmm : gmm.firstPassModel, weight: gmmWeight)
+        return try model.mixingGMMHMM(weight: gmmWeight ?? model.defaultGMMWeight, adapted: model.twoPassAdaptation(enabled: adapt) != nil)
     }
 
     /// The utterances' features after two-pass fMLLR adaptation, when the model and --adapt

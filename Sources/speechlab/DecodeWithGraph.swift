@@ -18,18 +18,18 @@ extension Decode {
 
     /// Token passing through the graph at `path`: at one LM weight (given, tuned before, or the default),
     /// or with `--lm-weights` at each and the best kept (and saved in the model directory).
-    /// `lastPass`: the last pass's scorer when not the model's own (``lastPassScorer(_:)``).
-    func decodeWithGraph(_ path: String, model: RecognitionModel, corpus: CorpusFeatures,
-                         lastPass: (any AcousticScorer & Sendable)?) throws -> [[TimedWord]?] {
+    func decodeWithGraph(_ path: String, model: RecognitionModel, corpus: CorpusFeatures) throws -> [[TimedWord]?] {
         guard let hmm = model.hmm else { throw CommandFailure("\(self.model): a whole-utterance classifier does not decode through a graph") }
         let (decoder, tuned) = try TunedDecoding.decoder(for: self.model, lmWeight: lmWeight, wordPenalty: wordPenalty, beam: beam,
                                                          maxActive: maxActive)
         let recognizer = try GraphRecognizer(graphDirectory: path, hmm: hmm, decoder: decoder)
         let jobs = runOptions.jobs
+        let firstPassWeight = TunedDecoding.firstPassLMWeight(given: lmWeight, tuned: tuned, tuning: lmWeights != nil)
+        let firstPass = recognizer.atLMWeight(firstPassWeight)
         let utterances = try adaptedFeatures(corpus.utterances.map(\.features), corpus: corpus, model: model) { features, scorer in
-            parallelMap(features.count, workers: jobs) { recognizer.decode(features[$0], scorer: scorer)?.words }
+            parallelMap(features.count, workers: jobs) { firstPass.decode(features[$0], scorer: scorer)?.words }
         }
-        let scorer = lastPass ?? hmm.scorer
+        let scorer = hmm.scorer
         guard lmWeights != nil else {
             if !runOptions.quiet, lmWeight == nil, let tuned { printError("decode: LM weight \(tuned.lmWeight) (tuned on \(tuned.tunedOn))") }
             return parallelMap(utterances.count, workers: runOptions.jobs) { recognizer.decode(utterances[$0], scorer: scorer)?.words }
@@ -65,7 +65,8 @@ extension Decode {
             }
         }
         let chosen = TunedDecoding(graph: path, lmWeight: weights[best], wordPenalty: decoder.wordPenalty, tunedOn: data ?? feats ?? "",
-                                   referenceWords: referenceWords, errorsByWeight: errors)
+                                   referenceWords: referenceWords, errorsByWeight: errors,
+                                   firstPassLMWeight: model.twoPassAdaptation(enabled: adapt) == nil ? nil : firstPassWeight)
         guard world.isWriter else { return results[best] }
         try chosen.write(to: self.model)
         printError(String(format: "decode: LM weight %g has the fewest errors; kept in %@", weights[best], (self.model as NSString).appendingPathComponent(TunedDecoding.fileName)))

@@ -616,17 +616,41 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
             return try [out + "/h", out + "/t"].flatMap { try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n").map(String.init) }
         }
         // The two models decode differently, so that the equalities below say something.
-        #expect(try decode(f.gru) != (try decode(f.gmm)))
+        let network = try decode(f.gru, ["--gmm-weight", "0"])
+        #expect(network != (try decode(f.gmm)))
+        // By default a hybrid that keeps a GMM-HMM mixes it in at the weight chosen on validation speakers.
+        let (byDefault, explicit) = (try decode(f.gru), try decode(f.gru, ["--gmm-weight", "0.4"]))
+        #expect(RecognitionModel.defaultGMMWeight == 0.4 && byDefault == explicit)
+        #expect(byDefault != network, "the mixed scores move some word times of these models")
         // w = 1: the GMM-HMM alone scores the last pass, on the same adapted frames as the GMM-HMM's own decoding.
         #expect(try decode(f.gru, ["--gmm-weight", "1"]) == (try decode(f.gmm)))
         // Without adaptation, its first-pass mixtures (the ones for unadapted frames).
         #expect(try decode(f.gru, ["--gmm-weight", "1", "--no-adapt"]) == (try decode(f.gmm, ["--no-adapt"])))
-        #expect(try decode(f.gru, ["--gmm-weight", "0.5"]).count == (try decode(f.gru)).count)
+        #expect(try decode(f.gru, ["--gmm-weight", "0.5"]).count == network.count)
         expectUsageError(try Speechlab.run(["decode", "--model", f.gru, "--data", f.data + "/test", "--out", out + "/x", "--gmm-weight", "1.5"]),
                          mentioning: "--gmm-weight must be in 0...1")
         expectFailure(try Speechlab.run(["decode", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/x", "--gmm-weight", "0.5"]),
                       mentioning: "--gmm-weight combines a hybrid")
         #expect(!FileManager.default.fileExists(atPath: out + "/x"))
+    }
+
+    /// The mixed scorer is (1 − w)·network + w·GMM-HMM frame by frame: the GMM-HMM's own
+    /// mixtures on adapted frames, its first-pass mixtures on unadapted ones.
+    @Test func aMixedHybridScoresTheWeightedSumOfItsTwoModels() throws {
+        let hybrid = try RecognitionModel.open(f.gru), gmm = try RecognitionModel.open(f.gmm)
+        #expect(hybrid.defaultGMMWeight == RecognitionModel.defaultGMMWeight && gmm.defaultGMMWeight == 0)
+        // Any frames of the models' dimension will do (both score the same features).
+        let (frames, dimension) = (20, hybrid.features.dimension)
+        let values = (0..<(frames * dimension)).map { Float(sin(Double($0) * 0.37)) }
+        func scores(_ model: RecognitionModel) -> [Float] { model.hmm!.scorer.logLikelihoods(frames: values, count: frames) }
+        let network = scores(hybrid), own = scores(gmm), firstPass = scores(gmm.unadapted)
+        #expect(own != firstPass, "the SAT model's two mixtures differ, so that the choice below is checked")
+        for (adapted, reference) in [(true, own), (false, firstPass)] {
+            let mixed = scores(try hybrid.mixingGMMHMM(weight: 0.25, adapted: adapted))
+            #expect(mixed.count == network.count && zip(mixed.indices, mixed).allSatisfy { i, x in abs(x - (0.75 * network[i] + 0.25 * reference[i])) <= 1e-4 * max(1, abs(x)) })
+        }
+        #expect(scores(try hybrid.mixingGMMHMM(weight: 0, adapted: true)) == network)
+        #expect(throws: ModelError.self) { try gmm.mixingGMMHMM(weight: 0.5, adapted: true) }
     }
 
     // 15. --jobs is validated the same way by every command.

@@ -69,14 +69,23 @@ import Testing
         #expect(try Speechlab.run(["lm", "train", "--data", f.data + "/train", "--out", work + "/lm.arpa", "--quiet"]).status == 0)
         #expect(try Speechlab.run(["graph", "--model", model, "--lm", work + "/lm.arpa", "--out", work + "/graph", "--quiet"]).status == 0)
         let scan = try Speechlab.run(["decode", "--model", model, "--graph", work + "/graph", "--data", f.data + "/test", "--lm-weights", "1:3",
-                                      "--out", work + "/hyp"])
+                                      "--out", work + "/hyp", "--times", work + "/times"])
         #expect(scan.status == 0, "\(scan.stderr)")
         #expect(scan.stderr.contains("LM weight 1: %WER") && scan.stderr.contains("LM weight 3: %WER") && scan.stderr.contains("has the fewest errors"))
         let tuned = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model + "/decoding.json"))) as! [String: Any]
         #expect((tuned["errorsByWeight"] as? [String: Int])?.count == 3 && [1, 2, 3].contains(tuned["lmWeight"] as? Int ?? 0))
-        let later = try Speechlab.run(["decode", "--model", model, "--graph", work + "/graph", "--data", f.data + "/test", "--out", work + "/hyp2"])
+        // The speaker-adaptive model's first passes ran at the default weight while the weights were tried, and do again later.
+        #expect(tuned["firstPassLMWeight"] as? Int == 10, "\(tuned)")
+        let later = try Speechlab.run(["decode", "--model", model, "--graph", work + "/graph", "--data", f.data + "/test", "--out", work + "/hyp2",
+                                       "--times", work + "/times2"])
         #expect(later.status == 0 && later.stderr.contains("tuned on"), "\(later.stderr)")
-        #expect(try String(contentsOfFile: work + "/hyp2", encoding: .utf8) == String(contentsOfFile: work + "/hyp", encoding: .utf8))
+        let read = { (name: String) in try String(contentsOfFile: work + "/" + name, encoding: .utf8) }
+        #expect(try read("hyp2") == read("hyp") && read("times2") == read("times"))
+        // compare decodes it the same way.
+        let compared = try Speechlab.run(["compare", "--test", f.data + "/test", "--models", model, "--graph", work + "/graph", "--out", work + "/report",
+                                          "--quiet"])
+        #expect(compared.status == 0, "\(compared.stderr)")
+        #expect(try read("report/gmm.hyp") == read("hyp"))
         let unusable = try Speechlab.run(["decode", "--model", model, "--data", f.data + "/test", "--lm-weights", "5:2", "--graph", work + "/graph", "--out", work + "/x"])
         #expect(unusable.status == 64 && unusable.stderr.contains("--lm-weights takes A:B"))
     }
@@ -100,6 +109,17 @@ import Testing
             return try String(contentsOfFile: work + "/h", encoding: .utf8) + String(contentsOfFile: work + "/t", encoding: .utf8)
         }
         #expect(try decode(f.gru, ["--gmm-weight", "1"]) == (try decode(f.gmm, [])))
+        // compare mixes as decode does: by default, and at --gmm-weight 1 as the GMM-HMM itself.
+        let hypotheses = { (report: String, name: String) in try String(contentsOfFile: "\(work)/\(report)/\(name).hyp", encoding: .utf8) }
+        _ = try decode(f.gru, [])
+        let decoded = try String(contentsOfFile: work + "/h", encoding: .utf8)
+        #expect(try hypotheses("report", "gru") == decoded)
+        let heavy = try Speechlab.run(["compare", "--test", f.data + "/test", "--models", f.gmm, f.gru, "--graph", work + "/graph",
+                                       "--gmm-weight", "1", "--out", work + "/r1", "--quiet"])
+        #expect(heavy.status == 0, "\(heavy.stderr)")
+        let (gru, gmm) = (try hypotheses("r1", "gru"), try hypotheses("r1", "gmm"))
+        let (gruUnadapted, gmmUnadapted) = (try hypotheses("r1", "gru-unadapted"), try hypotheses("r1", "gmm-unadapted"))
+        #expect(gru == gmm && gruUnadapted == gmmUnadapted)
         let mismatch = try Speechlab.run(["compare", "--test", f.data + "/test", "--models", f.gmm, f.gru, "--graph", work + "/graph", work + "/graph",
                                           work + "/graph", "--out", work + "/r2"])
         #expect(mismatch.status == 64 && mismatch.stderr.contains("one per model (2), not 3"), "\(mismatch.stderr)")
