@@ -81,9 +81,13 @@ public struct RecognitionModel: Sendable {
     /// with and without supervised adaptation): 0.4 made the fewest errors of 0 to 0.7.
     public static let defaultGMMWeight: Float = 0.4
 
+    /// Whether this is a hybrid that keeps a GMM-HMM (one trained on its fMLLR features), the
+    /// only kind of model ``mixingGMMHMM(weight:adapted:)`` mixes.
+    public var keepsGMMHMM: Bool { kind == .hybrid && gmm != nil }
+
     /// This model's default GMM-HMM weight: ``defaultGMMWeight`` for a hybrid that keeps a
     /// GMM-HMM, 0 (the model's own scores) for any other model.
-    public var defaultGMMWeight: Float { kind == .hybrid && gmm != nil ? Self.defaultGMMWeight : 0 }
+    public var defaultGMMWeight: Float { keepsGMMHMM ? Self.defaultGMMWeight : 0 }
 
     /// This hybrid with its scores mixed frame by frame with those of the GMM-HMM it keeps:
     /// (1 − w)·network + w·GMM-HMM (system combination). `adapted`: the frames it will score are

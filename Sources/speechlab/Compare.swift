@@ -82,7 +82,7 @@ struct Compare: ParsableCommand {
         for (k, name, unmixed, adapted) in entries {
             let path = loaded[k].path, summary = unmixed.summary
             // Only a hybrid that keeps a GMM-HMM mixes it in.
-            let weight = unmixed.kind == .hybrid && unmixed.gmm != nil ? gmmWeight ?? unmixed.defaultGMMWeight : 0
+            let weight = unmixed.keepsGMMHMM ? gmmWeight ?? unmixed.defaultGMMWeight : 0
             let model = try unmixed.mixingGMMHMM(weight: weight, adapted: adapted)
             let architecture = summary.architecture + (adapted ? ", two-pass fMLLR" : "") + (weight > 0 ? String(format: ", GMM-HMM mixed in (w %g)", weight) : "")
             if !runOptions.quiet { printError("compare: decoding with \(name) (\(architecture))") }

@@ -149,7 +149,7 @@ extension Decode {
     /// ``RecognitionModel/defaultGMMWeight`` for a hybrid that keeps a GMM-HMM): on adapted
     /// frames the GMM-HMM's own mixtures, on unadapted ones its first-pass mixtures.
     func mixingGMMHMM(_ model: RecognitionModel) throws -> RecognitionModel {
-        if let gmmWeight, gmmWeight > 0, model.kind != .hybrid || model.gmm == nil {
+        if let gmmWeight, gmmWeight > 0, !model.keepsGMMHMM {
             throw CommandFailure("\(self.model): --gmm-weight combines a hybrid with the GMM-HMM it decodes with; this \(model.kind) model has none")
         }
         return try model.mixingGMMHMM(weight: gmmWeight ?? model.defaultGMMWeight, adapted: model.twoPassAdaptation(enabled: adapt) != nil)
