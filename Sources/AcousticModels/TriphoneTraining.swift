@@ -30,13 +30,15 @@ extension GMMHMMTrainer {
     /// a second pass on their own alignments, as Kaldi's tri2): the triphone statistics of its alignments, questions clustered from them, the trees grown to
     /// `triphones.leaves`, one Gaussian per leaf from its frames, then Baum-Welch over triphone
     /// transcript graphs (OpenFst) with mixing up, as `train` does for monophones. Silence stays
-    /// context-independent. `progress` hears each stage.
+    /// context-independent. `progress` hears each stage. `data` holds the source's features
+    /// unadapted: a speaker-adaptive source aligns them with its alignment mixtures
+    /// (``GMMHMM/firstPassModel``), and the triphones it gives are not speaker-adaptive.
     public func trainTriphones(from source: GMMHMM, _ data: [TrainingUtterance], triphones: TriphoneOptions,
                                progress: (String) -> Void = { _ in },
                                onIteration: (GMMHMMIterationLog, GMMHMM) throws -> Void = { _, _ in }) throws -> (model: GMMHMM, log: [GMMHMMIterationLog]) {
         try checkLexicon(data, lexicon: source.lexicon)
         progress("aligning the training data and gathering triphone statistics")
-        var statistics = try TriphoneStatistics.accumulate(source, data, jobs: jobs, communicator: communicator)
+        var statistics = try TriphoneStatistics.accumulate(source.firstPassModel, data, jobs: jobs, communicator: communicator)
         guard !statistics.isEmpty else { throw ModelError("the source model aligned no training utterance") }
         // Silence does not depend on its neighbours: its contexts are pooled (in a fixed order,
         // as every sum over the dictionary below: its own order differs from process to process).

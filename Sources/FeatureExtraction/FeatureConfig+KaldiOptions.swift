@@ -10,9 +10,9 @@ extension FeatureConfig {
         "remove-dc-offset", "window-type", "round-to-power-of-two", "blackman-coeff", "snip-edges",
         "num-mel-bins", "low-freq", "high-freq", "num-ceps", "cepstral-lifter", "use-energy",
         "energy-floor", "raw-energy", "htk-compat", "use-power", "use-log-fbank",
-        "delta-order", "delta-window", "cmvn", "norm-vars", "dither-seed",
+        "delta-order", "delta-window", "cmvn", "norm-vars", "dither-seed", "vtln-warp", "vtln-low", "vtln-high",
         // Accepted for compatibility; see apply(option:value:).
-        "allow-downsample", "allow-upsample", "vtln-warp", "debug-mel", "verbose",
+        "allow-downsample", "allow-upsample", "debug-mel", "verbose",
     ]
 
     /// Sets the option Kaldi calls `name` (without dashes) from its text `value`.
@@ -77,8 +77,9 @@ extension FeatureConfig {
         case "allow-downsample", "allow-upsample":
             // Kaldi refuses other rates unless these are set; speechlab resamples unless --no-resample.
             _ = try boolean()
-        case "vtln-warp":
-            guard try number() == 1 else { throw FeatureConfigurationError("--vtln-warp other than 1 (VTLN) is not supported") }
+        case "vtln-warp": mel.vtlnWarp = try number()
+        case "vtln-low": mel.vtlnLow = try number()
+        case "vtln-high": mel.vtlnHigh = try number()
         case "debug-mel", "verbose":
             break
         default:

@@ -115,8 +115,9 @@ public struct FeatureConfig: Codable, Sendable, Equatable {
         }
         let frames = String(format: "%g/%g ms frames", frame.frameLengthMs, frame.frameShiftMs)
         let spliced = transform.map { " spliced ±\($0.context) → \($0.outputDimension)" } ?? ""
+        let warped = mel.vtlnWarp == 1 ? "" : String(format: ", VTLN warp %g", mel.vtlnWarp)
         return "\(preset == .htk ? "htk " : "")\(type.rawValue) \(baseDimension)\(deltas)\(spliced) = \(dimension) dims, "
-            + "\(Int(frame.sampleFrequency)) Hz, \(frames), \(normalization)"
+            + "\(Int(frame.sampleFrequency)) Hz, \(frames)\(warped), \(normalization)"
     }
 
     /// Checks every option and their combinations, naming the flag at fault.

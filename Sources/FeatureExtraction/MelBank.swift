@@ -15,6 +15,15 @@ public enum MelScale: String, Codable, Sendable {
         case .htk: return 2595 * log10f(1 + frequency / 700)
         }
     }
+
+    /// Frequency in Hz of the mel value `mel`.
+    @inlinable
+    public func frequency(ofMel mel: Float) -> Float {
+        switch self {
+        case .kaldi: return 700 * (expf(mel / 1127) - 1)
+        case .htk: return 700 * (powf(10, mel / 2595) - 1)
+        }
+    }
 }
 
 /// Options of the triangular mel filterbank: Kaldi's `MelBanksOptions`.
@@ -27,8 +36,71 @@ public struct MelOptions: Codable, Sendable, Equatable {
     public var highFrequency: Double = 0
     /// The mel formula.
     public var scale: MelScale = .kaldi
+    /// `--vtln-warp`: the speaker's warp factor α (1: none); see `vtlnWarp(_:)`.
+    public var vtlnWarp: Double = 1
+    /// `--vtln-low` in Hz: below `vtlnLow · max(1, α)` the warp bends to keep `lowFrequency` fixed.
+    public var vtlnLow: Double = 100
+    /// `--vtln-high` in Hz (zero or negative counts down from the Nyquist frequency): above
+    /// `vtlnHigh · min(1, α)` the warp bends to keep `highFrequency` fixed.
+    public var vtlnHigh: Double = -500
 
     public init() {}
+
+    private enum CodingKeys: String, CodingKey { case binCount, lowFrequency, highFrequency, scale, vtlnWarp, vtlnLow, vtlnHigh }
+
+    /// Reads options saved before VTLN existed too (no warp).
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        binCount = try container.decode(Int.self, forKey: .binCount)
+        lowFrequency = try container.decode(Double.self, forKey: .lowFrequency)
+        highFrequency = try container.decode(Double.self, forKey: .highFrequency)
+        scale = try container.decode(MelScale.self, forKey: .scale)
+        vtlnWarp = try container.decodeIfPresent(Double.self, forKey: .vtlnWarp) ?? 1
+        vtlnLow = try container.decodeIfPresent(Double.self, forKey: .vtlnLow) ?? 100
+        vtlnHigh = try container.decodeIfPresent(Double.self, forKey: .vtlnHigh) ?? -500
+    }
+}
+
+/// Kaldi's piecewise-linear VTLN warp of the frequency axis (`MelBanks::VtlnWarpFreq`): `f/α`
+/// between the cut-offs `l = vtlnLow · max(1, α)` and `h = vtlnHigh · min(1, α)`, and straight
+/// lines from there to the filterbank's own edges, which stay fixed. A speaker with a shorter
+/// vocal tract (formants higher) gets α > 1, which moves his formants down towards the model's.
+public struct VTLNWarp: Sendable, Equatable {
+    public let factor: Double
+    public let lowFrequency: Double, highFrequency: Double
+    public let lowCutoff: Double, highCutoff: Double
+
+    /// The warp of `options` for a filterbank up to the Nyquist frequency `nyquist`.
+    public init(options: MelOptions, low: Double, high: Double, nyquist: Double) throws {
+        let factor = options.vtlnWarp
+        guard factor.isFinite, (0.5...2).contains(factor) else {
+            throw FeatureConfigurationError("--vtln-warp must be between 0.5 and 2, not \(factor)")
+        }
+        let vtlnHigh = options.vtlnHigh > 0 ? options.vtlnHigh : nyquist + options.vtlnHigh
+        let l = options.vtlnLow * max(1, factor), h = vtlnHigh * min(1, factor)
+        guard options.vtlnLow > low, vtlnHigh < high, l > low, h < high, l < h else {
+            throw FeatureConfigurationError(
+                "VTLN needs --low-freq (\(low) Hz) < --vtln-low (\(options.vtlnLow) Hz) < --vtln-high (\(vtlnHigh) Hz) < --high-freq (\(high) Hz) at warp \(factor)")
+        }
+        self.factor = factor
+        lowFrequency = low
+        highFrequency = high
+        lowCutoff = l
+        highCutoff = h
+    }
+
+    /// The warped frequency of `frequency` Hz; frequencies outside the filterbank stay.
+    public func callAsFunction(_ frequency: Double) -> Double {
+        guard frequency >= lowFrequency, frequency <= highFrequency else { return frequency }
+        let scale = 1 / factor
+        if frequency < lowCutoff {
+            let slope = (scale * lowCutoff - lowFrequency) / (lowCutoff - lowFrequency)
+            return lowFrequency + slope * (frequency - lowFrequency)
+        }
+        if frequency < highCutoff { return scale * frequency }
+        let slope = (highFrequency - scale * highCutoff) / (highFrequency - highCutoff)
+        return highFrequency + slope * (frequency - highFrequency)
+    }
 }
 
 /// Triangular filters on the mel scale over the FFT bins, stored sparsely: each filter keeps
@@ -56,11 +128,17 @@ public struct MelBank: Sendable {
         let scale = options.scale
         let melLow = scale.mel(Float(low)), melHigh = scale.mel(Float(high))
         let delta = (melHigh - melLow) / Float(binCount + 1)
+        // With VTLN the triangles' corners move along the warp (Kaldi's `VtlnWarpMelFreq`).
+        let warp = options.vtlnWarp == 1 ? nil : try VTLNWarp(options: options, low: low, high: high, nyquist: nyquist)
+        func corner(_ mel: Float) -> Float {
+            guard let warp else { return mel }
+            return scale.mel(Float(warp(Double(scale.frequency(ofMel: mel)))))
+        }
         var filters: [(Int, [Float])] = []
         for bin in 0..<binCount {
-            let left = melLow + Float(bin) * delta
-            let center = melLow + Float(bin + 1) * delta
-            let right = melLow + Float(bin + 2) * delta
+            let left = corner(melLow + Float(bin) * delta)
+            let center = corner(melLow + Float(bin + 1) * delta)
+            let right = corner(melLow + Float(bin + 2) * delta)
             var first = -1
             var weights: [Float] = []
             for i in 0..<fftBins {

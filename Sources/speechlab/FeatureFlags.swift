@@ -56,6 +56,12 @@ struct FeatureFlags: ParsableArguments {
     var lowFreq: Double?
     @Option(name: .customLong("high-freq"), help: ArgumentHelp("Highest filter edge in Hz; ≤ 0 counts down from Nyquist (default 0).", valueName: "Hz"))
     var highFreq: Double?
+    @Option(name: .customLong("vtln-warp"), help: ArgumentHelp("VTLN warp factor α of the mel filters' frequencies, f/α between --vtln-low and --vtln-high (default 1: none; Kaldi's range 0.8-1.2).", valueName: "α"))
+    var vtlnWarp: Double?
+    @Option(name: .customLong("vtln-low"), help: ArgumentHelp("VTLN: lower cut-off of the linear part in Hz (default 100).", valueName: "Hz"))
+    var vtlnLow: Double?
+    @Option(name: .customLong("vtln-high"), help: ArgumentHelp("VTLN: upper cut-off in Hz; ≤ 0 counts down from Nyquist (default -500).", valueName: "Hz"))
+    var vtlnHigh: Double?
     @Option(name: .customLong("num-ceps"), help: ArgumentHelp("Cepstra kept, C0 included (default 13).", valueName: "n"))
     var numCeps: Int?
     @Option(name: .customLong("cepstral-lifter"), help: ArgumentHelp("Lifter coefficient Q (default 22; 0: none).", valueName: "Q"))
@@ -80,7 +86,8 @@ struct FeatureFlags: ParsableArguments {
             ("preemphasis-coefficient", preemphasisCoefficient), ("remove-dc-offset", removeDCOffset),
             ("window-type", windowType), ("blackman-coeff", blackmanCoeff), ("frame-length", frameLength),
             ("frame-shift", frameShift), ("round-to-power-of-two", roundToPowerOfTwo), ("snip-edges", snipEdges),
-            ("num-mel-bins", numMelBins), ("low-freq", lowFreq), ("high-freq", highFreq), ("num-ceps", numCeps),
+            ("num-mel-bins", numMelBins), ("low-freq", lowFreq), ("high-freq", highFreq),
+            ("vtln-warp", vtlnWarp), ("vtln-low", vtlnLow), ("vtln-high", vtlnHigh), ("num-ceps", numCeps),
             ("cepstral-lifter", cepstralLifter), ("use-energy", useEnergy), ("energy-floor", energyFloor),
             ("raw-energy", rawEnergy), ("htk-compat", htkCompat), ("use-power", usePower),
             ("use-log-fbank", useLogFbank), ("cmvn", cmvn?.rawValue), ("norm-vars", normVars),

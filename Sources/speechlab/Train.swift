@@ -279,6 +279,10 @@ extension TrainGMMHMM {
         let (source, _) = try GMMHMM.load(path)
         // Kaldi's tri2b/tri3b: the triphones' alignments give the LDA, then MLLT and SAT on the same tree.
         let transforms = try triphoneTransformOptions(source: source, path: path)
+        if source.speakerAdaptation != nil, !runOptions.quiet {
+            printError("train gmm-hmm: \(path) is speaker-adaptive: its alignment mixtures align the unadapted features, and the new triphones are LDA+MLLT without SAT "
+                + "(grow them from the Δ+ΔΔ model instead to get SAT on their tree)")
+        }
         let data = try CorpusFeatures.load(train, config: source.features, rateGiven: true, requireTranscripts: true, run: runOptions, world: world)
         let options = try baumWelchOptions(for: data)
         var triphones = TriphoneOptions()

@@ -275,6 +275,31 @@ func onePhoneStateOptions() -> GMMHMMTrainingOptions {
         let (second, secondLog) = try trainer.trainTriphones(from: tri, data, triphones: triphones)
         #expect(second.tree != nil && secondLog.last!.utterances == data.count && secondLog.last!.logLikelihoodPerFrame.isFinite)
     }
+
+    /// A speaker-adaptive source's own mixtures expect fMLLR-adapted frames; its unadapted
+    /// training features are aligned with its alignment mixtures, so the triphones grown from it
+    /// are those grown from a model holding those mixtures alone.
+    @Test func aSpeakerAdaptiveSourceAlignsWithItsAlignmentMixtures() throws {
+        let (lexicon, options) = (threePhoneLexicon, onePhoneStateOptions())
+        let data = syntheticCorpus(count: 60, seed: 5)
+        let trainer = GMMHMMTrainer(options: options, jobs: 2)
+        let (mono, _) = try trainer.train(data, lexicon: lexicon, features: syntheticFeatureConfig())
+        // Mixtures far from the unadapted frames, as a SAT model's can be for a new voice.
+        let shifted = mono.mixtures.map { gmm in
+            DiagonalGMM(dimension: gmm.dimension, weights: gmm.weights, means: gmm.means.map { $0 + 40 }, variances: gmm.variances)
+        }
+        let adaptive = GMMHMM(transitions: mono.transitions, mixtures: shifted, lexicon: mono.lexicon, vocabulary: mono.vocabulary, features: mono.features)
+        adaptive.speakerAdaptation = FMLLROptions()
+        adaptive.alignmentMixtures = mono.mixtures
+        var triphones = TriphoneOptions()
+        triphones.leaves = 16
+        triphones.minimumCount = 20
+        let (fromAdaptive, adaptiveLog) = try trainer.trainTriphones(from: adaptive, data, triphones: triphones)
+        let (fromPlain, plainLog) = try trainer.trainTriphones(from: mono, data, triphones: triphones)
+        #expect(fromAdaptive.tree == fromPlain.tree)
+        #expect(adaptiveLog.map(\.logLikelihoodPerFrame) == plainLog.map(\.logLikelihoodPerFrame))
+        #expect(fromAdaptive.speakerAdaptation == nil && fromAdaptive.alignmentMixtures == nil)
+    }
 }
 
 @Suite struct MAPAdaptationTests {
