@@ -36,7 +36,7 @@ public struct MelOptions: Codable, Sendable, Equatable {
     public var highFrequency: Double = 0
     /// The mel formula.
     public var scale: MelScale = .kaldi
-    /// `--vtln-warp`: the speaker's warp factor α (1: none); see `vtlnWarp(_:)`.
+    /// `--vtln-warp`: the speaker's warp factor α (1: none); see ``VTLNWarp``.
     public var vtlnWarp: Double = 1
     /// `--vtln-low` in Hz: below `vtlnLow · max(1, α)` the warp bends to keep `lowFrequency` fixed.
     public var vtlnLow: Double = 100
@@ -63,8 +63,9 @@ public struct MelOptions: Codable, Sendable, Equatable {
 
 /// Kaldi's piecewise-linear VTLN warp of the frequency axis (`MelBanks::VtlnWarpFreq`): `f/α`
 /// between the cut-offs `l = vtlnLow · max(1, α)` and `h = vtlnHigh · min(1, α)`, and straight
-/// lines from there to the filterbank's own edges, which stay fixed. A speaker with a shorter
-/// vocal tract (formants higher) gets α > 1, which moves his formants down towards the model's.
+/// lines from there to the filterbank's own edges, which stay fixed. The filter nominally at f
+/// sits at f/α, so a formant at F Hz looks like one at α·F: α < 1 lowers the formants of a
+/// voice with a shorter vocal tract than the model's voices, α > 1 raises them.
 public struct VTLNWarp: Sendable, Equatable {
     public let factor: Double
     public let lowFrequency: Double, highFrequency: Double
