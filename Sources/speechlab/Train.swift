@@ -76,7 +76,7 @@ struct TrainGMMHMM: ParsableCommand, RankAware {
     var checkpointEvery: Double = 10
     @Flag(help: "Train on the base features without deltas.")
     var noDeltas = false
-    @Flag(inversion: .prefixedNo, help: "A second stage on spliced frames projected by LDA+MLLT, with speaker-adaptive training (fMLLR per speaker) unless --no-sat. Default: on for whole-word models and for triphones (--from) grown from a model on Δ+ΔΔ features; off with --lexicon, whose monophones are the first stage of a triphone recipe.")
+    @Flag(inversion: .prefixedNo, help: "A second stage on spliced frames projected by LDA+MLLT, with speaker-adaptive training (fMLLR per speaker) unless --no-sat. Default: on for whole-word models and for triphones (--from; grown from a model with an LDA of its own, a new one is estimated from the features under it, as Kaldi's tri3b after tri2b); off with --lexicon, whose monophones are the first stage of a triphone recipe.")
     var lda: Bool?
     @Flag(name: .customLong("no-sat"), help: "A second stage with LDA+MLLT but no speaker-adaptive training (no fMLLR per speaker in training, none by default in decoding).")
     var noSAT = false
@@ -181,9 +181,22 @@ struct TrainGMMHMM: ParsableCommand, RankAware {
 }
 
 extension TrainGMMHMM {
-    /// The second stage's settings from the flags (nil with --no-lda).
+    /// The second stage's settings from the flags (nil with --no-lda, and without --lda for a
+    /// model on phones: its monophones are a triphone recipe's first stage).
     func transformOptions() -> FeatureTransformOptions? {
-        guard lda ?? (lexicon == nil) else { return nil }
+        transformOptions(byDefault: lexicon == nil)
+    }
+
+    /// With --from: the second stage's settings, by default (on AN4's dev speakers 41 errors
+    /// against 54 for triphones on Δ+ΔΔ features without it); nil with --no-lda. From a source
+    /// with a transform of its own, the stage estimates a new one on the new tree (Kaldi's
+    /// tri3b after tri2b).
+    func triphoneTransformOptions() -> FeatureTransformOptions? {
+        transformOptions(byDefault: true)
+    }
+
+    private func transformOptions(byDefault: Bool) -> FeatureTransformOptions? {
+        guard lda ?? byDefault else { return nil }
         var transforms = FeatureTransformOptions()
         transforms.dimension = ldaDimension
         transforms.spliceContext = spliceContext
@@ -191,26 +204,21 @@ extension TrainGMMHMM {
         return transforms.scheduled(for: iterations)
     }
 
-    /// With --from: the second stage's settings, by default for a source on Δ+ΔΔ features (on
-    /// AN4's dev speakers 41 errors against 54 for the same triphones without it); a source
-    /// with a feature transform of its own takes none (its triphones stay on its features).
-    func triphoneTransformOptions(source: GMMHMM, path: String) throws -> FeatureTransformOptions? {
-        guard lda ?? (source.features.transform == nil) else { return nil }
-        guard source.features.transform == nil else {
-            throw CommandFailure("\(path): has an LDA transform already; --lda stacks none on it (grow the triphones from a model on Δ+ΔΔ features)")
+    /// The second stage: LDA+MLLT (and SAT) from the first stage's model on `data`, from
+    /// `base`'s features (the same utterances: `data` itself when its features have no
+    /// transform) without deltas, spliced. The first stage's model stays in OUT until the second
+    /// is complete.
+    func trainSecondStage(from first: GMMHMM, data: CorpusFeatures, base: CorpusFeatures? = nil, transforms: FeatureTransformOptions,
+                          options: GMMHMMTrainingOptions, log: inout [GMMHMMIterationLog], started: Date) throws -> GMMHMM {
+        let base = base ?? data
+        guard base.config.transform == nil, base.utterances.map(\.utterance.id) == data.utterances.map(\.utterance.id) else {
+            throw CommandFailure("\(train): the features under the source's LDA did not load for the same utterances (an audio file changed during training?)")
         }
-        return transformOptions()
-    }
-
-    /// The second stage: LDA+MLLT (and SAT) from the first stage's model, its features without
-    /// deltas spliced. The first stage's model stays in OUT until the second is complete.
-    func trainSecondStage(from first: GMMHMM, data: CorpusFeatures, transforms: FeatureTransformOptions, options: GMMHMMTrainingOptions,
-                          log: inout [GMMHMMIterationLog], started: Date) throws -> GMMHMM {
-        var baseConfig = data.config
+        var baseConfig = base.config
         baseConfig.deltaOrder = 0
-        let B = baseConfig.baseDimension, D = data.config.dimension
+        let B = baseConfig.baseDimension, D = base.config.dimension
         let sourceData = data.trainingUtterances
-        let baseData = sourceData.map { u -> TrainingUtterance in
+        let baseData = base.trainingUtterances.map { u -> TrainingUtterance in
             guard D != B else { return u }
             // Deltas follow the base features in each frame: the first B values are the base.
             let values = (0..<u.features.frames).flatMap { t in u.features.values[(t * D)..<(t * D + B)] }
@@ -278,10 +286,9 @@ extension TrainGMMHMM {
         let started = Date()
         let (source, _) = try GMMHMM.load(path)
         // Kaldi's tri2b/tri3b: the triphones' alignments give the LDA, then MLLT and SAT on the same tree.
-        let transforms = try triphoneTransformOptions(source: source, path: path)
-        if source.speakerAdaptation != nil, !runOptions.quiet {
-            printError("train gmm-hmm: \(path) is speaker-adaptive: its alignment mixtures align the unadapted features, and the new triphones are LDA+MLLT without SAT "
-                + "(grow them from the Δ+ΔΔ model instead to get SAT on their tree)")
+        let transforms = triphoneTransformOptions()
+        if transforms == nil, source.speakerAdaptation != nil, !runOptions.quiet {
+            printError("train gmm-hmm: \(path) is speaker-adaptive: its alignment mixtures align the unadapted features, and with --no-lda the new triphones are LDA+MLLT without SAT")
         }
         let data = try CorpusFeatures.load(train, config: source.features, rateGiven: true, requireTranscripts: true, run: runOptions, world: world)
         let options = try baumWelchOptions(for: data)
@@ -300,7 +307,12 @@ extension TrainGMMHMM {
         }
         if world.isWriter { try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log) }
         if let transforms {
-            model = try trainSecondStage(from: model, data: data, transforms: transforms, options: options, log: &log, started: started)
+            // A transformed source's triphones are on its LDA features; the new LDA starts again from the features under it.
+            var baseConfig = source.features
+            baseConfig.transform = nil
+            let base = source.features.transform == nil ? nil
+                : try CorpusFeatures.load(train, config: baseConfig, rateGiven: true, requireTranscripts: true, run: runOptions, world: world)
+            model = try trainSecondStage(from: model, data: data, base: base, transforms: transforms, options: options, log: &log, started: started)
         }
         guard world.isWriter else { return }
         print(String(format: "train gmm-hmm: triphones of %d phones, %d tied states, %d Gaussians, %@, log-likelihood per frame %.4f, %.1f s → %@",

@@ -44,10 +44,16 @@ import Testing
         let triWER = (try JSONSerialization.jsonObject(with: Data(triScore.stdout.utf8)) as! [String: Any])["wordErrorRate"] as! Double
         print("AN4 end to end, adapted triphones: WER \(String(format: "%.1f", 100 * triWER))%")
         #expect(triWER < 0.35, "WER \(triWER) on \(words) words")
-        // A source with a transform of its own takes no second one.
-        let stacked = try Speechlab.run(["train", "gmm-hmm", "--from", work + "/tri", "--train", work + "/data/train", "--lda", "--out", work + "/x"])
-        #expect(stacked.status == 1 && stacked.stderr.contains("has an LDA transform already"), "\(stacked.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: work + "/x/model.json"))
+        // Triphones grown from those (Kaldi's tri3b after tri2b): a new tree from the alignment
+        // mixtures' alignments, then a new LDA from the features under the old one (not stacked
+        // on it), MLLT and SAT.
+        let tri3 = try run(["train", "gmm-hmm", "--from", work + "/tri", "--train", work + "/data/train", "--leaves", "60", "--gaussians", "2",
+                            "--iterations", "4", "--out", work + "/tri3"])
+        #expect(tri3.stdout.contains("LDA+MLLT+SAT") && tri3.stderr.contains("fMLLR for 16 speakers"), "\(tri3.stdout)\n\(tri3.stderr)")
+        let model3 = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work + "/tri3/model.json"))) as! [String: Any]
+        let transform3 = (model3["features"] as? [String: Any])?["transform"] as? [String: Any]
+        #expect(model3["tree"] != nil && model3["speakerAdaptation"] != nil, "\(model3.keys.sorted())")
+        #expect(transform3?["inputDimension"] as? Int == 13 && transform3?["outputDimension"] as? Int == 40, "\(transform3 ?? [:])")
     }
 
     /// Keeps every `every`-th speaker of a data directory (and only their utterances).
