@@ -55,9 +55,10 @@ public struct MelOptions: Codable, Sendable, Equatable {
         lowFrequency = try container.decode(Double.self, forKey: .lowFrequency)
         highFrequency = try container.decode(Double.self, forKey: .highFrequency)
         scale = try container.decode(MelScale.self, forKey: .scale)
-        vtlnWarp = try container.decodeIfPresent(Double.self, forKey: .vtlnWarp) ?? 1
-        vtlnLow = try container.decodeIfPresent(Double.self, forKey: .vtlnLow) ?? 100
-        vtlnHigh = try container.decodeIfPresent(Double.self, forKey: .vtlnHigh) ?? -500
+        let defaults = MelOptions()
+        vtlnWarp = try container.decodeIfPresent(Double.self, forKey: .vtlnWarp) ?? defaults.vtlnWarp
+        vtlnLow = try container.decodeIfPresent(Double.self, forKey: .vtlnLow) ?? defaults.vtlnLow
+        vtlnHigh = try container.decodeIfPresent(Double.self, forKey: .vtlnHigh) ?? defaults.vtlnHigh
     }
 }
 

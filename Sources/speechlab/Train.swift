@@ -211,9 +211,7 @@ extension TrainGMMHMM {
     func trainSecondStage(from first: GMMHMM, data: CorpusFeatures, base: CorpusFeatures? = nil, transforms: FeatureTransformOptions,
                           options: GMMHMMTrainingOptions, log: inout [GMMHMMIterationLog], started: Date) throws -> GMMHMM {
         let base = base ?? data
-        guard base.config.transform == nil, base.utterances.map(\.utterance.id) == data.utterances.map(\.utterance.id) else {
-            throw CommandFailure("\(train): the features under the source's LDA did not load for the same utterances (an audio file changed during training?)")
-        }
+        precondition(base.config.transform == nil && base.utterances.count == data.utterances.count, "trainSecondStage: base features of other utterances")
         var baseConfig = base.config
         baseConfig.deltaOrder = 0
         let B = baseConfig.baseDimension, D = base.config.dimension
@@ -290,7 +288,14 @@ extension TrainGMMHMM {
         if transforms == nil, source.speakerAdaptation != nil, !runOptions.quiet {
             printError("train gmm-hmm: \(path) is speaker-adaptive: its alignment mixtures align the unadapted features, and with --no-lda the new triphones are LDA+MLLT without SAT")
         }
-        let data = try CorpusFeatures.load(train, config: source.features, rateGiven: true, requireTranscripts: true, run: runOptions, world: world)
+        // A transformed source's triphones are on its LDA features, and their second stage
+        // starts again from the features under it: those are computed once and transformed here.
+        var untransformed = source.features
+        untransformed.transform = nil
+        let base = transforms != nil && source.features.transform != nil
+            ? try CorpusFeatures.load(train, config: untransformed, rateGiven: true, requireTranscripts: true, run: runOptions, world: world) : nil
+        let data = try base.map { $0.transformed(to: source.features) }
+            ?? CorpusFeatures.load(train, config: source.features, rateGiven: true, requireTranscripts: true, run: runOptions, world: world)
         let options = try baumWelchOptions(for: data)
         var triphones = TriphoneOptions()
         triphones.leaves = leaves
@@ -307,11 +312,6 @@ extension TrainGMMHMM {
         }
         if world.isWriter { try model.save(to: out, training: options, trainingSeconds: Date().timeIntervalSince(started), log: log) }
         if let transforms {
-            // A transformed source's triphones are on its LDA features; the new LDA starts again from the features under it.
-            var baseConfig = source.features
-            baseConfig.transform = nil
-            let base = source.features.transform == nil ? nil
-                : try CorpusFeatures.load(train, config: baseConfig, rateGiven: true, requireTranscripts: true, run: runOptions, world: world)
             model = try trainSecondStage(from: model, data: data, base: base, transforms: transforms, options: options, log: &log, started: started)
         }
         guard world.isWriter else { return }
@@ -374,6 +374,15 @@ struct CorpusFeatures {
     var shards: [String: String] = [:]
     /// Every utterance of the corpus in its order, this rank's or not (see ``gathered(_:)``).
     var listing: [Utterance] = []
+
+    /// The same utterances with `config`'s learned transform applied (`self.config` is
+    /// `config` without it), as `load` with `config` would compute them.
+    func transformed(to config: FeatureConfig) -> CorpusFeatures {
+        var result = self
+        result.config = config
+        if let transform = config.transform { result.utterances = utterances.map { ($0.utterance, transform.apply($0.features)) } }
+        return result
+    }
 
     /// Each utterance's speaker (`utt2spk`), or the utterance itself when it has none.
     var speakers: [String] { utterances.map { $0.utterance.speaker ?? $0.utterance.id } }
