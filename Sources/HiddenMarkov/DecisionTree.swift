@@ -58,6 +58,24 @@ public struct ContextQuestion: Sendable, Codable, Equatable {
     }
 
     func holds(left: Int, right: Int) -> Bool { phones.contains(position < 0 ? left : right) }
+
+    private enum CodingKeys: String, CodingKey { case name, position, phones }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        position = try container.decode(Int.self, forKey: .position)
+        phones = Set(try container.decode([Int].self, forKey: .phones))
+    }
+
+    /// The phones in ascending order: a `Set`'s own order changes from process to process, and
+    /// the same tree must write the same `model.json`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(position, forKey: .position)
+        try container.encode(phones.sorted(), forKey: .phones)
+    }
 }
 
 /// A state of a context-dependent phone: its left, central and right phones and the HMM state.

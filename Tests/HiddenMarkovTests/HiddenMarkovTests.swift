@@ -1,3 +1,4 @@
+import Foundation
 import HiddenMarkov
 import Testing
 
@@ -164,6 +165,15 @@ extension StateOccupancy: Equatable {
         let small = ContextTree.build(statistics: statistics, questions: questions, varianceFloor: [0.01, 0.01], maximumLeaves: 3,
                                       minimumGain: 0, minimumCount: 1)
         #expect(small.leafCount == 3 && small.nodes[small.roots["9:0"]!].question.map { small.questions[$0].name } == "L-vowel")
+    }
+
+    @Test func aContextQuestionWritesItsPhonesInAscendingOrder() throws {
+        // A Set's iteration order is seeded per process: written as it is, the same tree would
+        // give a different model.json in every run.
+        let question = ContextQuestion(name: "left∈{many}", position: -1, phones: Set((0..<40).map { $0 * 7 % 40 }))
+        let json = String(decoding: try JSONEncoder().encode(question), as: UTF8.self)
+        #expect(json.contains("\"phones\":[\((0..<40).map(String.init).joined(separator: ","))]"), "\(json)")
+        #expect(try JSONDecoder().decode(ContextQuestion.self, from: Data(json.utf8)) == question)
     }
 }
 
