@@ -1,14 +1,19 @@
 /// How a training set was perturbed (what `speechlab perturb` did, kept in the data
 /// directory's `perturbation.json` and, by training, in the model's `model.json`): speed
-/// factors, a random gain per copy, additive noise at a random SNR per copy, padding, a cut
-/// into the speech's onset, and whether the changed copies replace the clean ones or sit
-/// beside them.
+/// factors, a random gain per copy, a simulated room per copy, additive noise at a random SNR
+/// per copy, padding, cuts into the speech's onset and offset, and whether the changed copies
+/// replace the clean ones or sit beside them.
 public struct DataPerturbation: Codable, Sendable, Equatable {
     /// Speed factors, each copy of every utterance at one of them (1: the original speed).
     public var speeds: [Double]
     /// Gain range: each copy's samples are multiplied by a factor drawn uniformly from it
     /// (Kaldi's volume perturbation draws from 0.125...2).
     public var volume: ClosedRange<Double>?
+    /// Reverberation time range in seconds: each copy goes through a simulated room whose RT60
+    /// is drawn uniformly from it (nil: no room).
+    public var reverbRT60: ClosedRange<Double>?
+    /// The simulated rooms' direct-to-reverberant energy ratio range in dB (with `reverbRT60`).
+    public var reverbDirectToReverberant: ClosedRange<Double>?
     /// SNR range in dB: each copy gets noise at an SNR drawn uniformly from it.
     public var noiseSNR: ClosedRange<Double>?
     /// Where the noise came from: a folder of noise recordings, or nil for generated noise.
@@ -34,21 +39,23 @@ public struct DataPerturbation: Codable, Sendable, Equatable {
 
     public init(speeds: [Double], volume: ClosedRange<Double>? = nil, noiseSNR: ClosedRange<Double>? = nil,
                 noiseFolder: String? = nil, noiseColor: NoiseColor = .white, padding: ClosedRange<Double>? = nil, onsetCut: ClosedRange<Double>? = nil,
-                offsetCut: ClosedRange<Double>? = nil, seed: UInt64 = 1, keepsClean: Bool = false) {
+                offsetCut: ClosedRange<Double>? = nil, reverbRT60: ClosedRange<Double>? = nil,
+                reverbDirectToReverberant: ClosedRange<Double>? = nil, seed: UInt64 = 1, keepsClean: Bool = false) {
+        (self.reverbRT60, self.reverbDirectToReverberant) = (reverbRT60, reverbDirectToReverberant)
         (self.speeds, self.volume, self.noiseSNR, self.noiseFolder, self.seed) = (speeds, volume, noiseSNR, noiseFolder, seed)
         (self.noiseColor, self.padding, self.onsetCut, self.offsetCut, self.keepsClean) = (noiseColor, padding, onsetCut, offsetCut, keepsClean)
     }
 
-    /// Whether a gain, noise or padding changes the (`aug-`) copies' audio.
-    public var augmentsAudio: Bool { volume != nil || noiseSNR != nil || padding != nil }
+    /// Whether a gain, room, noise or padding changes the (`aug-`) copies' audio.
+    public var augmentsAudio: Bool { volume != nil || reverbRT60 != nil || noiseSNR != nil || padding != nil }
 
     /// Whether speech is cut from a start or an end (the `cut-` copies, or every copy).
     public var cutsSpeech: Bool { onsetCut != nil || offsetCut != nil }
 
-    /// Whether a gain, noise, padding or cut changes the copies' audio.
+    /// Whether a gain, room, noise, padding or cut changes the copies' audio.
     public var changesAudio: Bool { augmentsAudio || cutsSpeech }
 
-    enum CodingKeys: String, CodingKey { case speeds, volume, noiseSNR, noiseFolder, noiseColor, padding, onsetCut, offsetCut, seed, keepsClean }
+    enum CodingKeys: String, CodingKey { case speeds, volume, noiseSNR, noiseFolder, noiseColor, padding, onsetCut, offsetCut, reverbRT60, reverbDirectToReverberant, seed, keepsClean }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -61,6 +68,8 @@ public struct DataPerturbation: Codable, Sendable, Equatable {
         padding = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .padding)
         onsetCut = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .onsetCut)
         offsetCut = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .offsetCut)
+        reverbRT60 = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .reverbRT60)
+        reverbDirectToReverberant = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .reverbDirectToReverberant)
         seed = try c.decode(UInt64.self, forKey: .seed)
         // Records written before clean copies could be kept replaced them.
         keepsClean = try c.decodeIfPresent(Bool.self, forKey: .keepsClean) ?? false

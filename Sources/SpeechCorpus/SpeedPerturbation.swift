@@ -215,6 +215,50 @@ public enum AudioAugmentation {
                        onsetDecibels: offsetDecibels).reversed())
     }
 
+    /// A room's impulse response by Polack's statistical model of reverberation: the direct
+    /// sound (a unit tap), then from 2.5 ms on a diffuse tail of Gaussian noise whose energy
+    /// decays by 60 dB in `rt60` seconds, scaled so that the direct sound has
+    /// `directToReverberant` dB more energy than the whole tail. It ends where the tail has
+    /// decayed by 60 dB. (Kaldi's recipes convolve with simulated or measured responses; this one
+    /// needs no files.)
+    public static func roomImpulseResponse(rt60: Double, directToReverberant: Double, sampleRate: Int,
+                                           generator: inout SeededGenerator) -> [Float] {
+        let predelay = max(1, sampleRate / 400)
+        let length = max(1, Int(rt60 * Double(sampleRate)))
+        // Energy falls by 10^6 over rt60: amplitude by exp(−3 ln 10 · t / rt60).
+        let rate = 3 * Foundation.log(10.0) / (rt60 * Double(sampleRate))
+        var tail = (0..<length).map { n in generator.nextGaussian() * Foundation.exp(-rate * Double(n)) }
+        let energy = tail.reduce(0) { $0 + $1 * $1 }
+        let scale = energy > 0 ? (Foundation.pow(10, -directToReverberant / 10) / energy).squareRoot() : 0
+        for n in tail.indices { tail[n] *= scale }
+        var response = [Float](repeating: 0, count: predelay + length)
+        response[0] = 1
+        for n in tail.indices { response[predelay + n] = Float(tail[n]) }
+        return response
+    }
+
+    /// `samples` through `impulseResponse` (the full convolution: the room rings on after the
+    /// take ends), scaled so that its first `samples.count` samples have the take's energy: a
+    /// reverberant copy at the level of the dry one.
+    public static func reverberate(_ samples: [Float], impulseResponse: [Float]) -> [Float] {
+        guard !samples.isEmpty, !impulseResponse.isEmpty else { return samples }
+        var wet = [Float](repeating: 0, count: samples.count + impulseResponse.count - 1)
+        wet.withUnsafeMutableBufferPointer { out in
+            samples.withUnsafeBufferPointer { x in
+                // Tap by tap: the inner loop runs over contiguous samples and vectorizes.
+                for (k, h) in impulseResponse.enumerated() where h != 0 {
+                    for n in 0..<x.count { out[k + n] += h * x[n] }
+                }
+            }
+        }
+        let dry = samples.reduce(0.0) { $0 + Double($1) * Double($1) }
+        let kept = wet[..<samples.count].reduce(0.0) { $0 + Double($1) * Double($1) }
+        guard dry > 0, kept > 0 else { return wet }
+        let gain = Float((dry / kept).squareRoot())
+        for i in wet.indices { wet[i] *= gain }
+        return wet
+    }
+
     /// The mean square of each whole block of `blockLength` samples (none when the take is
     /// shorter than a block).
     static func blockPowers(_ samples: [Float], blockLength: Int) -> [Double] {

@@ -17,7 +17,7 @@ struct Perturb: ParsableCommand {
             Align the result with the GMM-HMM (speechlab align) and train hybrids on it: three times the \
             data, the way Kaldi's neural recipes train. OUT appears only when complete.
 
-            --cut-onset, --cut-offset, --volume, --noise-snr and --pad change every copy, in that order. With --keep-clean the \
+            --cut-onset, --cut-offset, --volume, --reverb, --noise-snr and --pad change every copy, in that order. With --keep-clean the \
             clean copies stay and the changed ones are added beside them as aug-<id> (speaker aug-<speaker>), as \
             Kaldi's recipes combine noise-augmented copies with the clean data: train on both, and a voice \
             recorded in more noise than the training speakers is no longer a new condition. With --keep-clean, \
@@ -44,6 +44,12 @@ struct Perturb: ParsableCommand {
     @Option(help: ArgumentHelp("Multiply each copy by a gain drawn uniformly from LO:HI (Kaldi's volume perturbation: 0.125:2).", valueName: "lo:hi"))
     var volume: String?
 
+    @Option(help: ArgumentHelp("Put each copy through a simulated room whose reverberation time (RT60, the time its sound takes to fall by 60 dB) is drawn uniformly from LO:HI seconds: a direct sound and a tail of exponentially decaying noise (Polack's model), the copy kept at its level. Offices and living rooms are 0.2-0.6 s.", valueName: "lo:hi"))
+    var reverb: String?
+
+    @Option(name: .customLong("reverb-drr"), help: ArgumentHelp("With --reverb: the rooms' direct-to-reverberant energy ratio, drawn uniformly from LO:HI dB (default 0:10: a talker about a metre from the microphone; lower is farther).", valueName: "lo:hi"))
+    var reverbDRR: String?
+
     @Option(name: .customLong("noise-snr"), help: ArgumentHelp("Add noise to each copy at an SNR drawn uniformly from LO:HI dB: generated noise (--noise-color), or a random stretch of a random recording of --noise-dir.", valueName: "lo:hi"))
     var noiseSNR: String?
 
@@ -62,10 +68,10 @@ struct Perturb: ParsableCommand {
     @Option(name: .customLong("cut-offset"), help: ArgumentHelp("Cut LO:HI seconds (drawn for each copy) of speech from the end of each copy, before its offset (the last 10 ms within 35 dB of its loudest): takes whose last sound is missing, as a recorder that stops early or an endpointer that trims tightly leaves them. With --cut-onset, the same copies lose both. At most half of what precedes the offset goes, and at least 0.25 s of it stays, counted from where --cut-onset left the take: a copy with both cuts can be shorter than 0.25 s (a copy too short for its transcript is skipped by training, with a warning).", valueName: "lo:hi"))
     var cutOffset: String?
 
-    @Flag(name: .customLong("keep-clean"), help: "With --volume, --noise-snr, --pad, --cut-onset or --cut-offset: list the clean copies too, the changed ones beside them as aug-<id> (and cut-<id>).")
+    @Flag(name: .customLong("keep-clean"), help: "With --volume, --reverb, --noise-snr, --pad, --cut-onset or --cut-offset: list the clean copies too, the changed ones beside them as aug-<id> (and cut-<id>).")
     var keepClean = false
 
-    @Option(help: ArgumentHelp("Seed of the gain, noise, padding and cut draws (the same seed makes the same copies).", valueName: "n"))
+    @Option(help: ArgumentHelp("Seed of the gain, room, noise, padding and cut draws (the same seed makes the same copies).", valueName: "n"))
     var seed: UInt64 = 1
 
     @Flag(help: "Replace OUT if it exists.")
@@ -99,10 +105,13 @@ struct Perturb: ParsableCommand {
 
     /// The range options parsed and checked against their bounds (nil: the option is absent).
     func parsedRanges() throws -> (volume: ClosedRange<Double>?, noiseSNR: ClosedRange<Double>?, pad: ClosedRange<Double>?,
-                                   cutOnset: ClosedRange<Double>?, cutOffset: ClosedRange<Double>?) {
-        (try Self.range(volume, option: "--volume", within: 0.01...10), try Self.range(noiseSNR, option: "--noise-snr", within: -20...100),
-         try Self.range(pad, option: "--pad", within: 0...10), try Self.range(cutOnset, option: "--cut-onset", within: 0...10),
-         try Self.range(cutOffset, option: "--cut-offset", within: 0...10))
+                                   cutOnset: ClosedRange<Double>?, cutOffset: ClosedRange<Double>?,
+                                   reverb: ClosedRange<Double>?, reverbDRR: ClosedRange<Double>?) {
+        let reverb = try Self.range(reverb, option: "--reverb", within: 0.05...3)
+        return (try Self.range(volume, option: "--volume", within: 0.01...10), try Self.range(noiseSNR, option: "--noise-snr", within: -20...100),
+                try Self.range(pad, option: "--pad", within: 0...10), try Self.range(cutOnset, option: "--cut-onset", within: 0...10),
+                try Self.range(cutOffset, option: "--cut-offset", within: 0...10), reverb,
+                reverb == nil ? nil : try Self.range(reverbDRR ?? "0:10", option: "--reverb-drr", within: -20...40))
     }
 
     func validate() throws {
@@ -112,8 +121,9 @@ struct Perturb: ParsableCommand {
         if noiseColor != .white && (noiseSNR == nil || noiseDir != nil) {
             throw ValidationError("--noise-color colours generated noise: it needs --noise-snr, and not --noise-dir")
         }
-        if keepClean && volume == nil && noiseSNR == nil && pad == nil && cutOnset == nil && cutOffset == nil {
-            throw ValidationError("--keep-clean needs --volume, --noise-snr, --pad, --cut-onset or --cut-offset (copies to keep the clean ones beside)")
+        if reverbDRR != nil && reverb == nil { throw ValidationError("--reverb-drr needs --reverb (the rooms' reverberation times)") }
+        if keepClean && volume == nil && reverb == nil && noiseSNR == nil && pad == nil && cutOnset == nil && cutOffset == nil {
+            throw ValidationError("--keep-clean needs --volume, --reverb, --noise-snr, --pad, --cut-onset or --cut-offset (copies to keep the clean ones beside)")
         }
     }
 
@@ -149,7 +159,8 @@ struct Perturb: ParsableCommand {
         let ranges = try parsedRanges()
         let record = DataPerturbation(speeds: perturbation.factors, volume: ranges.volume, noiseSNR: ranges.noiseSNR,
                                       noiseFolder: noiseDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, noiseColor: noiseColor,
-                                      padding: ranges.pad, onsetCut: ranges.cutOnset, offsetCut: ranges.cutOffset, seed: seed, keepsClean: keepClean)
+                                      padding: ranges.pad, onsetCut: ranges.cutOnset, offsetCut: ranges.cutOffset,
+                                      reverbRT60: ranges.reverb, reverbDirectToReverberant: ranges.reverbDRR, seed: seed, keepsClean: keepClean)
         let noises = try noiseRecordings()
         // Without --keep-clean every change goes into the one copy of each utterance; with it the
         // cut copies are a set of their own beside the noisy ones (on validation speakers, noisy
@@ -191,6 +202,13 @@ struct Perturb: ParsableCommand {
                 }
                 if copy.augmented, let gain = record.volume.map({ Float(AudioAugmentation.draw($0, generator: &generator)) }) {
                     for i in samples.indices { samples[i] *= gain }
+                }
+                if copy.augmented, let rt60 = record.reverbRT60 {
+                    let room = AudioAugmentation.roomImpulseResponse(
+                        rt60: AudioAugmentation.draw(rt60, generator: &generator),
+                        directToReverberant: AudioAugmentation.draw(record.reverbDirectToReverberant ?? 0...10, generator: &generator),
+                        sampleRate: audio.sampleRate, generator: &generator)
+                    samples = AudioAugmentation.reverberate(samples, impulseResponse: room)
                 }
                 if copy.augmented, let snr = record.noiseSNR {
                     let noise = noises.isEmpty
@@ -236,6 +254,7 @@ struct Perturb: ParsableCommand {
                      record.onsetCut.map { "\($0.lowerBound)-\($0.upperBound) s cut after the onset" },
                      record.offsetCut.map { "\($0.lowerBound)-\($0.upperBound) s cut before the offset" },
                      record.volume.map { "gain \($0.lowerBound)-\($0.upperBound)" },
+                     record.reverbRT60.map { "rooms of RT60 \($0.lowerBound)-\($0.upperBound) s" },
                      record.noiseSNR.map { "noise at \($0.lowerBound)-\($0.upperBound) dB SNR" + (noiseDir.map { " from \($0)" } ?? " (\(record.noiseColor.rawValue))") },
                      record.padding.map { "\($0.lowerBound)-\($0.upperBound) s of background at each end" },
                      keepClean ? "beside the clean copies" + (record.cutsSpeech && record.augmentsAudio ? " (the cut copies a set of their own)" : "") : nil]

@@ -140,6 +140,47 @@ import Testing
         #expect(AudioAugmentation.pad(take, before: 0, after: 0, blockLength: 80, generator: &generator) == take)
     }
 
+    /// The simulated room's response: the direct sound, 2.5 ms of nothing, then a tail whose
+    /// energy is the asked-for ratio below the direct sound's and whose Schroeder decay curve
+    /// (the energy still to come, from each sample on) falls 60 dB in the asked-for RT60.
+    @Test func aRoomsResponseDecaysBy60DecibelsInItsReverberationTime() {
+        var generator = SeededGenerator(seed: 3)
+        for (rt60, drr) in [(0.3, 5.0), (0.8, 0.0), (0.15, 10.0)] {
+            let rate = 16000
+            let h = AudioAugmentation.roomImpulseResponse(rt60: rt60, directToReverberant: drr, sampleRate: rate, generator: &generator)
+            let predelay = rate / 400
+            #expect(h.count == predelay + Int(rt60 * Double(rate)))
+            #expect(h[0] == 1 && h[1..<predelay].allSatisfy { $0 == 0 })
+            let tail = h[predelay...].map { Double($0) * Double($0) }
+            #expect(abs(10 * log10(1 / tail.reduce(0, +)) - drr) < 1e-3, "direct-to-reverberant ratio at \(drr) dB")
+            // Schroeder's backward integral; the slope between −5 and −25 dB, extrapolated to 60 dB.
+            var remaining = tail.reduce(0, +)
+            var decibels: [Double] = []
+            for e in tail { decibels.append(10 * log10(remaining / tail.reduce(0, +))); remaining -= e }
+            let t5 = Double(decibels.firstIndex { $0 <= -5 }!), t25 = Double(decibels.firstIndex { $0 <= -25 }!)
+            let measured = (t25 - t5) / Double(rate) * 60 / 20
+            #expect(abs(measured - rt60) < 0.1 * rt60, "RT60 \(rt60) s measured as \(measured) s")
+        }
+    }
+
+    /// Reverberation is the full convolution with the response, scaled so that the take's own
+    /// span keeps its energy.
+    @Test func reverberationConvolvesAndKeepsTheTakesLevel() {
+        let take: [Float] = [1, 2, 3]
+        let wet = AudioAugmentation.reverberate(take, impulseResponse: [1, 0, 0.5])
+        let convolution: [Float] = [1, 2, 3.5, 1, 1.5]
+        let gain = Float((14 / (1 + 4 + 12.25)).squareRoot())
+        #expect(wet.count == 5 && zip(wet, convolution).allSatisfy { abs($0 - gain * $1) < 1e-6 }, "\(wet)")
+        var generator = SeededGenerator(seed: 4)
+        let speech = (0..<4000).map { Float(sin(Double($0) * 0.07)) * Float(generator.nextGaussian()) }
+        let room = AudioAugmentation.roomImpulseResponse(rt60: 0.4, directToReverberant: 3, sampleRate: 8000, generator: &generator)
+        let reverberant = AudioAugmentation.reverberate(speech, impulseResponse: room)
+        let energy = { (x: ArraySlice<Float>) in x.reduce(0.0) { $0 + Double($1) * Double($1) } }
+        #expect(reverberant.count == speech.count + room.count - 1)
+        #expect(abs(energy(reverberant[..<speech.count]) / energy(speech[...]) - 1) < 1e-4)
+        #expect(AudioAugmentation.reverberate([0, 0], impulseResponse: room).allSatisfy { $0 == 0 })
+    }
+
     /// The onset cut drops everything before the first block within 35 dB of the loudest, then
     /// the asked-for samples of speech, but never more than half of what follows the onset nor
     /// so much that less than the minimum stays.

@@ -422,7 +422,8 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--noise-snr", "5:5", "--noise-color", "blue"]), mentioning: "--noise-color")
     }
 
-    // Padded copies beside the clean ones: each 0.1 s longer at both ends, the take inside as it was.
+    // Padded copies beside the clean ones: each 0.1 s longer at both ends, the take inside as it was
+    // (to the 16-bit step of the FLAC copy; the samples are read in [-1, 1)).
     @Test func paddedCopiesAreLongerByTheirBackground() throws {
         let root = temporaryFolder()
         let source = try DataDirectory.load(f.data + "/train").utterances
@@ -435,9 +436,32 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
             let copy = try AudioFile.read(try #require(byID["aug-" + u.id]).audioPath, options: AudioReadOptions(scale: 1)).samples
             let extra = original.sampleRate / 10
             #expect(copy.count == original.samples.count + 2 * extra)
-            #expect(zip(copy[extra..<(extra + original.samples.count)], original.samples).allSatisfy { abs($0 - $1) <= 1 })
+            #expect(zip(copy[extra..<(extra + original.samples.count)], original.samples).allSatisfy { abs($0 - $1) <= 1.0 / 32768 })
         }
         #expect(try DataDirectory.perturbation(of: root + "/pad")?.padding == 0.1...0.1)
+    }
+
+    // Copies through simulated rooms: each longer by its room's ring (at most RT60 + 2.5 ms),
+    // the record keeps the ranges; the room's own options are checked.
+    @Test func reverberantCopiesRingOnAfterTheTake() throws {
+        let root = temporaryFolder()
+        let source = try DataDirectory.load(f.data + "/train").utterances
+        let result = try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/room", "--speeds", "1",
+                                        "--reverb", "0.3:0.3", "--reverb-drr", "2:4", "--keep-clean", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("rooms of RT60 0.3-0.3 s"))
+        let byID = Dictionary(uniqueKeysWithValues: try DataDirectory.load(root + "/room").utterances.map { ($0.id, $0) })
+        for u in source.prefix(2) {
+            let original = try AudioFile.read(u.audioPath, options: AudioReadOptions(scale: 1))
+            let copy = try AudioFile.read(try #require(byID["aug-" + u.id]).audioPath, options: AudioReadOptions(scale: 1)).samples
+            let ring = original.sampleRate / 400 + Int(0.3 * Double(original.sampleRate)) - 1
+            #expect(copy.count == original.samples.count + ring)
+            #expect(zip(copy, original.samples).contains { abs($0 - $1) > 0.01 }, "\(u.id): the copy is not the take")
+        }
+        let record = try DataDirectory.perturbation(of: root + "/room")
+        #expect(record?.reverbRT60 == 0.3...0.3 && record?.reverbDirectToReverberant == 2...4)
+        expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--reverb", "0:0.5"]), mentioning: "--reverb takes lo:hi")
+        expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--reverb-drr", "0:5"]), mentioning: "--reverb-drr needs --reverb")
     }
 
     // Cut copies beside the clean and the noisy ones: three sets, each cut copy shorter than its
@@ -461,7 +485,7 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
             let expected = AudioAugmentation.cutOnset(original, count: take.sampleRate / 20, blockLength: take.sampleRate / 100,
                                                       minimumKept: take.sampleRate / 4)
             #expect(samples.count == expected.count && samples.count < original.count)
-            #expect(zip(samples, expected).allSatisfy { abs($0 - $1) <= 1 }, "\(u.id): the cut copy is the take from onset + 50 ms, clean")
+            #expect(zip(samples, expected).allSatisfy { abs($0 - $1) <= 1.0 / 32768 }, "\(u.id): the cut copy is the take from onset + 50 ms, clean")
             #expect(try AudioFile.read(try #require(byID["aug-" + u.id]).audioPath).samples.count == original.count)
         }
         #expect(try DataDirectory.perturbation(of: root + "/cut")?.onsetCut == 0.05...0.05)
@@ -487,7 +511,7 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
             let expected = AudioAugmentation.cutOffset(onsetCut, count: take.sampleRate / 20, blockLength: block, minimumKept: quarter)
             let samples = try AudioFile.read(try #require(byID["cut-" + u.id]).audioPath, options: AudioReadOptions(scale: 1)).samples
             #expect(samples.count == expected.count && samples.count < onsetCut.count)
-            #expect(zip(samples, expected).allSatisfy { abs($0 - $1) <= 1 }, "\(u.id): the cut copy is the take without 50 ms at each end of its speech")
+            #expect(zip(samples, expected).allSatisfy { abs($0 - $1) <= 1.0 / 32768 }, "\(u.id): the cut copy is the take without 50 ms at each end of its speech")
         }
         let record = try #require(try DataDirectory.perturbation(of: root + "/cut"))
         #expect(record.onsetCut == 0.05...0.05 && record.offsetCut == 0.05...0.05)
