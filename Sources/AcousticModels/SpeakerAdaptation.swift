@@ -229,17 +229,30 @@ struct GaussianScatter {
         }
     }
 
-    /// The fMLLR statistics of the scatter under `model`'s Gaussians.
-    func fmllrStatistics(_ model: GMMHMM) -> FMLLRStatistics {
-        let D = dimension, E = D + 1
+    /// The fMLLR statistics of the scatter under `model`'s Gaussians, added a block of
+    /// Gaussians at a time (each block two GEMMs; the block bounds the memory).
+    func fmllrStatistics(_ model: GMMHMM, block: Int = 256) -> FMLLRStatistics {
+        let D = dimension, E = D + 1, E2 = E * E
         var statistics = FMLLRStatistics(dimension: D)
-        var full = [Double](repeating: 0, count: E * E)
-        for (pdf, m) in touched {
-            let base = slots[offsets[pdf] + m]
-            for r in 0..<E { for c in 0...r { (full[r * E + c], full[c * E + r]) = (values[base + r * E + c], values[base + r * E + c]) } }
-            let gmm = model.mixtures[pdf]
-            full.withUnsafeBufferPointer {
-                statistics.add(scatter: $0, mean: gmm.means[(m * D)..<((m + 1) * D)], variance: gmm.variances[(m * D)..<((m + 1) * D)])
+        var full = [Double](repeating: 0, count: block * E2)
+        var means = [Double](repeating: 0, count: block * D), variances = means
+        for first in stride(from: 0, to: touched.count, by: block) {
+            let gaussians = touched[first..<min(first + block, touched.count)]
+            for (g, (pdf, m)) in gaussians.enumerated() {
+                let base = slots[offsets[pdf] + m], gmm = model.mixtures[pdf]
+                for r in 0..<E {
+                    for c in 0...r { (full[g * E2 + r * E + c], full[g * E2 + c * E + r]) = (values[base + r * E + c], values[base + r * E + c]) }
+                }
+                for d in 0..<D { (means[g * D + d], variances[g * D + d]) = (gmm.means[m * D + d], gmm.variances[m * D + d]) }
+            }
+            let n = gaussians.count
+            full.withUnsafeBufferPointer { s in
+                means.withUnsafeBufferPointer { mu in
+                    variances.withUnsafeBufferPointer { v in
+                        statistics.add(scatters: UnsafeBufferPointer(rebasing: s[..<(n * E2)]), means: UnsafeBufferPointer(rebasing: mu[..<(n * D)]),
+                                       variances: UnsafeBufferPointer(rebasing: v[..<(n * D)]), count: n)
+                    }
+                }
             }
         }
         return statistics

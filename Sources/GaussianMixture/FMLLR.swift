@@ -63,23 +63,40 @@ public struct FMLLRStatistics: Sendable {
         if pendingWeights.count >= Self.block * D { flush() }
     }
 
-    /// Adds the frames of one Gaussian, given their scatter `Σ_t γ(t) ξ_t ξ_tᵀ` (`[(D+1), (D+1)]`,
-    /// ξ = [x, 1], so its last row holds Σγ xᵀ and Σγ): k_i += μ_i/σ²_i Σγ ξᵀ, G_i += scatter/σ²_i.
-    /// Cheaper than frame by frame when there are many more frames than Gaussians.
-    public mutating func add(scatter: UnsafeBufferPointer<Double>, mean: ArraySlice<Double>, variance: ArraySlice<Double>) {
-        let D = dimension, E = D + 1
-        precondition(scatter.count == E * E && mean.count == D && variance.count == D, "FMLLRStatistics: sizes do not fit")
-        let occupancy = scatter[D * E + D]
-        guard occupancy > 0 else { return }
-        count += occupancy
-        for (i, (m, v)) in zip(mean, variance).enumerated() {
-            let w = 1 / v, scaledMean = m / v
-            linear.withUnsafeMutableBufferPointer { k in
-                for c in 0..<E { k[i * E + c] += scaledMean * scatter[D * E + c] }
+    /// Adds the frames of `n` Gaussians, given each one's scatter Σ_t γ(t) ξ_t ξ_tᵀ (`scatters`:
+    /// `[n, (D+1)²]`, ξ = [x, 1], so a scatter's last row holds Σγ xᵀ and Σγ), means and
+    /// variances (`[n, D]` each): k_i += Σ_g μ_gi/σ²_gi · Σγ ξᵀ and G_i += Σ_g scatter_g/σ²_gi.
+    /// Two GEMMs over the Gaussians (not D sums of (D+1)² values per Gaussian); cheaper than
+    /// frame by frame when there are many more frames than Gaussians.
+    public mutating func add(scatters: UnsafeBufferPointer<Double>, means: UnsafeBufferPointer<Double>,
+                             variances: UnsafeBufferPointer<Double>, count n: Int) {
+        let D = dimension, E = D + 1, E2 = E * E
+        precondition(scatters.count == n * E2 && means.count == n * D && variances.count == n * D, "FMLLRStatistics: sizes do not fit")
+        guard n > 0 else { return }
+        var inverseVariances = [Double](repeating: 0, count: n * D), scaledMeans = inverseVariances
+        var sums = [Double](repeating: 0, count: n * E)
+        for g in 0..<n {
+            count += scatters[g * E2 + D * E + D]
+            for i in 0..<D {
+                inverseVariances[g * D + i] = 1 / variances[g * D + i]
+                scaledMeans[g * D + i] = means[g * D + i] / variances[g * D + i]
             }
+            for c in 0..<E { sums[g * E + c] = scatters[g * E2 + D * E + c] }
+        }
+        // Row i of [D, (D+1)²]: G_i's increment.
+        var increments = [Double](repeating: 0, count: D * E2)
+        increments.withUnsafeMutableBufferPointer { out in
+            Double.gemm(transposeA: true, transposeB: false, m: D, n: E2, k: n, alpha: 1, a: inverseVariances, lda: D,
+                        b: scatters.baseAddress!, ldb: E2, beta: 0, c: out.baseAddress!, ldc: E2)
+        }
+        for i in 0..<D {
             quadratic[i].withUnsafeMutableBufferPointer { g in
-                for k in 0..<(E * E) { g[k] += w * scatter[k] }
+                for k in 0..<E2 { g[k] += increments[i * E2 + k] }
             }
+        }
+        linear.withUnsafeMutableBufferPointer { k in
+            Double.gemm(transposeA: true, transposeB: false, m: D, n: E, k: n, alpha: 1, a: scaledMeans, lda: D,
+                        b: sums, ldb: E, beta: 1, c: k.baseAddress!, ldc: E)
         }
     }
 

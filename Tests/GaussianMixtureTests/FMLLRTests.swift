@@ -90,6 +90,41 @@ import Testing
         #expect(abs(a.auxiliary(FMLLRTransform(dimension: 3)) - single) < 1e-6 * abs(single))
         #expect(a.count == 3000)
     }
+
+    /// Gaussians' scatters Σ γ ξ ξᵀ added in blocks give the statistics of their frames added
+    /// one by one with the same posteriors.
+    @Test func scattersOfGaussiansGiveTheStatisticsOfTheirFrames() {
+        let D = 3, E = D + 1
+        let model: [(mean: [Double], variance: [Double])] = [([2, 0, -1], [1, 0.5, 2]), ([-2, 1, 0], [0.5, 1, 1]), ([0, -2, 2], [2, 1, 0.5])]
+        var g = SeededGenerator(seed: 11)
+        var byFrame = FMLLRStatistics(dimension: D)
+        var scatters = [Double](repeating: 0, count: model.count * E * E)
+        for _ in 0..<500 {
+            let x = (0..<D).map { _ in Float(2 * g.nextGaussian()) }
+            let posteriors = (0..<model.count).map { _ in g.nextUnit() }
+            x.withUnsafeBufferPointer { byFrame.accumulate($0, gaussians: zip(model, posteriors).map { ($0.mean[...], $0.variance[...], $1) }) }
+            let xi = x.map(Double.init) + [1]
+            for (j, p) in posteriors.enumerated() { for r in 0..<E { for c in 0..<E { scatters[j * E * E + r * E + c] += p * xi[r] * xi[c] } } }
+        }
+        var byGaussian = FMLLRStatistics(dimension: D)
+        let means = model.flatMap(\.mean), variances = model.flatMap(\.variance)
+        // Blocks of two and one Gaussian: the sums must not depend on the split.
+        for range in [0..<2, 2..<3] {
+            scatters[(range.lowerBound * E * E)..<(range.upperBound * E * E)].withUnsafeBufferPointer { s in
+                means[(range.lowerBound * D)..<(range.upperBound * D)].withUnsafeBufferPointer { m in
+                    variances[(range.lowerBound * D)..<(range.upperBound * D)].withUnsafeBufferPointer { v in
+                        byGaussian.add(scatters: s, means: m, variances: v, count: range.count)
+                    }
+                }
+            }
+        }
+        let (a, b) = (byFrame.folded, byGaussian.folded)
+        #expect(abs(a.count - b.count) < 1e-9 * a.count)
+        #expect(zip(a.linear, b.linear).allSatisfy { abs($0 - $1) < 1e-9 * max(1, abs($0)) }, "k: \(a.linear) against \(b.linear)")
+        for i in 0..<D {
+            #expect(zip(a.quadratic[i], b.quadratic[i]).allSatisfy { abs($0 - $1) < 1e-9 * max(1, abs($0)) }, "G_\(i)")
+        }
+    }
 }
 
 @Suite struct ComponentPosteriorTests {
