@@ -32,6 +32,9 @@ extension ForwardBackward {
         /// Each state's emission per frame `[T, N]` (kept from the forward pass for the backward
         /// one), and per-state scratch of N values.
         let stateEmission = ScratchBuffer<Double>(), weightedBeta = ScratchBuffer<Double>()
+        /// Each frame's window `[T, 2]`: the states from `lo` up to `hi` (exclusive) hold every
+        /// non-zero forward probability; the passes visit only those.
+        let window = ScratchBuffer<Int32>()
         /// A frame's posterior per pdf `[S]` and the pdfs it touched, in order.
         let perPdf = ScratchBuffer<Float>(), touched = ScratchBuffer<Int32>()
         var sparePosteriors: [(frame: Int32, pdf: Int32, weight: Float)] = []
@@ -101,9 +104,9 @@ public enum ForwardBackward {
         guard T > 0, e.count >= T * S, offsets.count >= T else { return nil }
         let passes = graph.withArcPointers { arcs -> (logLikelihood: Double, end: Double)? in
             let pass = ForwardBackwardPass(arcs: arcs, frames: T, pdfCount: S, workspace: workspace)
-            pass.gatherStateEmissions(e)
+            pass.gatherStateEmissions(e, frame: 0)
             pass.enter(graph)
-            guard pass.forward(pruneBelow: Foundation.exp(-Double(beam))) else { return nil }
+            guard pass.forward(e, pruneBelow: Foundation.exp(-Double(beam))) else { return nil }
             var end = 0.0
             for i in 0..<pass.N { end += pass.alpha[(T - 1) * pass.N + i] * graph.finalProbability[i] }
             // β starts at 1/end: an end below Double's normal range (the final states' share of
@@ -127,7 +130,7 @@ public enum ForwardBackward {
     static func collect(_ graph: DecodingGraph, frames T: Int, pdfCount S: Int, logLikelihood: Double, end: Double,
                         minimumPosterior: Float, workspace: Workspace) -> StateOccupancy {
         let N = graph.stateCount, alpha = workspace.alpha.base, beta = workspace.beta.base, counts = workspace.arcCounts.base
-        let perPdf = workspace.perPdf.base, touched = workspace.touched.base
+        let perPdf = workspace.perPdf.base, touched = workspace.touched.base, window = workspace.window.base
         var transitionCounts = workspace.spareTransitionCounts, posteriors = workspace.sparePosteriors
         workspace.spareTransitionCounts = []
         workspace.sparePosteriors = []
@@ -144,7 +147,7 @@ public enum ForwardBackward {
             for t in 0..<T {
                 var count = 0
                 let forward = alpha + t * N, backward = beta + t * N
-                for i in 0..<N {
+                for i in Int(window[2 * t])..<Int(window[2 * t + 1]) {
                     let p = Float(forward[i] * backward[i])
                     guard p > 0 else { continue }
                     let s = Int(pdf[i])
@@ -173,6 +176,8 @@ struct ForwardBackwardPass {
     let T: Int, N: Int, S: Int
     let alpha: UnsafeMutablePointer<Double>, beta: UnsafeMutablePointer<Double>, scale: UnsafeMutablePointer<Double>
     let arcCounts: UnsafeMutablePointer<Double>, stateEmission: UnsafeMutablePointer<Double>, weighted: UnsafeMutablePointer<Double>
+    /// Each frame's `[lo, hi)` of states with non-zero forward probability (see the workspace's).
+    let window: UnsafeMutablePointer<Int32>
 
     init(arcs: DecodingGraph.ArcPointers, frames T: Int, pdfCount S: Int, workspace: ForwardBackward.Workspace) {
         let N = arcs.pdf.count
@@ -183,20 +188,19 @@ struct ForwardBackwardPass {
         arcCounts = workspace.arcCounts.zeroed(arcs.to.count)
         stateEmission = workspace.stateEmission.reserve(T * N)
         weighted = workspace.weightedBeta.zeroed(N)
+        window = workspace.window.reserve(2 * T)
         workspace.perPdf.zeroed(S)
         workspace.touched.zeroed(N)
     }
 
-    /// The emission of every state at every frame, as Double (states that share a pdf share
-    /// it), gathered once for both passes.
-    func gatherStateEmissions(_ e: UnsafeBufferPointer<Float>) {
+    /// The emission of every state at `frame`, as Double (states that share a pdf share it);
+    /// the forward pass gathers later frames' for the states it reaches, kept for the backward.
+    func gatherStateEmissions(_ e: UnsafeBufferPointer<Float>, frame t: Int) {
         // Locals, not fields, in the loops: stores through the buffers could otherwise alias
         // `self` for the optimizer, which would then reload every field on every arc.
-        let (T, N, S, pdf, stateEmission) = (T, N, S, arcs.pdf, stateEmission)
-        for t in 0..<T {
-            let row = e.baseAddress! + t * S, states = stateEmission + t * N
-            for j in 0..<N { states[j] = Double(row[Int(pdf[j])]) }
-        }
+        let (N, S, pdf, stateEmission) = (N, S, arcs.pdf, stateEmission)
+        let row = e.baseAddress! + t * S, states = stateEmission + t * N
+        for j in 0..<N { states[j] = Double(row[Int(pdf[j])]) }
     }
 
     /// α_0: the entry arcs times the first frame's emissions.
@@ -208,37 +212,49 @@ struct ForwardBackwardPass {
     }
 
     /// α_t for every frame, each normalized by its sum (the scale c_t); states below
-    /// `pruneBelow` × the previous frame's best are dropped. False when every path dies.
-    func forward(pruneBelow: Double) -> Bool {
-        let (T, N, alpha, scale, stateEmission) = (T, N, alpha, scale, stateEmission)
+    /// `pruneBelow` × the previous frame's best are dropped. Each frame visits only the window
+    /// of states the previous frame's survivors reach (a transcript's graph is mostly a line:
+    /// most states are out of reach at any frame), gathering their emissions from `e`. False
+    /// when every path dies.
+    func forward(_ e: UnsafeBufferPointer<Float>, pruneBelow: Double) -> Bool {
+        let (T, N, S, alpha, scale, stateEmission, window, pdf) = (T, N, S, alpha, scale, stateEmission, window, arcs.pdf)
         let (start, to, probability) = (arcs.start, arcs.to, arcs.probability)
         var top = 0.0  // the previous frame's largest normalized forward probability
         for t in 0..<T {
             let current = alpha + t * N
-            var sum = 0.0
+            var sum = 0.0, lo = N, hi = 0
             if t > 0 {
                 let previous = current - N
                 let threshold = top * pruneBelow
-                for i in 0..<N {
+                for i in Int(window[2 * t - 2])..<Int(window[2 * t - 1]) {
                     let a = previous[i]
                     guard a > threshold else { previous[i] = 0; continue }
                     for arc in Int(start[i])..<Int(start[i + 1]) {
-                        current[Int(to[arc])] += a * probability[arc]
+                        let j = Int(to[arc])
+                        current[j] += a * probability[arc]
+                        lo = Swift.min(lo, j)
+                        hi = Swift.max(hi, j + 1)
                     }
                 }
-                let emission = stateEmission + t * N
-                for j in 0..<N {
+                let row = e.baseAddress! + t * S, emission = stateEmission + t * N
+                for j in lo..<Swift.max(lo, hi) {
+                    emission[j] = Double(row[Int(pdf[j])])
                     current[j] *= emission[j]
                     sum += current[j]
                 }
             } else {
-                for j in 0..<N { sum += current[j] }
+                for j in 0..<N where current[j] > 0 {
+                    sum += current[j]
+                    lo = Swift.min(lo, j)
+                    hi = Swift.max(hi, j + 1)
+                }
             }
             guard sum > 0 else { return false }
+            (window[2 * t], window[2 * t + 1]) = (Int32(lo), Int32(hi))
             scale[t] = sum
             let inverse = 1 / sum
             top = 0
-            for j in 0..<N {
+            for j in lo..<hi {
                 current[j] *= inverse
                 top = Swift.max(top, current[j])
             }
@@ -249,17 +265,18 @@ struct ForwardBackwardPass {
     /// β_t (scaled like α) for the states the forward pass kept, and each arc's expected count
     /// α_t(i) a_ij e_{t+1}(j) β_{t+1}(j) / c_{t+1}.
     func backward(_ graph: DecodingGraph, end: Double) {
-        let (T, N, alpha, beta, scale, stateEmission, weighted, arcCounts) = (T, N, alpha, beta, scale, stateEmission, weighted, arcCounts)
+        let (T, N, alpha, beta, scale, stateEmission, weighted, arcCounts, window) = (T, N, alpha, beta, scale, stateEmission, weighted, arcCounts, window)
         let (start, to, probability) = (arcs.start, arcs.to, arcs.probability)
         for i in 0..<N where alpha[(T - 1) * N + i] > 0 { beta[(T - 1) * N + i] = graph.finalProbability[i] / end }
         guard T >= 2 else { return }
         for t in stride(from: T - 2, through: 0, by: -1) {
-            // w(j) = e_{t+1}(j) β_{t+1}(j) / c_{t+1}, shared by every arc into j.
+            // w(j) = e_{t+1}(j) β_{t+1}(j) / c_{t+1}, shared by every arc into j: the arcs of
+            // frame t's survivors reach only frame t + 1's window.
             let next = beta + (t + 1) * N, inverseScale = 1 / scale[t + 1]
             let emission = stateEmission + (t + 1) * N
-            for j in 0..<N { weighted[j] = emission[j] * next[j] * inverseScale }
+            for j in Int(window[2 * t + 2])..<Int(window[2 * t + 3]) { weighted[j] = emission[j] * next[j] * inverseScale }
             let forward = alpha + t * N, backward = beta + t * N
-            for i in 0..<N where forward[i] > 0 {
+            for i in Int(window[2 * t])..<Int(window[2 * t + 1]) where forward[i] > 0 {
                 var b = 0.0
                 let a = forward[i]
                 for arc in Int(start[i])..<Int(start[i + 1]) {

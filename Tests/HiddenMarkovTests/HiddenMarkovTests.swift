@@ -58,6 +58,54 @@ func likelihoods(_ pdfs: [Int]) -> [Float] {
         #expect(abs(transitions - 8) < 1e-3)
     }
 
+    /// The scaled, windowed passes against the textbook recursion in the log domain over every
+    /// state: the same log-likelihood and the same posterior of every pdf at every frame, on a
+    /// transcript with optional silences (arcs that skip states) and soft frames.
+    @Test func forwardBackwardMatchesTheLogDomainRecursion() throws {
+        let model = toyModel()
+        let graph = GraphBuilder.transcript(model: model, words: [("a", [0]), ("b", [1]), ("a", [0])], silence: 2)
+        let T = 20, S = 5, N = graph.pdf.count
+        // Log-likelihoods spread over −3...0 by a fixed hash of the index.
+        let ll = (0..<(T * S)).map { i -> Float in
+            let h = sin(Double(i) * 12.9898) * 43758.5453
+            return Float(-3 * (h - h.rounded(.down)))
+        }
+        let occupancy = try #require(ForwardBackward.occupancy(graph, logLikelihoods: ll, frames: T, pdfCount: S, minimumPosterior: 0))
+        func logAdd(_ a: Double, _ b: Double) -> Double {
+            let m = max(a, b)
+            return m == -.infinity ? m : m + log(exp(a - m) + exp(b - m))
+        }
+        let emission = { (t: Int, j: Int) in Double(ll[t * S + Int(graph.pdf[j])]) }
+        var alpha = [[Double]](repeating: [Double](repeating: -.infinity, count: N), count: T), beta = alpha
+        for (k, j) in graph.initialTo.enumerated() { alpha[0][Int(j)] = logAdd(alpha[0][Int(j)], Double(graph.initialLogProbability[k]) + emission(0, Int(j))) }
+        for t in 1..<T {
+            for i in 0..<N {
+                for arc in Int(graph.arcStart[i])..<Int(graph.arcStart[i + 1]) {
+                    let j = Int(graph.arcTo[arc])
+                    alpha[t][j] = logAdd(alpha[t][j], alpha[t - 1][i] + Double(graph.arcLogProbability[arc]) + emission(t, j))
+                }
+            }
+        }
+        for i in 0..<N { beta[T - 1][i] = Double(graph.finalLogProbability[i]) }
+        for t in stride(from: T - 2, through: 0, by: -1) {
+            for i in 0..<N {
+                for arc in Int(graph.arcStart[i])..<Int(graph.arcStart[i + 1]) {
+                    let j = Int(graph.arcTo[arc])
+                    beta[t][i] = logAdd(beta[t][i], Double(graph.arcLogProbability[arc]) + emission(t + 1, j) + beta[t + 1][j])
+                }
+            }
+        }
+        let total = (0..<N).reduce(-Double.infinity) { logAdd($0, alpha[T - 1][$1] + beta[T - 1][$1]) }
+        #expect(abs(occupancy.logLikelihood - total) < 1e-6 * abs(total), "\(occupancy.logLikelihood) against \(total)")
+        for t in 0..<T {
+            var expected = [Double](repeating: 0, count: S)
+            for j in 0..<N { expected[Int(graph.pdf[j])] += exp(alpha[t][j] + beta[t][j] - total) }
+            var found = [Double](repeating: 0, count: S)
+            for p in occupancy.posteriors where Int(p.frame) == t { found[Int(p.pdf)] += Double(p.weight) }
+            #expect(zip(expected, found).allSatisfy { abs($0 - $1) < 1e-5 }, "frame \(t): \(found) against \(expected)")
+        }
+    }
+
     // A transcript whose last eight states are far less likely than its first at every frame
     // (by ε each): the final states' share of the last frame is about ε⁸, below Double's normal
     // range for the smaller ε. The pass then finds no path (nil) rather than posteriors of
