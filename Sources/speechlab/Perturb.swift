@@ -47,8 +47,11 @@ struct Perturb: ParsableCommand {
     @Option(help: ArgumentHelp("Put each copy through a simulated room whose reverberation time (RT60, the time its sound takes to fall by 60 dB) is drawn uniformly from LO:HI seconds: a direct sound and a tail of exponentially decaying noise (Polack's model), the copy kept at its level. Offices and living rooms are 0.2-0.6 s.", valueName: "lo:hi"))
     var reverb: String?
 
-    @Option(name: .customLong("reverb-drr"), help: ArgumentHelp("With --reverb: the rooms' direct-to-reverberant energy ratio, drawn uniformly from LO:HI dB (default 0:10: a talker about a metre from the microphone; lower is farther).", valueName: "lo:hi"))
+    @Option(name: .customLong("reverb-drr"), help: ArgumentHelp("With --reverb: the rooms' direct-to-reverberant energy ratio, drawn uniformly from LO:HI dB (default \(Self.defaultReverbDRR): a talker about a metre from the microphone; lower is farther).", valueName: "lo:hi"))
     var reverbDRR: String?
+
+    /// The rooms' direct-to-reverberant ratio range without --reverb-drr.
+    static let defaultReverbDRR = "0:10"
 
     @Option(name: .customLong("noise-snr"), help: ArgumentHelp("Add noise to each copy at an SNR drawn uniformly from LO:HI dB: generated noise (--noise-color), or a random stretch of a random recording of --noise-dir.", valueName: "lo:hi"))
     var noiseSNR: String?
@@ -111,7 +114,7 @@ struct Perturb: ParsableCommand {
         return (try Self.range(volume, option: "--volume", within: 0.01...10), try Self.range(noiseSNR, option: "--noise-snr", within: -20...100),
                 try Self.range(pad, option: "--pad", within: 0...10), try Self.range(cutOnset, option: "--cut-onset", within: 0...10),
                 try Self.range(cutOffset, option: "--cut-offset", within: 0...10), reverb,
-                reverb == nil ? nil : try Self.range(reverbDRR ?? "0:10", option: "--reverb-drr", within: -20...40))
+                reverb == nil ? nil : try Self.range(reverbDRR ?? Self.defaultReverbDRR, option: "--reverb-drr", within: -20...40))
     }
 
     func validate() throws {
@@ -203,10 +206,10 @@ struct Perturb: ParsableCommand {
                 if copy.augmented, let gain = record.volume.map({ Float(AudioAugmentation.draw($0, generator: &generator)) }) {
                     for i in samples.indices { samples[i] *= gain }
                 }
-                if copy.augmented, let rt60 = record.reverbRT60 {
+                if copy.augmented, let rt60 = record.reverbRT60, let ratio = record.reverbDirectToReverberant {
                     let room = AudioAugmentation.roomImpulseResponse(
                         rt60: AudioAugmentation.draw(rt60, generator: &generator),
-                        directToReverberant: AudioAugmentation.draw(record.reverbDirectToReverberant ?? 0...10, generator: &generator),
+                        directToReverberant: AudioAugmentation.draw(ratio, generator: &generator),
                         sampleRate: audio.sampleRate, generator: &generator)
                     samples = AudioAugmentation.reverberate(samples, impulseResponse: room)
                 }
