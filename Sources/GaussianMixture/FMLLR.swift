@@ -74,14 +74,12 @@ public struct FMLLRStatistics: Sendable {
         precondition(scatters.count == n * E2 && means.count == n * D && variances.count == n * D, "FMLLRStatistics: sizes do not fit")
         guard n > 0 else { return }
         var inverseVariances = [Double](repeating: 0, count: n * D), scaledMeans = inverseVariances
-        var sums = [Double](repeating: 0, count: n * E)
         for g in 0..<n {
             count += scatters[g * E2 + D * E + D]
             for i in 0..<D {
                 inverseVariances[g * D + i] = 1 / variances[g * D + i]
                 scaledMeans[g * D + i] = means[g * D + i] / variances[g * D + i]
             }
-            for c in 0..<E { sums[g * E + c] = scatters[g * E2 + D * E + c] }
         }
         // Row i of [D, (D+1)²]: G_i's increment.
         var increments = [Double](repeating: 0, count: D * E2)
@@ -94,9 +92,10 @@ public struct FMLLRStatistics: Sendable {
                 for k in 0..<E2 { g[k] += increments[i * E2 + k] }
             }
         }
+        // Each scatter's last row (Σγ ξᵀ), read in place: rows of E values, (D+1)² apart.
         linear.withUnsafeMutableBufferPointer { k in
             Double.gemm(transposeA: true, transposeB: false, m: D, n: E, k: n, alpha: 1, a: scaledMeans, lda: D,
-                        b: sums, ldb: E, beta: 1, c: k.baseAddress!, ldc: E)
+                        b: scatters.baseAddress! + D * E, ldb: E2, beta: 1, c: k.baseAddress!, ldc: E)
         }
     }
 

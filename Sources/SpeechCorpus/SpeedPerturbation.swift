@@ -118,7 +118,7 @@ public enum AudioAugmentation {
     /// A silent utterance gets no noise (its SNR is undefined).
     public static func addNoise(_ samples: inout [Float], noise: [Float], snr: Double, generator: inout SeededGenerator) {
         guard !samples.isEmpty, !noise.isEmpty else { return }
-        let signalPower = samples.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(samples.count)
+        let signalPower = energy(samples[...]) / Double(samples.count)
         let start = Int.random(in: 0..<noise.count, using: &generator)
         var noisePower = 0.0
         for i in samples.indices { let n = Double(noise[(start + i) % noise.count]); noisePower += n * n }
@@ -227,13 +227,12 @@ public enum AudioAugmentation {
         let length = max(1, Int(rt60 * Double(sampleRate)))
         // Energy falls by 10^6 over rt60: amplitude by exp(−3 ln 10 · t / rt60).
         let rate = 3 * Foundation.log(10.0) / (rt60 * Double(sampleRate))
-        var tail = (0..<length).map { n in generator.nextGaussian() * Foundation.exp(-rate * Double(n)) }
-        let energy = tail.reduce(0) { $0 + $1 * $1 }
-        let scale = energy > 0 ? (Foundation.pow(10, -directToReverberant / 10) / energy).squareRoot() : 0
-        for n in tail.indices { tail[n] *= scale }
+        let tail = (0..<length).map { n in generator.nextGaussian() * Foundation.exp(-rate * Double(n)) }
+        let tailEnergy = tail.reduce(0) { $0 + $1 * $1 }
+        let scale = tailEnergy > 0 ? (Foundation.pow(10, -directToReverberant / 10) / tailEnergy).squareRoot() : 0
         var response = [Float](repeating: 0, count: predelay + length)
         response[0] = 1
-        for n in tail.indices { response[predelay + n] = Float(tail[n]) }
+        for n in tail.indices { response[predelay + n] = Float(scale * tail[n]) }
         return response
     }
 
@@ -251,12 +250,16 @@ public enum AudioAugmentation {
                 }
             }
         }
-        let dry = samples.reduce(0.0) { $0 + Double($1) * Double($1) }
-        let kept = wet[..<samples.count].reduce(0.0) { $0 + Double($1) * Double($1) }
+        let dry = energy(samples[...]), kept = energy(wet[..<samples.count])
         guard dry > 0, kept > 0 else { return wet }
         let gain = Float((dry / kept).squareRoot())
         for i in wet.indices { wet[i] *= gain }
         return wet
+    }
+
+    /// The sum of the squares of `samples`, in Double.
+    static func energy(_ samples: ArraySlice<Float>) -> Double {
+        samples.reduce(0.0) { $0 + Double($1) * Double($1) }
     }
 
     /// The mean square of each whole block of `blockLength` samples (none when the take is
@@ -264,7 +267,7 @@ public enum AudioAugmentation {
     static func blockPowers(_ samples: [Float], blockLength: Int) -> [Double] {
         guard blockLength > 0 else { return [] }
         return (0..<(samples.count / blockLength)).map { b in
-            samples[(b * blockLength)..<((b + 1) * blockLength)].reduce(0.0) { $0 + Double($1) * Double($1) } / Double(blockLength)
+            energy(samples[(b * blockLength)..<((b + 1) * blockLength)]) / Double(blockLength)
         }
     }
 
