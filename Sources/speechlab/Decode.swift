@@ -44,7 +44,7 @@ struct Decode: ParsableCommand, RankAware {
     var beam: Float?
     @Option(name: .customLong("acoustic-scale"), help: ArgumentHelp("Acoustic scale (default: the model's).", valueName: "x"))
     var acousticScale: Float?
-    @Option(name: .customLong("word-penalty"), help: ArgumentHelp("Log-domain penalty per word, loop grammar (default: the model's).", valueName: "x"))
+    @Option(name: .customLong("word-penalty"), parsing: .unconditional, help: ArgumentHelp("Log-domain penalty per word, loop grammar (default: the model's).", valueName: "x"))
     var wordPenalty: Float?
     @Flag(inversion: .prefixedNo, help: "Two-pass speaker adaptation: decode, estimate each speaker's fMLLR transform from the first pass's words (utt2spk groups utterances; without it each utterance is its own speaker), decode the transformed features. Default: on for a speaker-adaptively trained GMM-HMM and for a hybrid trained on its adapted features, off otherwise.")
     var adapt: Bool?

@@ -54,13 +54,13 @@ struct FeatureFlags: ParsableArguments {
     var numMelBins: Int?
     @Option(name: .customLong("low-freq"), help: ArgumentHelp("Lowest filter edge in Hz (kaldi 20).", valueName: "Hz"))
     var lowFreq: Double?
-    @Option(name: .customLong("high-freq"), help: ArgumentHelp("Highest filter edge in Hz; ≤ 0 counts down from Nyquist (default 0).", valueName: "Hz"))
+    @Option(name: .customLong("high-freq"), parsing: .unconditional, help: ArgumentHelp("Highest filter edge in Hz; ≤ 0 counts down from Nyquist (default 0).", valueName: "Hz"))
     var highFreq: Double?
     @Option(name: .customLong("vtln-warp"), help: ArgumentHelp("VTLN warp factor α of the mel filters' frequencies, f/α between --vtln-low and --vtln-high (default 1: none; Kaldi's range 0.8-1.2).", valueName: "α"))
     var vtlnWarp: Double?
     @Option(name: .customLong("vtln-low"), help: ArgumentHelp("VTLN: lower cut-off of the linear part in Hz (default 100).", valueName: "Hz"))
     var vtlnLow: Double?
-    @Option(name: .customLong("vtln-high"), help: ArgumentHelp("VTLN: upper cut-off in Hz; ≤ 0 counts down from Nyquist (default -500).", valueName: "Hz"))
+    @Option(name: .customLong("vtln-high"), parsing: .unconditional, help: ArgumentHelp("VTLN: upper cut-off in Hz; ≤ 0 counts down from Nyquist (default -500).", valueName: "Hz"))
     var vtlnHigh: Double?
     @Option(name: .customLong("num-ceps"), help: ArgumentHelp("Cepstra kept, C0 included (default 13).", valueName: "n"))
     var numCeps: Int?

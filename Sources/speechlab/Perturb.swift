@@ -47,13 +47,13 @@ struct Perturb: ParsableCommand {
     @Option(help: ArgumentHelp("Put each copy through a simulated room whose reverberation time (RT60, the time its sound takes to fall by 60 dB) is drawn uniformly from LO:HI seconds: a direct sound and a tail of exponentially decaying noise (Polack's model), the copy kept at its level. Offices and living rooms are 0.2-0.6 s.", valueName: "lo:hi"))
     var reverb: String?
 
-    @Option(name: .customLong("reverb-drr"), help: ArgumentHelp("With --reverb: the rooms' direct-to-reverberant energy ratio, drawn uniformly from LO:HI dB (default \(Self.defaultReverbDRR): a talker about a metre from the microphone; lower is farther).", valueName: "lo:hi"))
+    @Option(name: .customLong("reverb-drr"), parsing: .unconditional, help: ArgumentHelp("With --reverb: the rooms' direct-to-reverberant energy ratio, drawn uniformly from LO:HI dB (default \(Self.defaultReverbDRR): a talker about a metre from the microphone; lower is farther).", valueName: "lo:hi"))
     var reverbDRR: String?
 
     /// The rooms' direct-to-reverberant ratio range without --reverb-drr.
     static let defaultReverbDRR = "0:10"
 
-    @Option(name: .customLong("noise-snr"), help: ArgumentHelp("Add noise to each copy at an SNR drawn uniformly from LO:HI dB: generated noise (--noise-color), or a random stretch of a random recording of --noise-dir.", valueName: "lo:hi"))
+    @Option(name: .customLong("noise-snr"), parsing: .unconditional, help: ArgumentHelp("Add noise to each copy at an SNR drawn uniformly from LO:HI dB: generated noise (--noise-color), or a random stretch of a random recording of --noise-dir.", valueName: "lo:hi"))
     var noiseSNR: String?
 
     @Option(name: .customLong("noise-color"), help: ArgumentHelp("With --noise-snr and no --noise-dir: the generated noise's spectrum: white, pink (-3 dB an octave), brown (-6 dB an octave) or mixed (each copy one of them).", valueName: "color"))

@@ -464,6 +464,35 @@ private func expectUsageError(_ result: CommandResult, mentioning text: String, 
         expectUsageError(try Speechlab.run(["perturb", "--data", f.data + "/train", "--out", root + "/c", "--reverb-drr", "0:5"]), mentioning: "--reverb-drr needs --reverb")
     }
 
+    // Options whose values may be negative take "-5" after a space as their value, as they take
+    // "--option=-5" (swift-argument-parser would otherwise read "-5" as an option and refuse).
+    @Test func negativeNumbersAfterASpaceAreTheOptionsValues() throws {
+        let root = temporaryFolder()
+        func read(_ files: [String]) throws -> [String] { try files.map { try String(contentsOfFile: $0, encoding: .utf8) } }
+        func outputs(_ arguments: [String], files: [String]) throws -> [String] {
+            let result = try Speechlab.run(arguments + ["--quiet"])
+            #expect(result.status == 0, "\(arguments.joined(separator: " ")): \(result.stderr)")
+            return try read(files)
+        }
+        for (form, values) in [("space", [["--word-penalty", "-5"], ["--high-freq", "-400", "--vtln-warp", "0.9", "--vtln-high", "-600"]]),
+                               ("equals", [["--word-penalty=-5"], ["--high-freq=-400", "--vtln-warp=0.9", "--vtln-high=-600"]])] {
+            let decoded = try outputs(["decode", "--model", f.gmm, "--data", f.data + "/test", "--grammar", "loop", "--out", "\(root)/\(form).hyp"] + values[0],
+                                      files: ["\(root)/\(form).hyp"])
+            let features = try outputs(["features", "--data", f.data + "/test", "--out", "\(root)/\(form)-feats"] + values[1],
+                                       files: ["\(root)/\(form)-feats/config.json"])
+            if form == "equals" {
+                #expect(decoded == (try read(["\(root)/space.hyp"])))
+                #expect(features == (try read(["\(root)/space-feats/config.json"])))
+                #expect(features[0].contains("-400") && features[0].contains("-600"))
+            }
+        }
+        let perturbed = try Speechlab.run(["perturb", "--data", f.data + "/test", "--out", root + "/noisy", "--speeds", "1", "--noise-snr", "-5:5",
+                                           "--reverb", "0.2:0.3", "--reverb-drr", "-3:0", "--quiet"])
+        #expect(perturbed.status == 0, "\(perturbed.stderr)")
+        let record = try DataDirectory.perturbation(of: root + "/noisy")
+        #expect(record?.noiseSNR == -5...5 && record?.reverbDirectToReverberant == -3...0)
+    }
+
     // Cut copies beside the clean and the noisy ones: three sets, each cut copy shorter than its
     // take by the lead-in and the cut, ending as the take does; the record says so.
     @Test func cutOnsetCopiesAreASetOfTheirOwn() throws {
