@@ -1,5 +1,6 @@
 import Foundation
 import GaussianMixture
+import HiddenMarkov
 import SpeechBase
 
 /// Supervised adaptation of a GMM-HMM to a new voice from a few transcribed utterances: MAP
@@ -58,5 +59,33 @@ public struct MAPAdaptation: Sendable {
             adapted.setMixtures(mixtures)
         }
         return (adapted, logLikelihoods)
+    }
+}
+
+extension MAPAdaptation {
+    /// `source` MAP-adapted to one speaker's `data` (untransformed features), speaker-adaptively
+    /// when it was trained so: its first-pass (alignment) mixtures adapt to the utterances as
+    /// they are; the speaker's fMLLR transform is estimated from the transcripts and its own
+    /// mixtures adapt to the transformed utterances. With the log-likelihood per frame of each
+    /// pass of the last adaptation and the fMLLR's note (a simpler transform than full, say).
+    public func adaptSpeaker(_ source: GMMHMM, to data: [TrainingUtterance], jobs: Int) throws -> (model: GMMHMM, logLikelihoods: [Double], note: String?) {
+        var data = data
+        var alignmentMixtures: [DiagonalGMM]?
+        var note: String?
+        if let fmllr = source.speakerAdaptation, source.alignmentMixtures != nil {
+            alignmentMixtures = try adapt(source.firstPassModel, to: data, jobs: jobs).model.mixtures
+            let recognizer = try Recognizer(transitions: source.transitions, lexicon: source.lexicon, vocabulary: source.vocabulary, tree: source.tree)
+            let transcripts = data.map { $0.words.map { TimedWord(word: $0, start: 0, end: 0) } }
+            let (features, transforms) = TwoPassAdaptation(model: source, recognizer: recognizer, options: fmllr)
+                .adapt(data.map(\.features), speakers: data.map { _ in "speaker" }, jobs: jobs) { _, _ in transcripts }
+            for i in data.indices { data[i].features = features[i] }
+            note = transforms.first?.note
+        }
+        let (adapted, logLikelihoods) = try adapt(source, to: data, jobs: jobs)
+        if let alignmentMixtures {
+            adapted.alignmentMixtures = alignmentMixtures
+            adapted.speakerAdaptation = source.speakerAdaptation
+        }
+        return (adapted, logLikelihoods, note)
     }
 }

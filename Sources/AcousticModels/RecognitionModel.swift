@@ -76,6 +76,22 @@ public struct RecognitionModel: Sendable {
         return TwoPassAdaptation(model: gmm, recognizer: recognizer, options: gmm.speakerAdaptation ?? FMLLROptions())
     }
 
+    /// This model with `gmm` (the same HMMs, other Gaussians: a speaker's MAP-adapted copy) in
+    /// place of its GMM-HMM: a GMM-HMM scores with it, a hybrid estimates fMLLR and mixes it in
+    /// with it. Mix a hybrid after the replacement (``mixingGMMHMM(weight:adapted:)``).
+    public func replacingGMMHMM(_ gmm: GMMHMM) throws -> RecognitionModel {
+        guard let old = self.gmm, gmm.pdfCount == old.pdfCount, gmm.dimension == old.dimension else {
+            throw ModelError("a GMM-HMM replaces another of the same states and dimension in a model that has one")
+        }
+        var copy = self
+        copy.gmm = gmm
+        if kind == .gmmHMM, case .search(let recognizer, _) = engine {
+            copy.engine = .search(recognizer, gmm)
+            copy.hmm?.scorer = gmm
+        }
+        return copy
+    }
+
     /// The GMM-HMM's share in a hybrid's scores when the hybrid keeps one (the default of
     /// `decode` and `compare`). Chosen on validation speakers (leave-one-speaker-out on FSDD,
     /// with and without supervised adaptation): 0.4 made the fewest errors of 0 to 0.7.

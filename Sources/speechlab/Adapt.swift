@@ -108,25 +108,8 @@ struct Adapt: ParsableCommand {
         adaptation.meanTau = meanTau ?? adaptation.meanTau
         adaptation.iterations = iterations ?? adaptation.iterations
         if let mllr { adaptation.mllr = MLLRTransform.Kind(rawValue: mllr.rawValue) }
-        var data = corpus.trainingUtterances
-        var alignmentMixtures: [DiagonalGMM]?
-        if let fmllr = source.speakerAdaptation, source.alignmentMixtures != nil {
-            // A speaker-adaptively trained model: the first-pass (alignment) mixtures adapt to the
-            // utterances as they are; the speaker's fMLLR transform is estimated from the
-            // transcripts and the model's own mixtures adapt to the transformed utterances.
-            alignmentMixtures = try adaptation.adapt(source.firstPassModel, to: data, jobs: runOptions.jobs).model.mixtures
-            let recognizer = try Recognizer(transitions: source.transitions, lexicon: source.lexicon, vocabulary: source.vocabulary, tree: source.tree)
-            let transcripts = data.map { $0.words.map { TimedWord(word: $0, start: 0, end: 0) } }
-            let (features, transforms) = TwoPassAdaptation(model: source, recognizer: recognizer, options: fmllr)
-                .adapt(data.map(\.features), speakers: data.map { _ in "speaker" }, jobs: runOptions.jobs) { _, _ in transcripts }
-            for i in data.indices { data[i].features = features[i] }
-            if !runOptions.quiet, let note = transforms.first?.note { printError("adapt: \(note)") }
-        }
-        let (adapted, logLikelihoods) = try adaptation.adapt(source, to: data, jobs: runOptions.jobs)
-        if let alignmentMixtures {
-            adapted.alignmentMixtures = alignmentMixtures
-            adapted.speakerAdaptation = source.speakerAdaptation
-        }
+        let (adapted, logLikelihoods, note) = try adaptation.adaptSpeaker(source, to: corpus.trainingUtterances, jobs: runOptions.jobs)
+        if !runOptions.quiet, let note { printError("adapt: \(note)") }
         return (adapted, corpus.utterances.count, corpus.utterances.reduce(0) { $0 + $1.features.frames }, logLikelihoods)
     }
 
