@@ -1,3 +1,4 @@
+import FeatureExtraction
 import Foundation
 import GaussianMixture
 import HiddenMarkov
@@ -87,5 +88,54 @@ extension MAPAdaptation {
             adapted.speakerAdaptation = source.speakerAdaptation
         }
         return (adapted, logLikelihoods, note)
+    }
+}
+
+/// Unsupervised MAP at test time: a speaker's means adapted to the speaker's own decoded words
+/// (never a transcript) and the speaker decoded again, for a few rounds, each from the source
+/// model's means with the last round's words (self-training; adapting the adapted model again
+/// would let its errors pile up). Stops early once the words stay the same.
+public struct UnsupervisedMAP: Sendable {
+    /// The MAP of each round (τ, passes), as supervised adaptation does it.
+    public var adaptation = MAPAdaptation()
+    /// Rounds of adaptation and decoding, at most.
+    public var rounds = 5
+
+    public init() {}
+
+    /// The outcome for one speaker: each utterance's words after the last round, the rounds run,
+    /// and why the adaptation stopped short (a failed MAP), if it did.
+    public struct Outcome: Sendable {
+        public var paths: [[TimedWord]?]
+        public var rounds: Int
+        public var failure: String?
+    }
+
+    /// `model` adapted to one speaker: `utterances[k]` are utterance k's features as decoded
+    /// (first) and any copies of it (speed-perturbed, say) that learn from its words too;
+    /// `paths[k]` its words so far; `decode` recognizes the speaker's utterances with a GMM-HMM
+    /// of `model`'s states. An utterance without words adds nothing to a round.
+    public func adapt(_ model: GMMHMM, speaker: String, utterances: [[FeatureMatrix]], paths: [[TimedWord]?], jobs: Int,
+                      decode: (GMMHMM) throws -> [[TimedWord]?]) rethrows -> Outcome {
+        precondition(utterances.count == paths.count, "UnsupervisedMAP: one path per utterance")
+        var outcome = Outcome(paths: paths, rounds: 0)
+        var words = paths.map { $0?.map(\.word) ?? [] }
+        for _ in 0..<rounds {
+            let data = utterances.indices.flatMap { k in
+                words[k].isEmpty ? [] : utterances[k].map { TrainingUtterance(id: "\(speaker)-\(k)", features: $0, words: words[k], shard: speaker) }
+            }
+            guard !data.isEmpty else { break }
+            let adapted: GMMHMM
+            do { adapted = try adaptation.adaptSpeaker(model, to: data, jobs: jobs).model } catch {
+                outcome.failure = "\(error)"
+                break
+            }
+            outcome.paths = try decode(adapted)
+            outcome.rounds += 1
+            let next = outcome.paths.map { $0?.map(\.word) ?? [] }
+            if next == words { break }
+            words = next
+        }
+        return outcome
     }
 }

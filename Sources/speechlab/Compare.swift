@@ -84,14 +84,17 @@ struct Compare: ParsableCommand {
             // Only a hybrid that keeps a GMM-HMM mixes it in.
             let weight = unmixed.keepsGMMHMM ? gmmWeight ?? unmixed.defaultGMMWeight : 0
             let model = try unmixed.mixingGMMHMM(weight: weight, adapted: adapted)
-            let architecture = summary.architecture + (adapted ? ", two-pass fMLLR" : "") + (weight > 0 ? String(format: ", GMM-HMM mixed in (w %g)", weight) : "")
+            // As decode's default: the means adapt too when the grammar decodes and utt2spk groups speakers.
+            let meansAdapted = adapted && graph.isEmpty && !Decode.eachUtteranceAlone(corpus.map { $0.speaker ?? $0.id })
+            let architecture = summary.architecture + (adapted ? ", two-pass fMLLR" : "") + (meansAdapted ? ", MAP of its decoded words" : "") + (weight > 0 ? String(format: ", GMM-HMM mixed in (w %g)", weight) : "")
             if !runOptions.quiet { printError("compare: decoding with \(name) (\(architecture))") }
             let started = Date()
             let features = try CorpusFeatures.load(test, config: model.features, rateGiven: true, requireTranscripts: true, run: runOptions)
             var items = features.utterances.map(\.features)
             let recognizers = recognizers[k], jobs = runOptions.jobs
             // A classifier has no scorer (and no graph).
-            func decode(_ items: [FeatureMatrix], _ scorer: (any AcousticScorer & Sendable)?, firstPass: Bool, progress: ProgressReporter?) -> [[TimedWord]?] {
+            func decode(_ items: [FeatureMatrix], _ scorer: (any AcousticScorer & Sendable)?, firstPass: Bool, progress: ProgressReporter?,
+                        model: RecognitionModel = model) -> [[TimedWord]?] {
                 let done = Atomic(0)
                 let graphRecognizer = firstPass ? recognizers?.firstPass : recognizers?.last
                 return parallelMap(items.count, workers: jobs) { i in
@@ -109,8 +112,19 @@ struct Compare: ParsableCommand {
                 items = adaptation.adapt(items, speakers: features.speakers, jobs: jobs) { decode($0, $1, firstPass: true, progress: nil) }.features
             }
             let progress = runOptions.quiet ? nil : ProgressReporter(label: "decode", total: items.count)
-            let words = decode(items, model.hmm?.scorer, firstPass: false, progress: progress)
+            var words = decode(items, model.hmm?.scorer, firstPass: false, progress: progress)
             progress?.finish()
+            // Then each speaker's means learn from its own decoded words, as decode does by default.
+            if meansAdapted {
+                let means = SpeakerMeanAdaptation(rounds: SpeakerMeanAdaptation.defaultRounds, audioAtHand: true, run: runOptions)
+                words = try means.adapt(unmixed, corpus: features, paths: words, label: "compare") { gmm, items, speakers in
+                    let speakerModel = try unmixed.replacingGMMHMM(gmm).mixingGMMHMM(weight: weight, adapted: true)
+                    let adaptedItems = speakerModel.twoPassAdaptation(enabled: nil).map { adaptation in
+                        adaptation.adapt(items, speakers: speakers, jobs: jobs) { decode($0, $1, firstPass: true, progress: nil, model: speakerModel) }.features
+                    } ?? items
+                    return decode(adaptedItems, speakerModel.hmm?.scorer, firstPass: false, progress: nil, model: speakerModel)
+                }
+            }
             let seconds = Date().timeIntervalSince(started)
             var hypotheses: [String: [String]] = [:]
             for (i, w) in words.enumerated() { if let w { hypotheses[features.utterances[i].utterance.id] = w.map(\.word) } }

@@ -53,7 +53,7 @@ struct Decode: ParsableCommand, RankAware {
     var gmmWeight: Float?
     @Flag(name: .customLong("adapt-means"), inversion: .prefixedNo, help: "After the adapted pass, each speaker's Gaussian means are MAP-adapted to the speaker's own decoded words (unsupervised; as adapt does from transcripts, from the utterances and their copies at speeds 0.9 and 1.1, τ \(MAPAdaptation().meanTau)) and the speaker is decoded again, for --adapt-means-rounds rounds. Default: on with two-pass adaptation when utt2spk groups the utterances by speaker, off otherwise; with the isolated and loop grammars (not --graph).")
     var adaptMeans: Bool?
-    @Option(name: .customLong("adapt-means-rounds"), help: ArgumentHelp("With --adapt-means: rounds of MAP and decoding at most, each from the model's own means with the last round's words; a speaker whose words stay the same stops (default: \(Self.defaultMeanAdaptationRounds), chosen on validation speakers).", valueName: "n"))
+    @Option(name: .customLong("adapt-means-rounds"), help: ArgumentHelp("With --adapt-means: rounds of MAP and decoding at most, each from the model's own means with the last round's words; a speaker whose words stay the same stops (default: \(SpeakerMeanAdaptation.defaultRounds), chosen on validation speakers).", valueName: "n"))
     var adaptMeansRounds: Int?
     @Option(name: .customLong("adapt-rounds"), help: ArgumentHelp("With adaptation: decode-and-estimate rounds before the final pass (default: the model's, 3).", valueName: "n"))
     var adaptRounds: Int?
@@ -110,7 +110,7 @@ struct Decode: ParsableCommand, RankAware {
             guard model.hmm?.tree == nil else {
                 throw CommandFailure("\(self.model): a triphone model decodes through a graph: make one with 'speechlab graph --model \(self.model) --lm LM.arpa --out GRAPH', then decode --graph GRAPH")
             }
-            let adaptedPaths = try recognize(utterances, speakers: corpus.speakers, model: model, report: !runOptions.quiet)
+            let adaptedPaths = try recognize(utterances, speakers: corpus.speakers, model: model, report: true)
             paths = try adaptsMeans(opened, corpus: corpus) ? try meanAdapted(opened, corpus: corpus, paths: adaptedPaths) : adaptedPaths
         }
         var results: [UtteranceResult<DecodedLines>] = []
@@ -147,8 +147,8 @@ struct Decode: ParsableCommand, RankAware {
 
 extension Decode {
     /// Each utterance's words by the grammar's search with `model`, after two-pass fMLLR when the
-    /// model and --adapt call for it (`speakers[i]` groups utterance i); `report` says how the
-    /// adaptation went.
+    /// model and --adapt call for it (`speakers[i]` groups utterance i); `report`: the pass over
+    /// the whole corpus (every rank's), whose adaptation is counted over the ranks and reported.
     func recognize(_ utterances: [FeatureMatrix], speakers: [String], model: RecognitionModel, report: Bool) throws -> [[TimedWord]?] {
         let grammar = self.grammar, jobs = runOptions.jobs
         var features = utterances
@@ -170,90 +170,13 @@ extension Decode {
         return adaptMeans ?? (graph == nil && opened.twoPassAdaptation(enabled: adapt) != nil && !Self.eachUtteranceAlone(corpus.speakers))
     }
 
-    /// The words after unsupervised MAP: each speaker's GMM-HMM means adapted to the speaker's
-    /// utterances (their features as decoded, before fMLLR, and copies at
-    /// ``meanAdaptationSpeeds``) aligned to `paths` (their adapted pass's words, never a
-    /// transcript), then the speaker decoded again with them, fMLLR re-estimated as before;
-    /// --adapt-means-rounds times, each from the model's own means with the last round's words,
-    /// or until the words stay the same. A speaker none of whose utterances has words, or
-    /// whose adaptation fails, keeps its words (said unless --quiet).
+    /// The words after unsupervised MAP of each speaker's means (``SpeakerMeanAdaptation``), the
+    /// speaker decoded again as before with the adapted GMM-HMM.
     func meanAdapted(_ opened: RecognitionModel, corpus: CorpusFeatures, paths: [[TimedWord]?]) throws -> [[TimedWord]?] {
-        let started = Date()
-        guard let gmm = opened.gmm else { return paths }
-        var result = paths
-        let copies = try speedCopies(corpus)
-        var speakers: [String: [Int]] = [:], order: [String] = []
-        for (i, speaker) in corpus.speakers.enumerated() {
-            if speakers[speaker] == nil { order.append(speaker) }
-            speakers[speaker, default: []].append(i)
-        }
-        var adaptedSpeakers = 0, rounds = 0
-        for speaker in order {
-            let members = speakers[speaker]!
-            let features = members.map { corpus.utterances[$0].features }
-            var words = members.map { paths[$0]?.map(\.word) ?? [] }
-            for _ in 0..<(adaptMeansRounds ?? Self.defaultMeanAdaptationRounds) {
-                let data = members.indices.flatMap { k -> [TrainingUtterance] in
-                    guard !words[k].isEmpty else { return [] }
-                    let id = corpus.utterances[members[k]].utterance.id
-                    return ([features[k]] + (copies[id] ?? [])).map { TrainingUtterance(id: id, features: $0, words: words[k], shard: speaker) }
-                }
-                guard !data.isEmpty else { break }
-                let adaptedGMM: GMMHMM
-                do {
-                    adaptedGMM = try MAPAdaptation().adaptSpeaker(gmm, to: data, jobs: runOptions.jobs).model
-                } catch {
-                    if !runOptions.quiet { printError("decode: \(speaker): means not adapted (\(error)); its words are the last pass's") }
-                    break
-                }
-                let model = try mixingGMMHMM(try (adapt == false ? opened.unadapted : opened).replacingGMMHMM(adaptedGMM))
-                let decoded = try recognize(features, speakers: members.map { _ in speaker }, model: model, report: false)
-                for (k, i) in members.enumerated() { result[i] = decoded[k] }
-                rounds += 1
-                let next = decoded.map { $0?.map(\.word) ?? [] }
-                if next == words { break }
-                words = next
-            }
-            adaptedSpeakers += 1
-        }
-        if !runOptions.quiet {
-            printError(String(format: "decode: means MAP-adapted to the decoded words of %d speakers (%d rounds in all), decoded again, in %.1f s",
-                              adaptedSpeakers, rounds, Date().timeIntervalSince(started)))
-        }
-        return result
-    }
-
-    /// Rounds of unsupervised MAP and decoding, at most. 5, chosen on validation speakers (FSDD,
-    /// three speakers training, the fourth's 500 takes clean / through a simulated room / through
-    /// sox's reverb): errors 25 / 84 / 189 without, 18 / 58 / 105, 18 / 45 / 79, 18 / 35 / 65 and
-    /// 18 / 32 / 59 after 1, 2, 3 and 5 rounds.
-    static let defaultMeanAdaptationRounds = 5
-
-    /// The speeds of the mean adaptation's copies (beside the utterances as they are), as adapt
-    /// learns from: on the validation speakers, after one round, 18 / 58 / 105 errors against
-    /// 16 / 60 / 130 from the utterances alone.
-    static let meanAdaptationSpeeds = [0.9, 1.1]
-
-    /// The features of each utterance's copies at ``meanAdaptationSpeeds`` (by utterance id);
-    /// none when the audio is not at hand (--feats) or some utterance is a segment of a
-    /// recording. The copies are made by perturb in a temporary folder, removed once read.
-    func speedCopies(_ corpus: CorpusFeatures) throws -> [String: [FeatureMatrix]] {
-        guard feats == nil, !corpus.utterances.isEmpty, corpus.utterances.allSatisfy({ $0.utterance.segment == nil }) else { return [:] }
-        var quiet = runOptions
-        quiet.quiet = true
-        return try Adapt.withScratchFolder { scratch in
-            let (decoded, copied) = ((scratch as NSString).appendingPathComponent("decoded"), (scratch as NSString).appendingPathComponent("copies"))
-            try DataDirectory.write(corpus.utterances.map { u in
-                var source = u.utterance
-                source.words = nil
-                return source
-            }, to: decoded)
-            _ = try Perturb.parse(["--data", decoded, "--out", copied, "--speeds", Self.meanAdaptationSpeeds.map(SpeedPerturbation.label).joined(separator: ","),
-                                   "--jobs", String(runOptions.jobs), "--quiet"] + (runOptions.keepGoing ? ["--keep-going"] : [])).write()
-            let loaded = try CorpusFeatures.load(copied, config: corpus.config, rateGiven: true, requireTranscripts: false, run: quiet)
-            var copies: [String: [FeatureMatrix]] = [:]
-            for (copy, features) in loaded.utterances { copies[copy.original ?? copy.id, default: []].append(features) }
-            return copies
+        let adaptation = SpeakerMeanAdaptation(rounds: adaptMeansRounds ?? SpeakerMeanAdaptation.defaultRounds, audioAtHand: feats == nil, run: runOptions)
+        return try adaptation.adapt(opened, corpus: corpus, paths: paths, label: "decode", world: Distributed.world) { gmm, features, speakers in
+            let model = try mixingGMMHMM(try (adapt == false ? opened.unadapted : opened).replacingGMMHMM(gmm))
+            return try recognize(features, speakers: speakers, model: model, report: false)
         }
     }
 
@@ -282,10 +205,10 @@ extension Decode {
         let started = Date()
         let (adapted, transforms) = adaptation.adapt(utterances, speakers: speakers, jobs: runOptions.jobs, decode: firstPass)
         guard report else { return adapted }
-        // Each rank adapts its own speakers: the counts are over every rank.
+        // Each rank adapts its own speakers: the counts are over every rank (all of them sum).
         var kinds = FMLLRTransform.Kind.allCases.map { kind in Int64(transforms.filter { $0.transform.kind == kind }.count) }
         try Distributed.world.sum(&kinds)
-        do {
+        if !runOptions.quiet {
             let notes = transforms.compactMap(\.note)
             for note in notes.prefix(5) { printError("decode: \(note)") }
             if notes.count > 5 { printError("decode: ... and \(notes.count - 5) more such speakers") }

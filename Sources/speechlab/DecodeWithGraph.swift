@@ -26,7 +26,7 @@ extension Decode {
         let jobs = runOptions.jobs
         let firstPassWeight = TunedDecoding.firstPassLMWeight(given: lmWeight, tuned: tuned, tuning: lmWeights != nil)
         let firstPass = recognizer.atLMWeight(firstPassWeight)
-        let utterances = try adaptedFeatures(corpus.utterances.map(\.features), speakers: corpus.speakers, model: model, report: !runOptions.quiet) { features, scorer in
+        let utterances = try adaptedFeatures(corpus.utterances.map(\.features), speakers: corpus.speakers, model: model, report: true) { features, scorer in
             parallelMap(features.count, workers: jobs) { firstPass.decode(features[$0], scorer: scorer)?.words }
         }
         let scorer = hmm.scorer

@@ -2,6 +2,7 @@ import AcousticModels
 import FeatureExtraction
 import Foundation
 import GaussianMixture
+import HiddenMarkov
 import SpeechBase
 import TensorCore
 import Testing
@@ -339,5 +340,35 @@ func onePhoneStateOptions() -> GMMHMMTrainingOptions {
         #expect(correct(try withMLLR.adapt(model, to: adaptation, jobs: 2).model) >= after)
         let again = try MAPAdaptation().adapt(model, to: adaptation, jobs: 1).model  // ...and adapting is repeatable
         #expect(zip(again.mixtures.flatMap(\.means), adapted.mixtures.flatMap(\.means)).allSatisfy { abs($0 - $1) < 1e-9 })
+    }
+
+    /// The same unheard voice with no transcript at all: its own decoded words teach the model,
+    /// round after round from the source's means, and its utterances are recognized better;
+    /// the rounds stop once the words stay the same.
+    @Test func aShiftedVoiceAdaptedToItsOwnDecodedWordsIsRecognizedBetter() throws {
+        let (model, _) = try GMMHMMTrainer(options: syntheticOptions(), jobs: 2).train(syntheticCorpus(count: 60, seed: 1), lexicon: Lexicon(),
+                                                                            features: syntheticFeatureConfig())
+        let test = syntheticCorpus(count: 60, seed: 8).map { u in
+            var u = u
+            u.features = FeatureMatrix(frames: u.features.frames, dimension: 4, values: u.features.values.enumerated().map { $0.element + ($0.offset % 4 == 0 ? 1.6 : -1.2) })
+            return u
+        }
+        let recognizer = try Recognizer(transitions: model.transitions, lexicon: model.lexicon, vocabulary: model.vocabulary)
+        var decodes = 0
+        func decode(_ scorer: GMMHMM) -> [[TimedWord]?] {
+            decodes += 1
+            return test.map { recognizer.decode($0.features, scorer: scorer, grammar: .loop)?.words }
+        }
+        func correct(_ paths: [[TimedWord]?]) -> Int { zip(test, paths).filter { $0.words == $1?.map(\.word) }.count }
+        let first = decode(model)
+        var unsupervised = UnsupervisedMAP()
+        unsupervised.rounds = 10
+        let outcome = unsupervised.adapt(model, speaker: "new", utterances: test.map { [$0.features] }, paths: first, jobs: 2) { decode($0) }
+        #expect(outcome.failure == nil && outcome.rounds == decodes - 1)
+        #expect(correct(outcome.paths) > correct(first), "\(correct(first)) → \(correct(outcome.paths)) of 60")
+        #expect(outcome.rounds < 10, "the words settle before the tenth round")
+        // No words at all: nothing to learn from, no round.
+        let none = unsupervised.adapt(model, speaker: "new", utterances: test.map { [$0.features] }, paths: test.map { _ in nil }, jobs: 2) { decode($0) }
+        #expect(none.rounds == 0 && none.paths.allSatisfy { $0 == nil })
     }
 }

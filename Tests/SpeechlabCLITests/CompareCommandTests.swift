@@ -92,8 +92,12 @@ import FoundationXML
         // The speaker-adaptively trained GMM-HMM and the hybrid on its adapted features twice:
         // unadapted, and after two-pass fMLLR.
         #expect(models.map { $0["name"] as! String } == ["gmm-unadapted", "gmm", "gru-unadapted", "gru", "cls"])
-        #expect((models[1]["architecture"] as! String).contains("two-pass fMLLR"))
+        #expect((models[1]["architecture"] as! String).contains("two-pass fMLLR, MAP of its decoded words"))
         #expect(!(models[0]["architecture"] as! String).contains("fMLLR"))
+        // The adapted GMM-HMM's words are decode's, whose default adaptation it shows.
+        let decoded = try Speechlab.run(["decode", "--model", root + "/gmm", "--data", root + "/data/test", "--out", root + "/gmm.hyp", "--quiet"])
+        #expect(decoded.status == 0, "\(decoded.stderr)")
+        #expect(try String(contentsOfFile: out + "/gmm.hyp", encoding: .utf8) == String(contentsOfFile: root + "/gmm.hyp", encoding: .utf8))
         #expect(json["utterances"] as? Int == 32, "five test takes × three words × two speakers, and two of 'mid'")
         #expect(json["isolatedWords"] as? Bool == true)
         #expect((json["pairwise"] as! [[String: Any]]).count == 10)

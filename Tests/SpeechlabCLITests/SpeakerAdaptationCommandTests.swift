@@ -32,6 +32,38 @@ import Testing
         #expect(alone.stderr.contains("utterances (each its own speaker)") && alone.stderr.contains("too few for a full fMLLR"))
     }
 
+    /// After fMLLR, each speaker's means learn from its own decoded words (never the text) and
+    /// the speaker is decoded again; not without speakers, nor when told not to.
+    @Test func decodeAdaptsEachSpeakersMeansToItsOwnWordsUnlessToldNot() throws {
+        let out = temporaryFolder()
+        // The transcripts say nothing to decode: a wrong text changes no hypothesis.
+        try FileManager.default.copyItem(atPath: f.data + "/test", toPath: out + "/wrongtext")
+        let text = try String(contentsOfFile: out + "/wrongtext/text", encoding: .utf8)
+        try text.split(separator: "\n").map { $0.split(separator: " ").first! + " nonsense" }.joined(separator: "\n").appending("\n")
+            .write(toFile: out + "/wrongtext/text", atomically: true, encoding: .utf8)
+        let adapted = try Speechlab.run(["decode", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/a.hyp"])
+        #expect(adapted.status == 0 && adapted.stderr.contains("means MAP-adapted to the decoded words of 2 speakers"), "\(adapted.stderr)")
+        let wrong = try Speechlab.run(["decode", "--model", f.gmm, "--data", out + "/wrongtext", "--out", out + "/w.hyp", "--quiet"])
+        #expect(wrong.status == 0)
+        #expect(try String(contentsOfFile: out + "/a.hyp", encoding: .utf8) == String(contentsOfFile: out + "/w.hyp", encoding: .utf8))
+        let plain = try Speechlab.run(["decode", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/b.hyp", "--no-adapt-means"])
+        #expect(plain.status == 0 && plain.stderr.contains("fMLLR for 2 speakers") && !plain.stderr.contains("means MAP-adapted"), "\(plain.stderr)")
+        let oneRound = try Speechlab.run(["decode", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/c.hyp", "--adapt-means-rounds", "1"])
+        #expect(oneRound.status == 0 && oneRound.stderr.contains("2 speakers (2 rounds in all)"), "\(oneRound.stderr)")
+        for bad in [["--adapt-means-rounds", "0"], ["--adapt-means", "--graph", out]] {
+            let refused = try Speechlab.run(["decode", "--model", f.gmm, "--data", f.data + "/test", "--out", out + "/d.hyp"] + bad)
+            #expect(refused.status == 64 && refused.stderr.contains(bad[0]), "\(bad): \(refused.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out + "/d.hyp"))
+        // Without utt2spk, by default not (an utterance's own words teach it little); on request, yes.
+        try FileManager.default.copyItem(atPath: f.data + "/test", toPath: out + "/nospk")
+        try FileManager.default.removeItem(atPath: out + "/nospk/utt2spk")
+        let alone = try Speechlab.run(["decode", "--model", f.gmm, "--data", out + "/nospk", "--out", out + "/e.hyp"])
+        #expect(alone.status == 0 && !alone.stderr.contains("means MAP-adapted"), "\(alone.stderr)")
+        let asked = try Speechlab.run(["decode", "--model", f.gmm, "--data", out + "/nospk", "--out", out + "/f.hyp", "--adapt-means"])
+        #expect(asked.status == 0 && asked.stderr.contains("means MAP-adapted"), "\(asked.stderr)")
+    }
+
     @Test func alignEstimatesEachSpeakersTransformFromTheTranscripts() throws {
         let out = temporaryFolder()
         let result = try Speechlab.run(["align", "--model", f.gmm, "--data", f.data + "/train", "--out", out + "/ali"])
