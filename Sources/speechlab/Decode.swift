@@ -175,7 +175,8 @@ extension Decode {
     func meanAdapted(_ opened: RecognitionModel, corpus: CorpusFeatures, paths: [[TimedWord]?]) throws -> [[TimedWord]?] {
         let adaptation = SpeakerMeanAdaptation(rounds: adaptMeansRounds ?? SpeakerMeanAdaptation.defaultRounds, audioAtHand: feats == nil, run: runOptions)
         return try adaptation.adapt(opened, corpus: corpus, paths: paths, label: "decode", world: Distributed.world) { gmm, features, speakers in
-            let model = try mixingGMMHMM(try (adapt == false ? opened.unadapted : opened).replacingGMMHMM(gmm))
+            // Without fMLLR (--no-adapt --adapt-means) the adapted first-pass mixtures score.
+            let model = try mixingGMMHMM(adapt == false ? try opened.unadapted.replacingGMMHMM(gmm.firstPassModel) : try opened.replacingGMMHMM(gmm))
             return try recognize(features, speakers: speakers, model: model, report: false)
         }
     }
