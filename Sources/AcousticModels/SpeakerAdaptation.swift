@@ -181,7 +181,7 @@ public struct TwoPassAdaptation: Sendable {
     }
 
     /// Utterance indices by speaker, in order of first appearance.
-    static func groups(_ speakers: [String]) -> [(speaker: String, members: [Int])] {
+    public static func groups(_ speakers: [String]) -> [(speaker: String, members: [Int])] {
         var index: [String: Int] = [:], groups: [(speaker: String, members: [Int])] = []
         for (i, s) in speakers.enumerated() {
             if let g = index[s] { groups[g].members.append(i) } else {

@@ -68,11 +68,6 @@ struct Adapt: ParsableCommand {
         return try body(scratch)
     }
 
-    /// The run options handed on to the commands adapt runs in-process.
-    func forwardedRunOptions(quiet: Bool) -> [String] {
-        ["--jobs", String(runOptions.jobs)] + (quiet ? ["--quiet"] : []) + (runOptions.keepGoing ? ["--keep-going"] : [])
-    }
-
     /// The MAP adaptation's utterances: DATA at `--speeds` (by default three), the copies in a
     /// temporary folder (`perturb`'s) that is removed once they are read.
     func loadAdaptationData(config: FeatureConfig) throws -> CorpusFeatures {
@@ -82,7 +77,7 @@ struct Adapt: ParsableCommand {
         }
         return try Self.withScratchFolder { copies in
             _ = try Perturb.parse(["--data", data, "--out", copies, "--speeds", factors.map { String($0) }.joined(separator: ",")]
-                + forwardedRunOptions(quiet: true)).write()
+                + runOptions.forwarded(quiet: true)).write()
             if !runOptions.quiet {
                 printError("adapt: \(data)'s utterances at speeds \(factors.map(SpeedPerturbation.label).joined(separator: ", "))")
             }
@@ -157,7 +152,7 @@ struct Adapt: ParsableCommand {
                 source = (scratch as NSString).appendingPathComponent("model")
                 try Self.copy(model: model, to: source, embedding: adaptedGMM)
             }
-            let run = forwardedRunOptions(quiet: runOptions.quiet)
+            let run = runOptions.forwarded(quiet: runOptions.quiet)
             // One process (adapt runs on rank 0 alone under a launcher): a few utterances.
             let world = SingleProcess()
             guard let (done, total) = try Align.parse(["--model", source, "--data", data, "--out", alignments] + run).write(world: world) else { return }

@@ -18,6 +18,12 @@ struct RunOptions: ParsableArguments {
         guard requestedJobs >= 1 else { throw ValidationError("--jobs must be at least 1, not \(requestedJobs)") }
     }
 
+    /// These options as arguments of a command run in-process (perturb, align, train rnn), with
+    /// `quiet` in place of --quiet.
+    func forwarded(quiet: Bool) -> [String] {
+        ["--jobs", String(jobs)] + (quiet ? ["--quiet"] : []) + (keepGoing ? ["--keep-going"] : [])
+    }
+
     /// No progress output: asked for, or on a rank other than 0 of an MPI job (rank 0 reports
     /// for the job; warnings about a rank's own utterances still come from every rank).
     var quiet: Bool {

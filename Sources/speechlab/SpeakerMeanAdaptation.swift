@@ -38,16 +38,10 @@ struct SpeakerMeanAdaptation {
         let started = Date()
         var result = paths
         let copies = try speedCopies(corpus)
-        var speakers: [String: [Int]] = [:], order: [String] = []
-        for (i, speaker) in corpus.speakers.enumerated() {
-            if speakers[speaker] == nil { order.append(speaker) }
-            speakers[speaker, default: []].append(i)
-        }
         var unsupervised = UnsupervisedMAP()
         unsupervised.rounds = rounds
         var adaptedSpeakers = 0, roundsRun = 0
-        for speaker in order {
-            let members = speakers[speaker]!
+        for (speaker, members) in TwoPassAdaptation.groups(corpus.speakers) {
             let features = members.map { corpus.utterances[$0].features }
             let utterances = members.map { [corpus.utterances[$0].features] + (copies[corpus.utterances[$0].utterance.id] ?? []) }
             let outcome = try unsupervised.adapt(gmm, speaker: speaker, utterances: utterances, paths: members.map { paths[$0] }, jobs: run.jobs) { adapted in
@@ -82,8 +76,8 @@ struct SpeakerMeanAdaptation {
                 source.words = nil
                 return source
             }, to: decoded)
-            _ = try Perturb.parse(["--data", decoded, "--out", copied, "--speeds", Self.speeds.map(SpeedPerturbation.label).joined(separator: ","),
-                                   "--jobs", String(run.jobs), "--quiet"] + (run.keepGoing ? ["--keep-going"] : [])).write()
+            _ = try Perturb.parse(["--data", decoded, "--out", copied, "--speeds", Self.speeds.map(SpeedPerturbation.label).joined(separator: ",")]
+                + run.forwarded(quiet: true)).write()
             let loaded = try CorpusFeatures.load(copied, config: corpus.config, rateGiven: true, requireTranscripts: false, run: quiet)
             var copies: [String: [FeatureMatrix]] = [:]
             for (copy, features) in loaded.utterances { copies[copy.original ?? copy.id, default: []].append(features) }
